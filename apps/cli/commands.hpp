@@ -1,0 +1,16 @@
+// Subcommands of the iclab front end. Each registers its options and returns the callback that runs it.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace iclab::cli {
+
+using Runner = std::function<void(const std::string& command_line)>;
+
+Runner add_theory_command(CLI::App& app);
+Runner add_simulate_command(CLI::App& app);
+
+}  // namespace iclab::cli

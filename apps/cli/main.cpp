@@ -1,0 +1,65 @@
+// iclab command-line front end: parses, validates (exit 2 on bad input, before any output),
+// runs one subcommand and writes its table.
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace {
+
+std::string join_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    if (i) line += ' ';
+    const std::string arg = argv[i];
+    line += arg.find_first_of(" ;\"'") == std::string::npos ? arg : "'" + arg + "'";
+  }
+  return line;
+}
+
+// One line, whatever the exception carried.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"iclab: the exactly solvable theory of in-context learning, and its simulations"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(ICLAB_VERSION) + " (" + ICLAB_GIT_DESCRIBE + ")");
+  std::map<CLI::App*, iclab::cli::Runner> runners;
+  auto add = [&](auto adder) {
+    const auto before = app.get_subcommands({});
+    auto runner = adder(app);
+    for (CLI::App* sub : app.get_subcommands({}))
+      if (std::find(before.begin(), before.end(), sub) == before.end()) runners[sub] = runner;
+  };
+  add(iclab::cli::add_theory_command);
+  add(iclab::cli::add_simulate_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+    return 2;
+  }
+  for (CLI::App* sub : app.get_subcommands()) {
+    try {
+      runners.at(sub)(join_command_line(argc, argv));
+    } catch (const iclab::InvalidArgument& e) {
+      std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,58 @@
+#include "output.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "iclab/io/atomic_file.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace iclab::cli {
+
+void OutputOptions::add_to(CLI::App& command) {
+  command.add_flag("--json", json, "Write JSON (rows plus metadata) instead of CSV");
+  command.add_option("--out", out, "Write the result to FILE atomically, plus FILE.meta.json");
+}
+
+nlohmann::json RunInfo::to_json() const {
+  nlohmann::json j;
+  j["program"] = "iclab";
+  j["version"] = ICLAB_VERSION;
+  j["git"] = ICLAB_GIT_DESCRIBE;
+  j["command_line"] = command_line;
+  j["conventions"] = conventions_json();
+  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (auto& [key, value] : extra.items()) j[key] = value;
+  return j;
+}
+
+void check_output_target(const OutputOptions& options) {
+  if (options.out.empty()) return;
+  namespace fs = std::filesystem;
+  const fs::path target(options.out);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw InvalidArgument("--out: directory '" + dir.string() + "' does not exist");
+  if (fs::is_directory(target, ec)) throw InvalidArgument("--out: '" + options.out + "' is a directory");
+}
+
+void emit(const Table& table, const RunInfo& info, const OutputOptions& options) {
+  const nlohmann::json meta = info.to_json();
+  std::string body;
+  if (options.json) {
+    nlohmann::json j = table.to_json();
+    j["meta"] = meta;
+    body = j.dump(2) + "\n";
+  } else {
+    body = table.to_csv();
+  }
+  if (options.out.empty()) {
+    std::fwrite(body.data(), 1, body.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  write_file_atomically(options.out, body);
+  write_file_atomically(options.out + ".meta.json", meta.dump(2) + "\n");
+}
+
+}  // namespace iclab::cli

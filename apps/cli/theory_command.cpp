@@ -1,0 +1,93 @@
+// `iclab theory`: the asymptotic isotropic theory on a product grid.
+#include <cmath>
+
+#include "commands.hpp"
+#include "iclab/io/table.hpp"
+#include "iclab/params/model_params.hpp"
+#include "iclab/params/value_list.hpp"
+#include "iclab/theory/isotropic.hpp"
+#include "output.hpp"
+
+namespace iclab::cli {
+namespace {
+
+struct TheoryOptions {
+  std::string alpha, tau, kappa, rho, lambda = "0", alpha_min;
+  OutputOptions output;
+};
+
+void check_point(const theory::IsotropicPoint& p, bool needs_alpha) {
+  if (needs_alpha && !(p.alpha > 0)) throw InvalidArgument("--alpha: must be > 0");
+  if (!(p.tau > 0)) throw InvalidArgument("--tau: must be > 0");
+  if (!(p.kappa > 0)) throw InvalidArgument("--kappa: must be > 0 (or inf)");
+  if (!(p.rho >= 0)) throw InvalidArgument("--rho: must be >= 0");
+  if (!(p.lambda >= 0)) throw InvalidArgument("--lambda: must be >= 0");
+  if (p.tau == 1.0 && p.lambda == 0.0)
+    throw InvalidArgument("--tau: tau = 1 with lambda = 0 is the interpolation threshold where the error diverges; "
+                          "use lambda > 0 or tau != 1");
+}
+
+void run_theory(const TheoryOptions& o, const std::string& command_line) {
+  check_output_target(o.output);
+  const bool minimise = !o.alpha_min.empty();
+  const auto what = minimise ? theory::parse_observable(o.alpha_min) : theory::Observable::icl;
+  if (!minimise && o.alpha.empty()) throw InvalidArgument("--alpha: required (a value or a list)");
+  const auto alphas = minimise ? std::vector<double>{1.0} : parse_value_list(o.alpha, "--alpha");
+  const auto taus = parse_value_list(o.tau, "--tau");
+  const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
+  const auto rhos = parse_value_list(o.rho, "--rho");
+  const auto lambdas = parse_value_list(o.lambda, "--lambda");
+  const GridIndex grid({alphas.size(), taus.size(), kappas.size(), rhos.size(), lambdas.size()});
+  std::vector<theory::IsotropicPoint> points;
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    const auto ix = grid.at(i);
+    const theory::IsotropicPoint p{alphas[ix[0]], taus[ix[1]], kappas[ix[2]], rhos[ix[3]], lambdas[ix[4]]};
+    check_point(p, !minimise);
+    if (minimise && what == theory::Observable::idg && p.lambda != 0.0)
+      throw InvalidArgument("--lambda: no ridge (lambda > 0) IDG theory exists; use --alpha-min icl or --lambda 0");
+    points.push_back(p);
+  }
+
+  RunInfo info;
+  info.command_line = command_line;
+  info.extra["kind"] = "isotropic asymptotic theory (d -> infinity)";
+  if (minimise) {
+    Table table({"tau", "kappa", "rho", "lambda", "alpha_min"});
+    for (const auto& p : points)
+      table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(what, p))});
+    info.extra["alpha_min"] = {{"observable", o.alpha_min},
+                               {"search", "log grid alpha in [1e-3, 1e6], 40 points per decade, then Brent"},
+                               {"empty_means", "monotone in alpha over the search range"}};
+    emit(table, info, o.output);
+    return;
+  }
+  Table table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"});
+  for (const auto& p : points) {
+    const auto idg = theory::idg_error(p);
+    const double icl = theory::icl_error(p);
+    table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, optional_cell(idg),
+                   idg ? Cell(icl - *idg) : Cell(std::monostate{})});
+  }
+  info.extra["empty_cells"] = "e_idg and g_task have no formula for lambda > 0 (no ridge IDG theory)";
+  emit(table, info, o.output);
+}
+
+}  // namespace
+
+Runner add_theory_command(CLI::App& app) {
+  auto options = std::make_shared<TheoryOptions>();
+  CLI::App* cmd = app.add_subcommand("theory", "Asymptotic ICL/IDG error of the isotropic model (Lu et al.)");
+  const char* list_help = "a value, a list 0.5,1,2, lin:START:STOP:COUNT or log:START:STOP:COUNT";
+  cmd->add_option("--alpha", options->alpha, std::string("context length ratio l/d: ") + list_help);
+  cmd->add_option("--tau", options->tau, std::string("pretraining contexts ratio n/d^2: ") + list_help)->required();
+  cmd->add_option("--kappa", options->kappa, std::string("task diversity k/d (inf allowed): ") + list_help)
+      ->required();
+  cmd->add_option("--rho", options->rho, std::string("label-noise variance: ") + list_help)->required();
+  cmd->add_option("--lambda", options->lambda, std::string("ridge (0 = ridgeless): ") + list_help);
+  cmd->add_option("--alpha-min", options->alpha_min,
+                  "icl|idg: report the alpha minimising that error (empty if monotone) instead of errors");
+  options->output.add_to(*cmd);
+  return [options](const std::string& line) { run_theory(*options, line); };
+}
+
+}  // namespace iclab::cli

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs iclab's build and test dependencies from Debian 12 packages. Idempotent: packages already
+# present are skipped, so running it twice is cheap.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config
+  libeigen3-dev libopenblas-dev liblapacke-dev
+  libcli11-dev nlohmann-json3-dev librandom123-dev
+  libboost-dev libgtest-dev libbenchmark-dev
+  python3-numpy python3-scipy
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,49 @@
+// Simulation of the reduced model at one grid point: draw the task pool and the pretraining
+// contexts, fit Gamma* for every lambda on that one draw, and evaluate its exact ICL/IDG error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "iclab/evaluation/test_error.hpp"
+#include "iclab/model/ridge_solver.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace iclab {
+
+struct RepetitionResult {
+  double icl_error = 0.0;
+  double idg_error = 0.0;
+  SolverReport report;
+};
+
+// Summary over repetitions for one (point, lambda).
+struct SimulationResult {
+  ModelParams model;
+  double lambda = 0.0;
+  std::vector<RepetitionResult> repetitions;
+  double icl_mean = 0.0, icl_std = 0.0, idg_mean = 0.0, idg_std = 0.0;  // std: population (ddof = 0)
+};
+
+// The random draws of a point depend on (seed, the point's model parameters, repetition) only,
+// not on lambda (a lambda list reuses the draw) and not on the rest of the grid.
+std::uint64_t simulation_point_key(const ModelParams& model);
+
+// One repetition: a fit per lambda on one draw.
+std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, std::span<const double> lambdas,
+                                                  std::uint64_t seed, std::uint64_t repetition,
+                                                  const RidgeSolver& solver);
+
+// All repetitions of a point (in parallel where that is faster; results do not depend on it).
+// `on_repetition` (optional) is called after each finished repetition, e.g. for a progress bar.
+std::vector<SimulationResult> simulate_point(const ModelParams& model, std::span<const double> lambdas, long repeats,
+                                             std::uint64_t seed, const RidgeSolver& solver,
+                                             const std::function<void()>& on_repetition = {});
+
+// Population mean and standard deviation (ddof = 0), as in the authors' files.
+std::pair<double, double> mean_and_population_std(const std::vector<double>& values);
+
+}  // namespace iclab

@@ -1,0 +1,55 @@
+#include "iclab/io/atomic_file.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace iclab {
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error(path + ": directory '" + dir.string() + "' does not exist");
+  std::string tmp_leaf = ".";  // built by append: GCC 12 warns falsely (-Wrestrict) on operator+ here
+  tmp_leaf.append(target.filename().string()).append(".tmp.XXXXXX");
+  std::string tmp_name = (dir / tmp_leaf).string();
+  const int fd = mkstemp(tmp_name.data());
+  if (fd < 0) throw std::runtime_error(path + ": cannot create a temporary file: " + std::strerror(errno));
+  auto fail = [&](const char* what) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    std::remove(tmp_name.c_str());
+    throw std::runtime_error(path + ": " + what + ": " + reason);
+  };
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t w = ::write(fd, content.data() + written, content.size() - written);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed");
+    }
+    written += static_cast<std::size_t>(w);
+  }
+  if (::fchmod(fd, 0644) != 0) fail("chmod failed");
+  if (::fsync(fd) != 0) fail("fsync failed");
+  if (::close(fd) != 0) {
+    std::remove(tmp_name.c_str());
+    throw std::runtime_error(path + ": close failed");
+  }
+  if (std::rename(tmp_name.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(tmp_name.c_str());
+    throw std::runtime_error(path + ": rename failed: " + reason);
+  }
+}
+
+}  // namespace iclab

@@ -1,0 +1,31 @@
+// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the work has
+// already taken about a second (so quick commands stay silent).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace iclab {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, long total);
+  ~ProgressBar();
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+
+  void advance(long steps = 1);
+  void finish();
+
+ private:
+  void draw();
+  std::string label_;
+  long total_;
+  long done_ = 0;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace iclab

@@ -1,0 +1,70 @@
+#include "iclab/linalg/dense.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+namespace iclab {
+
+void syrk_lower(const Matrix& a, Matrix& g, double beta) {
+  const auto n = static_cast<blasint>(g.rows());
+  const auto k = static_cast<blasint>(a.cols());
+  if (k == 0) {
+    g *= beta;
+    return;
+  }
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, k, 1.0, a.data(), static_cast<blasint>(a.rows()), beta,
+              g.data(), static_cast<blasint>(g.rows()));
+}
+
+namespace {
+// In-place triangle copies (explicit loops: no temporary, no aliasing question).
+void copy_upper_to_lower(Matrix& g) {
+  for (Eigen::Index j = 0; j < g.cols(); ++j)
+    for (Eigen::Index i = j + 1; i < g.rows(); ++i) g(i, j) = g(j, i);
+}
+}  // namespace
+
+void symmetrize_from_lower(Matrix& g) {
+  for (Eigen::Index j = 0; j < g.cols(); ++j)
+    for (Eigen::Index i = 0; i < j; ++i) g(i, j) = g(j, i);
+}
+
+std::string to_string(SymmetricSolve method) {
+  return method == SymmetricSolve::cholesky ? "cholesky" : "bunch-kaufman";
+}
+
+SymmetricSolve solve_symmetric(Matrix& a, Matrix& b) {
+  const auto n = static_cast<lapack_int>(a.rows());
+  const auto nrhs = static_cast<lapack_int>(b.cols());
+  const auto lda = static_cast<lapack_int>(a.rows());
+  const auto ldb = static_cast<lapack_int>(b.rows());
+  // dpotrf overwrites only the lower triangle: keep the matrix in the upper one (and the diagonal
+  // aside) so the fallback needs no second n x n copy.
+  symmetrize_from_lower(a);
+  const Vector diagonal = a.diagonal();
+  lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, a.data(), lda);
+  if (info == 0) {
+    info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', n, nrhs, a.data(), lda, b.data(), ldb);
+    if (info != 0) throw std::runtime_error("dpotrs failed with info " + std::to_string(info));
+    return SymmetricSolve::cholesky;
+  }
+  copy_upper_to_lower(a);
+  a.diagonal() = diagonal;
+  std::vector<lapack_int> pivots(static_cast<std::size_t>(n));
+  info = LAPACKE_dsysv(LAPACK_COL_MAJOR, 'L', n, nrhs, a.data(), lda, pivots.data(), b.data(), ldb);
+  if (info != 0)
+    throw std::runtime_error("the ridge system is singular (dsysv info " + std::to_string(info) +
+                             "); use lambda > 0 or move tau away from 1");
+  return SymmetricSolve::bunch_kaufman;
+}
+
+int blas_threads() { return openblas_get_num_threads(); }
+void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+
+BlasThreadScope::BlasThreadScope(int threads) : previous_(blas_threads()) { set_blas_threads(threads); }
+BlasThreadScope::~BlasThreadScope() { set_blas_threads(previous_); }
+
+}  // namespace iclab

@@ -1,0 +1,46 @@
+// Thin, explicit wrappers over the BLAS/LAPACK kernels the solvers rely on (OpenBLAS + LAPACKE).
+#pragma once
+
+#include <string>
+
+#include <Eigen/Dense>
+
+namespace iclab {
+
+using Matrix = Eigen::MatrixXd;  // column-major
+using Vector = Eigen::VectorXd;
+
+// G (lower triangle) <- beta G + A A^T  (dsyrk; A is rows(G) x m).
+void syrk_lower(const Matrix& a, Matrix& g, double beta);
+// Mirror the lower triangle into the upper one.
+void symmetrize_from_lower(Matrix& g);
+
+// How a symmetric system was solved.
+enum class SymmetricSolve {
+  cholesky,       // dpotrf/dpotrs: the matrix was numerically positive definite
+  bunch_kaufman,  // dsysv fallback for numerically semi-definite systems (tiny ridge near tau = 1)
+};
+std::string to_string(SymmetricSolve method);
+
+// Solves A X = B for symmetric A given by its lower triangle. A and B are overwritten (B with X).
+// Throws std::runtime_error if the matrix is exactly singular.
+SymmetricSolve solve_symmetric(Matrix& a, Matrix& b);
+
+// Threads OpenBLAS may use. Results of the kernels above do not depend on it (they split output
+// blocks, never a reduction), which the tests check.
+int blas_threads();
+void set_blas_threads(int threads);
+
+// Restores the previous BLAS thread count on scope exit.
+class BlasThreadScope {
+ public:
+  explicit BlasThreadScope(int threads);
+  ~BlasThreadScope();
+  BlasThreadScope(const BlasThreadScope&) = delete;
+  BlasThreadScope& operator=(const BlasThreadScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+}  // namespace iclab

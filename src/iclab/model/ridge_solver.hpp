@@ -1,0 +1,77 @@
+// The Gamma* fit of the reduced linear-attention model (spec: Lu et al. §2.3):
+//   Gamma* = argmin_Gamma  sum_mu (y_mu - <Gamma, x_mu z_mu^T>)^2 + (n/d) lambda ||Gamma||_F^2.
+// Solvers sit behind RidgeSolver so that callers never depend on how the system is solved.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "iclab/linalg/dense.hpp"
+#include "iclab/sampling/context_sampler.hpp"
+
+namespace iclab {
+
+// What a solver did, recorded in the metadata of every output.
+struct SolverReport {
+  std::string solver;         // e.g. "direct"
+  std::string system;         // "primal" (p x p Gram) or "dual" (n x n kernel)
+  std::string factorization;  // e.g. "cholesky", "bunch-kaufman"
+  long iterations = 0;        // 0 for direct factorizations
+  double relative_residual = 0.0;  // ||A g - b|| / ||b|| of the solved system
+  double seconds = 0.0;
+  nlohmann::json to_json() const;
+};
+
+struct RidgeFit {
+  Matrix gamma;  // d x (d+1)
+  double lambda = 0.0;
+  SolverReport report;
+};
+
+class RidgeSolver {
+ public:
+  virtual ~RidgeSolver() = default;
+  virtual std::string name() const = 0;
+  // One fit per lambda on the same data (a lambda path shares the expensive part).
+  virtual std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const = 0;
+  // Bytes the solver will allocate for this problem size (for the memory guard).
+  virtual double estimate_bytes(long n, long d) const = 0;
+
+  RidgeFit fit(const FeatureBatch& batch, double lambda) const;
+};
+
+// Reference solver: dense normal equations. Primal p x p Gram by blocked dsyrk over the rows
+// x (x) z when n >= p; the dual n x n kernel (X X^T) o (Z Z^T) when n < p. Cholesky, with a
+// Bunch-Kaufman fallback where a tiny ridge leaves the system numerically semi-definite.
+class DirectRidgeSolver final : public RidgeSolver {
+ public:
+  enum class System { automatic, primal, dual };
+  explicit DirectRidgeSolver(System system = System::automatic) : system_(system) {}
+  std::string name() const override { return "direct"; }
+  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override;
+  double estimate_bytes(long n, long d) const override;
+
+ private:
+  bool use_dual(long n, long d) const;
+  System system_;
+};
+
+// "direct" (the only solver so far; the fast-solver work adds more). Throws InvalidArgument.
+std::unique_ptr<RidgeSolver> make_ridge_solver(const std::string& name);
+
+// vec(Gamma) <-> Gamma with the papers' row-major flattening, vec[a(d+1)+b] = Gamma(a, b).
+Vector vec_row_major(const Matrix& gamma);
+Matrix unvec_row_major(const Vector& v, long d);
+
+// Ridge-objective helpers shared by solvers and tests: the normal-equation residual
+// ||(H^T H + (n/d) lambda I) vec(Gamma) - H^T y|| / ||H^T y||, computed matrix-free in O(n d^2).
+double normal_equation_residual(const FeatureBatch& batch, const Matrix& gamma, double lambda);
+
+// Bytes of physical memory currently available (MemAvailable), or 0 when unknown.
+double available_memory_bytes();
+
+}  // namespace iclab

@@ -1,0 +1,35 @@
+// Parsing of numeric command-line values: one value, a list "0.5,1,2", "lin:START:STOP:COUNT" or
+// "log:START:STOP:COUNT" (geometric spacing between the values START and STOP), and the product grid.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace iclab {
+
+struct ValueListOptions {
+  bool allow_infinity = false;  // accept "inf" (e.g. kappa)
+};
+
+// Throws InvalidArgument "<option>: ..." on anything unparsable.
+std::vector<double> parse_value_list(std::string_view text, std::string_view option,
+                                     ValueListOptions options = {});
+// Integer-valued list (e.g. d): every value must be an integer.
+std::vector<long> parse_integer_list(std::string_view text, std::string_view option);
+
+// Odometer over the product of axis sizes; the last axis varies fastest.
+class GridIndex {
+ public:
+  explicit GridIndex(std::vector<std::size_t> sizes);
+  std::size_t size() const { return total_; }
+  // Per-axis indices of the flat point index.
+  std::vector<std::size_t> at(std::size_t flat) const;
+
+ private:
+  std::vector<std::size_t> sizes_;
+  std::size_t total_ = 1;
+};
+
+}  // namespace iclab

@@ -1,0 +1,52 @@
+// Asymptotic (d -> infinity) theory of the reduced linear-attention model with isotropic tasks
+// (spec: Lu et al. §4). Ratios: alpha = l/d, tau = n/d^2, kappa = k/d (inf allowed), noise variance rho,
+// ridge lambda with the (n/d) lambda normalisation of the fit.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace iclab::theory {
+
+struct IsotropicPoint {
+  double alpha = 0.0;
+  double tau = 0.0;
+  double kappa = 0.0;
+  double rho = 0.0;
+  double lambda = 0.0;
+};
+
+// Stieltjes transform of the Marchenko-Pastur law of W = (1/k) sum w_j w_j^T (ratio 1/kappa):
+// M_kappa(x) = lim (1/d) tr (W + x I)^-1, x > 0; M_inf(x) = 1/(1+x).
+double mp_resolvent(double x, double kappa);
+double mp_resolvent_derivative(double x, double kappa);
+
+// q* = (1 + rho)/alpha.
+double effective_noise(const IsotropicPoint& p);
+
+// The unique root eps >= 0 of f(eps) = 1 - tau + tau lambda/eps - eps M_kappa(eps + q*) (f is strictly
+// decreasing; bracketed and checked). eps = 0 for lambda = 0 and tau > 1.
+double ridge_epsilon(const IsotropicPoint& p);
+
+// Ridgeless closed forms (lambda ignored). Both diverge at tau = 1; InvalidArgument there.
+double ridgeless_icl_error(const IsotropicPoint& p);
+double ridgeless_idg_error(const IsotropicPoint& p);
+// Ridge ICL error through the self-consistent root; lambda = 0 reproduces the ridgeless one.
+double ridge_icl_error(const IsotropicPoint& p);
+
+// What `iclab theory` reports: the ridgeless closed forms at lambda = 0, the ridge formula otherwise.
+double icl_error(const IsotropicPoint& p);
+// Empty where no formula exists (lambda > 0: the authors have no ridge IDG theory).
+std::optional<double> idg_error(const IsotropicPoint& p);
+std::optional<double> task_generalisation_gap(const IsotropicPoint& p);  // g_task = e_ICL - e_IDG
+
+// Bayes-optimal (ridge) error for the Gaussian prior: rho (1 + S_W(rho, alpha)); kappa/tau-free.
+double bayes_ridge_error(double alpha, double rho);
+
+enum class Observable { icl, idg };
+Observable parse_observable(const std::string& text);
+// alpha at the interior minimum of e_ICL (or e_IDG) over alpha in [1e-3, 1e6], refined by Brent;
+// empty when the error is monotone in alpha over that range. p.alpha is ignored.
+std::optional<double> alpha_minimising(Observable what, const IsotropicPoint& p);
+
+}  // namespace iclab::theory
