@@ -43,8 +43,6 @@ void run_theory(const TheoryOptions& o, const std::string& command_line) {
     const auto ix = grid.at(i);
     const theory::IsotropicPoint p{alphas[ix[0]], taus[ix[1]], kappas[ix[2]], rhos[ix[3]], lambdas[ix[4]]};
     check_point(p, !minimise);
-    if (minimise && what == theory::Observable::idg && p.lambda != 0.0)
-      throw InvalidArgument("--lambda: no ridge (lambda > 0) IDG theory exists; use --alpha-min icl or --lambda 0");
     points.push_back(p);
   }
 
@@ -63,12 +61,12 @@ void run_theory(const TheoryOptions& o, const std::string& command_line) {
   }
   Table table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"});
   for (const auto& p : points) {
-    const auto idg = theory::idg_error(p);
     const double icl = theory::icl_error(p);
-    table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, optional_cell(idg),
-                   idg ? Cell(icl - *idg) : Cell(std::monostate{})});
+    const double idg = theory::idg_error(p);
+    table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, idg, icl - idg});
   }
-  info.extra["empty_cells"] = "e_idg and g_task have no formula for lambda > 0 (no ridge IDG theory)";
+  info.extra["formulas"] = "lambda = 0: ridgeless closed forms (Lu et al.); lambda > 0: ridge e_ICL via the "
+                           "self-consistent root, ridge e_IDG = tau q (iclab, docs/ridge-idg.md)";
   emit(table, info, o.output);
 }
 

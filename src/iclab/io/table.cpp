@@ -57,12 +57,15 @@ nlohmann::json cell_json(const Cell& cell) {
 
 std::string Table::to_csv() const {
   std::string out;
-  for (std::size_t c = 0; c < columns_.size(); ++c) out += (c ? "," : "") + columns_[c];
-  out += '\n';
-  for (const auto& row : rows_) {
-    for (std::size_t c = 0; c < row.size(); ++c) out += (c ? "," : "") + cell_text(row[c]);
+  auto append_line = [&out](const auto& cells, auto&& text) {
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      if (c) out += ',';
+      out += text(cells[c]);
+    }
     out += '\n';
-  }
+  };
+  append_line(columns_, [](const std::string& name) { return name; });
+  for (const auto& row : rows_) append_line(row, cell_text);
   return out;
 }
 

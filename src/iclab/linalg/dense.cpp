@@ -37,6 +37,9 @@ std::string to_string(SymmetricSolve method) {
 }
 
 SymmetricSolve solve_symmetric(Matrix& a, Matrix& b) {
+  // OpenBLAS's threaded dpotrf/dsysv block differently with the thread count and the last bits of the
+  // solution change with it; one thread keeps results independent of the machine.
+  const BlasThreadScope single(1);
   const auto n = static_cast<lapack_int>(a.rows());
   const auto nrhs = static_cast<lapack_int>(b.cols());
   const auto lda = static_cast<lapack_int>(a.rows());

@@ -23,11 +23,12 @@ enum class SymmetricSolve {
 std::string to_string(SymmetricSolve method);
 
 // Solves A X = B for symmetric A given by its lower triangle. A and B are overwritten (B with X).
+// Runs single-threaded: OpenBLAS's threaded factorisations are not bitwise thread-count independent.
 // Throws std::runtime_error if the matrix is exactly singular.
 SymmetricSolve solve_symmetric(Matrix& a, Matrix& b);
 
-// Threads OpenBLAS may use. Results of the kernels above do not depend on it (they split output
-// blocks, never a reduction), which the tests check.
+// Threads OpenBLAS may use. dgemm/dsyrk results do not depend on it (they split output blocks,
+// never a reduction); LAPACK factorisations do, so solve_symmetric pins one thread. Tests check both.
 int blas_threads();
 void set_blas_threads(int threads);
 

@@ -9,7 +9,11 @@
 namespace iclab {
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  std::string out(1, '\'');  // appended piecewise: GCC 12 warns falsely (-Wrestrict) on "'" + string
+  out.append(s).push_back('\'');
+  return out;
+}
 
 double parse_number(std::string_view token, std::string_view option, bool allow_infinity) {
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);

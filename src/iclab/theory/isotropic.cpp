@@ -78,29 +78,42 @@ double ridgeless_idg_error(const IsotropicPoint& p) {
                 (p.rho + q - 2.0 * q * (1.0 - tau) * (q / eps + 1.0)) / (1.0 - tau - c * (1.0 - tau) * (1.0 - tau)));
 }
 
-double ridge_icl_error(const IsotropicPoint& p) {
-  const double q = effective_noise(p);
-  const double eps = ridge_epsilon(p);
-  const double nu = q + eps;
-  const double m = mp_resolvent(nu, p.kappa);
-  const double mp = mp_resolvent_derivative(nu, p.kappa);
-  const double ce = (p.rho + nu - nu * nu * m - eps * (1.0 - 2.0 * nu * m - nu * nu * mp)) /
-                    (1.0 - 2.0 * eps * m - eps * eps * mp - p.tau);
-  return (q + 1.0) * (1.0 - 2.0 * nu * m - nu * nu * mp - ce * (m + eps * mp)) - 2.0 * (1.0 - nu * m) + 1.0 + p.rho;
+namespace {
+
+// The quantities the ridge formulas share: eps, nu = q* + eps, M = M_kappa(nu), M' and
+// q = [rho + nu - nu^2 M - eps (1 - 2 nu M - nu^2 M')] / [tau - (1 - 2 eps M - eps^2 M')]
+// (Letey et al.'s q; the authors' ridge code writes c_e = -q).
+struct RidgeState {
+  double q_star, eps, nu, m, m_prime, q;
+};
+
+RidgeState ridge_state(const IsotropicPoint& p) {
+  RidgeState r{};
+  r.q_star = effective_noise(p);
+  r.eps = ridge_epsilon(p);
+  r.nu = r.q_star + r.eps;
+  r.m = mp_resolvent(r.nu, p.kappa);
+  r.m_prime = mp_resolvent_derivative(r.nu, p.kappa);
+  r.q = (p.rho + r.nu - r.nu * r.nu * r.m - r.eps * (1.0 - 2.0 * r.nu * r.m - r.nu * r.nu * r.m_prime)) /
+        (p.tau - 1.0 + 2.0 * r.eps * r.m + r.eps * r.eps * r.m_prime);
+  return r;
 }
+
+}  // namespace
+
+double ridge_icl_error(const IsotropicPoint& p) {
+  const RidgeState r = ridge_state(p);
+  return (r.q_star + 1.0) * (1.0 - 2.0 * r.nu * r.m - r.nu * r.nu * r.m_prime + r.q * (r.m + r.eps * r.m_prime)) -
+         2.0 * (1.0 - r.nu * r.m) + 1.0 + p.rho;
+}
+
+double ridge_idg_error(const IsotropicPoint& p) { return p.tau * ridge_state(p).q; }
 
 double icl_error(const IsotropicPoint& p) { return p.lambda == 0.0 ? ridgeless_icl_error(p) : ridge_icl_error(p); }
 
-std::optional<double> idg_error(const IsotropicPoint& p) {
-  if (p.lambda != 0.0) return std::nullopt;
-  return ridgeless_idg_error(p);
-}
+double idg_error(const IsotropicPoint& p) { return p.lambda == 0.0 ? ridgeless_idg_error(p) : ridge_idg_error(p); }
 
-std::optional<double> task_generalisation_gap(const IsotropicPoint& p) {
-  const auto idg = idg_error(p);
-  if (!idg) return std::nullopt;
-  return icl_error(p) - *idg;
-}
+double task_generalisation_gap(const IsotropicPoint& p) { return icl_error(p) - idg_error(p); }
 
 double bayes_ridge_error(double alpha, double rho) {
   const double b = rho + alpha - 1.0;
@@ -117,12 +130,10 @@ Observable parse_observable(const std::string& text) {
 }
 
 std::optional<double> alpha_minimising(Observable what, const IsotropicPoint& p) {
-  if (what == Observable::idg && p.lambda != 0.0)
-    throw InvalidArgument("--lambda: no ridge (lambda > 0) IDG theory exists; use --alpha-min icl or --lambda 0");
   auto error_at_log_alpha = [&](double log_alpha) {
     IsotropicPoint q = p;
     q.alpha = std::exp(log_alpha);
-    return what == Observable::icl ? icl_error(q) : ridgeless_idg_error(q);
+    return what == Observable::icl ? icl_error(q) : idg_error(q);
   };
   const double lo = std::log(1e-3);
   const double hi = std::log(1e6);

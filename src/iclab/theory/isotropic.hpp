@@ -33,12 +33,15 @@ double ridgeless_icl_error(const IsotropicPoint& p);
 double ridgeless_idg_error(const IsotropicPoint& p);
 // Ridge ICL error through the self-consistent root; lambda = 0 reproduces the ridgeless one.
 double ridge_icl_error(const IsotropicPoint& p);
+// Ridge IDG error e_IDG = tau q(eps) (not in the authors' code; derived for iclab by a
+// Gaussian-equivalence argument and validated against simulations, docs/ridge-idg.md). It equals
+// the ridgeless formula at lambda = 0 and the ridge ICL error at kappa = inf.
+double ridge_idg_error(const IsotropicPoint& p);
 
-// What `iclab theory` reports: the ridgeless closed forms at lambda = 0, the ridge formula otherwise.
+// What `iclab theory` reports: the ridgeless closed forms at lambda = 0, the ridge formulas otherwise.
 double icl_error(const IsotropicPoint& p);
-// Empty where no formula exists (lambda > 0: the authors have no ridge IDG theory).
-std::optional<double> idg_error(const IsotropicPoint& p);
-std::optional<double> task_generalisation_gap(const IsotropicPoint& p);  // g_task = e_ICL - e_IDG
+double idg_error(const IsotropicPoint& p);
+double task_generalisation_gap(const IsotropicPoint& p);  // g_task = e_ICL - e_IDG
 
 // Bayes-optimal (ridge) error for the Gaussian prior: rho (1 + S_W(rho, alpha)); kappa/tau-free.
 double bayes_ridge_error(double alpha, double rho);

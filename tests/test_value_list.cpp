@@ -1,0 +1,113 @@
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "iclab/params/model_params.hpp"
+#include "iclab/params/value_list.hpp"
+
+using namespace iclab;
+
+TEST(ValueList, SingleValueAndList) {
+  EXPECT_EQ(parse_value_list("0.5", "--tau"), (std::vector<double>{0.5}));
+  EXPECT_EQ(parse_value_list("0.5,1,2", "--tau"), (std::vector<double>{0.5, 1, 2}));
+  EXPECT_EQ(parse_value_list("1e-8, 2", "--lambda"), (std::vector<double>{1e-8, 2}));
+}
+
+TEST(ValueList, LinearRangeHitsEndpoints) {
+  const auto v = parse_value_list("lin:0.1:2.1:81", "--kappa");
+  ASSERT_EQ(v.size(), 81u);
+  EXPECT_EQ(v.front(), 0.1);
+  EXPECT_EQ(v.back(), 2.1);
+  EXPECT_NEAR(v[40], 1.1, 1e-15);
+}
+
+TEST(ValueList, LogRangeIsGeometricBetweenValues) {
+  const auto v = parse_value_list("log:0.01:1000:6", "--alpha");
+  ASSERT_EQ(v.size(), 6u);
+  EXPECT_EQ(v.front(), 0.01);
+  EXPECT_EQ(v.back(), 1000.0);
+  EXPECT_NEAR(v[2], 1.0, 1e-12);
+}
+
+TEST(ValueList, InfinityOnlyWhereAllowed) {
+  const auto v = parse_value_list("0.5,inf", "--kappa", {.allow_infinity = true});
+  EXPECT_TRUE(std::isinf(v[1]));
+  EXPECT_THROW(parse_value_list("inf", "--tau"), InvalidArgument);
+}
+
+TEST(ValueList, BadInputNamesTheOption) {
+  for (const char* bad : {"", "abc", "1,,2", "1;2", "lin:0:1", "lin:0:1:0", "lin:0:1:2.5", "log:0:1:3", "nan", "1x"}) {
+    try {
+      parse_value_list(bad, "--tau");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--tau:", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(ValueList, IntegerList) {
+  EXPECT_EQ(parse_integer_list("20,40", "--d"), (std::vector<long>{20, 40}));
+  EXPECT_THROW(parse_integer_list("40.5", "--d"), InvalidArgument);
+}
+
+TEST(GridIndex, LastAxisFastest) {
+  const GridIndex grid({2, 3});
+  EXPECT_EQ(grid.size(), 6u);
+  EXPECT_EQ(grid.at(0), (std::vector<std::size_t>{0, 0}));
+  EXPECT_EQ(grid.at(1), (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(grid.at(5), (std::vector<std::size_t>{1, 2}));
+}
+
+TEST(ModelParams, DerivedSizesFollowTheAuthorsTruncation) {
+  ModelParams m;
+  m.d = 100;
+  m.alpha = 0.57;  // 0.57 * 100 = 56.99999999999999 in double: Python's int() gives 56, and so do we
+  m.tau = 0.5;
+  m.kappa = 0.29;  // 28.999999999999996 -> 28, as in spec §8
+  m.rho = 0.1;
+  EXPECT_EQ(m.context_length(), 56);
+  EXPECT_EQ(m.num_tasks(), 28);
+  EXPECT_EQ(m.num_contexts(), 5000);
+  m.assignment = Assignment::balanced;
+  EXPECT_EQ(m.num_contexts(), 28 * 179);  // round(5000 / 28) = 179
+  m.kappa = kInfinity;
+  EXPECT_EQ(m.num_tasks(), m.num_contexts());
+  EXPECT_EQ(m.num_parameters(), 100 * 101);
+}
+
+TEST(ModelParams, ValidationNamesTheParameter) {
+  ModelParams m;
+  m.d = 40;
+  m.alpha = 10;
+  m.tau = 2;
+  m.kappa = 0.5;
+  m.rho = 0.01;
+  EXPECT_NO_THROW(m.validate());
+  auto expect_bad = [](ModelParams p, const std::string& option) {
+    try {
+      p.validate();
+      ADD_FAILURE() << "accepted bad " << option;
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(option, 0), 0u) << e.what();
+    }
+  };
+  ModelParams bad = m;
+  bad.d = 1;
+  expect_bad(bad, "--d");
+  bad = m;
+  bad.alpha = 0;
+  expect_bad(bad, "--alpha");
+  bad = m;
+  bad.alpha = 0.01;  // l = int(0.4) = 0
+  expect_bad(bad, "--alpha");
+  bad = m;
+  bad.kappa = 0.001;  // k = 0
+  expect_bad(bad, "--kappa");
+  bad = m;
+  bad.rho = -1;
+  expect_bad(bad, "--rho");
+  bad = m;
+  bad.tau = -2;
+  expect_bad(bad, "--tau");
+}
