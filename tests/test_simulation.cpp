@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "iclab/experiments/simulate.hpp"
+#include "iclab/io/table.hpp"
 #include "iclab/theory/isotropic.hpp"
 
 using namespace iclab;
@@ -78,6 +79,10 @@ struct TheoryCase {
 };
 
 
+void PrintTo(const TheoryCase& c, std::ostream* os) {
+  *os << c.model.to_json().dump() << " lambda=" << c.lambda;
+}
+
 class SimulationVsTheory : public ::testing::TestWithParam<TheoryCase> {};
 
 TEST_P(SimulationVsTheory, WithinFiniteSizeTolerance) {
@@ -114,11 +119,13 @@ INSTANTIATE_TEST_SUITE_P(
         TheoryCase{point(40, 10, 1, 2, 0.01), 0.1, 0.06, true},
         TheoryCase{point(40, 10, 2, 0.5, 0.01, TaskNorm::sphere, Assignment::balanced), 0.1, 0.06, true}),
     [](const ::testing::TestParamInfo<TheoryCase>& param_info) {
+      // e.g. alpha10_tau0p5_kappainf_lambda1em08: only [A-Za-z0-9_] is allowed in gtest names
+      auto text = [](double v) {
+        std::string label = format_number(v);
+        for (char& ch : label) ch = ch == '.' ? 'p' : ch == '-' ? 'm' : ch == '+' ? 'p' : ch;
+        return label;
+      };
       const ModelParams& m = param_info.param.model;
-      std::string name = "alpha" + std::to_string(static_cast<int>(m.alpha)) + "_tau" +
-                         std::to_string(static_cast<int>(m.tau * 10)) + "e-1_kappa" +
-                         (std::isinf(m.kappa) ? std::string("inf") : std::to_string(static_cast<int>(m.kappa * 10)) +
-                                                                         "e-1") +
-                         "_lambda" + (param_info.param.lambda < 1e-4 ? std::string("0") : std::to_string(param_info.index));
-      return name;
+      return "alpha" + text(m.alpha) + "_tau" + text(m.tau) + "_kappa" + text(m.kappa) + "_lambda" +
+             text(param_info.param.lambda) + (m.task_norm == TaskNorm::sphere ? "_sphere" : "");
     });
