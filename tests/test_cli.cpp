@@ -157,3 +157,95 @@ TEST_F(Cli, HelpAndVersionExitZero) {
 }
 
 TEST_F(Cli, NoSubcommandIsAnError) { EXPECT_EQ(run("").exit_code, 2); }
+
+// Task-alignment spellings (Letey et al.).
+TEST_F(Cli, GeneralTheorySpelling) {
+  const Result r = run("theory --d 120 --ctrain linear --ctest 'linear;spike:0;spike:119' --alpha 2 --tau 4 --kappa 1 "
+                       "--rho 0.01 --alpha-test 10");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(header(r.out),
+            "d,ctrain,ctest,alpha,alpha_test,tau,kappa,rho,e_icl,e_idg,e_scalar,e_misalign,q,lambda_tilde,sigma");
+  EXPECT_EQ(count_lines(r.out), 4);
+  // the reference implementation (icl_reference.py aligned) gives e_icl = 1.1793863036695238 for spike:119
+  EXPECT_NE(r.out.find("spike:119,2,10,4,1,0.01,1.17938630366952"), std::string::npos) << r.out;
+  // without --ctrain/--ctest it is the isotropic theory, --d optional
+  const Result iso = run("theory --d 120 --alpha 2 --tau 4 --kappa 1 --rho 0.01");
+  ASSERT_EQ(iso.exit_code, 0) << iso.err;
+  EXPECT_EQ(header(iso.out), "alpha,tau,kappa,rho,lambda,e_icl,e_idg,g_task");
+}
+
+TEST_F(Cli, AlignSpellingAndSpearman) {
+  const std::string align = "align --d 120 --ctrain power:0.9 --ctest 'lowrank:0.2;power:0.4;iso;spike:3' --alpha 2 "
+                            "--tau 4 --kappa 0.2,1 --rho 0.01";
+  const Result r = run(align);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(header(r.out), "ctest,kappa,e_icl,e_misalign,resolvent,trace,inv_cka");
+  EXPECT_EQ(count_lines(r.out), 9);
+  // Spearman against the theory's own e_icl: e_misalign ranks the tests exactly like e_ICL at fixed kappa
+  // (e_scalar does not depend on the test beyond its trace), so its correlation is 1.
+  std::ofstream(dir_ / "errors.csv") << r.out;
+  const Result s = run(align + " --spearman-against " + (dir_ / "errors.csv").string() + " --error-column e_icl");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(header(s.out), "kappa,e_misalign,resolvent,trace,inv_cka");
+  EXPECT_NE(s.out.find("\n0.2,1,"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\nmean,1,"), std::string::npos) << s.out;
+  const Result missing = run(align + " --spearman-against " + (dir_ / "errors.csv").string() + " --error-column nope");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos);
+}
+
+TEST_F(Cli, HeatmapSpelling) {
+  const Result r = run("heatmap --d 100 --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp lin:-0.5:2:51 --kappa "
+                       "lin:0.1:2.1:81");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(header(r.out), "dp,kappa,e_icl,e_matched,improvement_pct");
+  EXPECT_EQ(count_lines(r.out), 1 + 51 * 81);
+  // spec checkpoint C8: the best cell is dp = 1.45, kappa = 0.1 with 19.35% improvement
+  EXPECT_NE(r.out.find("\n1.4500000000000002,0.1,0.69266361"), std::string::npos);
+}
+
+TEST_F(Cli, SimulateWithCovariances) {
+  const Result r = run("simulate --d 12 --ctrain power:0.9 --ctest 'power:0.9;spike:0;rot:2:power:0.9' --alpha 2 "
+                       "--tau 4 --kappa 1 --rho 0.01 --lambda 1e-6 --repeats 2 --seed 3 --with-theory");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(header(r.out).rfind("d,ctrain,ctest,alpha,kappa,tau,rho,lambda,repeats,icl_mean,icl_std,idg_mean,idg_std,"
+                                "e_icl_ridgeless,e_idg_ridgeless",
+                                0),
+            0u)
+      << header(r.out);
+  EXPECT_EQ(count_lines(r.out), 4);
+}
+
+TEST_F(Cli, BadCovarianceInput) {
+  const std::string th = "theory --d 10 --alpha 2 --tau 4 --kappa 1 --rho 0.01 ";
+  std::ofstream(dir_ / "wrong_size.csv") << "1,2,3\n";
+  std::ofstream(dir_ / "asym.csv") << "1,2\n0,1\n";
+  std::ofstream(dir_ / "notpsd.csv") << "1,2\n2,1\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {th + "--ctrain cube", "--ctrain"},
+      {th + "--ctrain power:x", "--ctrain"},
+      {th + "--ctest 'iso;spike:10'", "--ctest"},
+      {th + "--ctest lowrank:0", "--ctest"},
+      {th + "--ctrain file:" + (dir_ / "wrong_size.csv").string(), "--ctrain"},
+      {"theory --d 2 --alpha 2 --tau 4 --kappa 1 --rho 0.01 --ctrain file:" + (dir_ / "asym.csv").string(), "--ctrain"},
+      {"theory --d 2 --alpha 2 --tau 4 --kappa 1 --rho 0.01 --ctrain file:" + (dir_ / "notpsd.csv").string(),
+       "--ctrain"},
+      {th + "--ctrain file:/nonexistent.npy", "--ctrain"},
+      {th + "--ctrain iso --lambda 0.1", "--lambda"},
+      {"theory --alpha 2 --tau 4 --kappa 1 --rho 0.01 --ctrain iso", "--d"},
+      {th + "--ctrain iso --tau 1", "--tau"},
+      {"align --d 10 --ctrain iso --ctest iso --alpha 2 --tau 4 --kappa 1 --rho 0.01 --spearman-against /nope.csv",
+       "--spearman-against"},
+      {"heatmap --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp 0,1 --kappa 0", "--kappa"},
+      {"simulate --d 10 --alpha 2 --tau 2 --kappa 1 --rho 0.01 --repeats 1 --ctrain power:-", "--ctrain"},
+      {"simulate --d 10 --alpha 2 --tau 2 --kappa 1 --rho 0.01 --repeats 1 --error-form sloppy", "--error-form"},
+  };
+  for (const auto& [args, name] : cases) {
+    const fs::path out = dir_ / "out.csv";
+    const Result r = run(args + " --out " + out.string());
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(name), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(out)) << args;
+  }
+}

@@ -12,5 +12,6 @@ using Runner = std::function<void(const std::string& command_line)>;
 
 Runner add_theory_command(CLI::App& app);
 Runner add_simulate_command(CLI::App& app);
+Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 
 }  // namespace iclab::cli

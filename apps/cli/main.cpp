@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "iclab/linalg/dense.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace {
@@ -29,6 +30,9 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // iclab parallelises with OpenMP over fixed partitions; threaded OpenBLAS would make the last bits
+  // of results depend on the thread count.
+  iclab::set_blas_threads(1);
   CLI::App app{"iclab: the exactly solvable theory of in-context learning, and its simulations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(ICLAB_VERSION) + " (" + ICLAB_GIT_DESCRIBE + ")");
@@ -41,6 +45,7 @@ int main(int argc, char** argv) {
   };
   add(iclab::cli::add_theory_command);
   add(iclab::cli::add_simulate_command);
+  add(iclab::cli::add_alignment_commands);
 
   try {
     app.parse(argc, argv);

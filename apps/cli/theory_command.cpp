@@ -1,6 +1,7 @@
 // `iclab theory`: the asymptotic isotropic theory on a product grid.
 #include <cmath>
 
+#include "alignment_commands.hpp"
 #include "commands.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/params/model_params.hpp"
@@ -13,6 +14,7 @@ namespace {
 
 struct TheoryOptions {
   std::string alpha, tau, kappa, rho, lambda = "0", alpha_min;
+  GeneralTheoryOptions general;  // --d, --ctrain, --ctest, --alpha-test
   OutputOptions output;
 };
 
@@ -28,6 +30,20 @@ void check_point(const theory::IsotropicPoint& p, bool needs_alpha) {
 }
 
 void run_theory(const TheoryOptions& o, const std::string& command_line) {
+  if (o.general.requested()) {
+    if (!o.alpha_min.empty()) throw InvalidArgument("--alpha-min: only for the isotropic theory (no --ctrain/--ctest)");
+    GeneralTheoryOptions general = o.general;
+    general.alpha = o.alpha;
+    general.tau = o.tau;
+    general.kappa = o.kappa;
+    general.rho = o.rho;
+    general.lambda = o.lambda;
+    general.output = o.output;
+    run_general_theory(general, command_line);
+    return;
+  }
+  if (!o.general.alpha_test.empty())
+    throw InvalidArgument("--alpha-test: needs the task-alignment theory (--ctrain/--ctest)");
   check_output_target(o.output);
   const bool minimise = !o.alpha_min.empty();
   const auto what = minimise ? theory::parse_observable(o.alpha_min) : theory::Observable::icl;
@@ -74,7 +90,8 @@ void run_theory(const TheoryOptions& o, const std::string& command_line) {
 
 Runner add_theory_command(CLI::App& app) {
   auto options = std::make_shared<TheoryOptions>();
-  CLI::App* cmd = app.add_subcommand("theory", "Asymptotic ICL/IDG error of the isotropic model (Lu et al.)");
+  CLI::App* cmd = app.add_subcommand(
+      "theory", "Asymptotic ICL/IDG error: isotropic (Lu et al.), or with --ctrain/--ctest (Letey et al.)");
   const char* list_help = "a value, a list 0.5,1,2, lin:START:STOP:COUNT or log:START:STOP:COUNT";
   cmd->add_option("--alpha", options->alpha, std::string("context length ratio l/d: ") + list_help);
   cmd->add_option("--tau", options->tau, std::string("pretraining contexts ratio n/d^2: ") + list_help)->required();
@@ -84,6 +101,7 @@ Runner add_theory_command(CLI::App& app) {
   cmd->add_option("--lambda", options->lambda, std::string("ridge (0 = ridgeless): ") + list_help);
   cmd->add_option("--alpha-min", options->alpha_min,
                   "icl|idg: report the alpha minimising that error (empty if monotone) instead of errors");
+  add_general_theory_options(*cmd, options->general);
   options->output.add_to(*cmd);
   return [options](const std::string& line) { run_theory(*options, line); };
 }

@@ -3,35 +3,57 @@
 #include <cmath>
 #include <cstdio>
 
-#include <omp.h>
-
+#include "iclab/covariances/task_draws.hpp"
+#include "iclab/model/solver_kernels.hpp"
 #include "iclab/sampling/context_sampler.hpp"
 #include "iclab/sampling/task_pool.hpp"
 
 namespace iclab {
 
-std::uint64_t simulation_point_key(const ModelParams& m) {
+std::uint64_t simulation_point_key(const ModelParams& m, const TaskSetting& setting) {
   char text[256];
   std::snprintf(text, sizeof text, "d=%ld;alpha=%.17g;tau=%.17g;kappa=%.17g;rho=%.17g;norm=%s;assign=%s", m.d,
                 m.alpha, m.tau, m.kappa, m.rho, to_string(m.task_norm).c_str(), to_string(m.assignment).c_str());
-  return point_key(text);
+  std::string canonical = text;
+  if (setting.train) canonical.append(";ctrain=").append(setting.train->spec());
+  return point_key(canonical);
 }
 
-std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, std::span<const double> lambdas,
-                                                  std::uint64_t seed, std::uint64_t repetition,
-                                                  const RidgeSolver& solver) {
-  const StreamAddress address{seed, simulation_point_key(model), repetition, 0};
-  const TaskPool pool = TaskPool::draw(model.num_tasks(), model.d, model.task_norm, address);
+namespace {
+
+TaskPool draw_pool(const ModelParams& model, const TaskSetting& setting, const StreamAddress& address) {
+  if (!setting.train) return TaskPool::draw(model.num_tasks(), model.d, model.task_norm, address);
+  Matrix tasks = draw_tasks(*setting.train, model.num_tasks(), address);
+  if (model.task_norm == TaskNorm::sphere) {
+    const double radius = std::sqrt(setting.train->normalised_trace() * static_cast<double>(model.d));
+    for (Eigen::Index j = 0; j < tasks.rows(); ++j) tasks.row(j) *= radius / tasks.row(j).norm();
+  }
+  return TaskPool(std::move(tasks));
+}
+
+}  // namespace
+
+std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
+                                                  std::span<const double> lambdas, std::uint64_t seed,
+                                                  std::uint64_t repetition, const RidgeSolver& solver) {
+  // Refuse an impossible request before spending time on sampling.
+  ridge_detail::require_memory("the " + solver.name() + " solver",
+                               solver.estimate_bytes(model.num_contexts(), model.d), model.num_contexts(), model.d);
+  const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
+  const TaskPool pool = draw_pool(model, setting, address);
   const std::vector<long> task_of = assign_tasks(model, address);
   const long ell = model.context_length();
   const FeatureBatch batch = sample_features(pool.tasks(), task_of, ell, model.rho, address);
-  const TaskMoments icl_tasks = isotropic_task_moments(model.d, model.rho, model.task_norm);
+  std::vector<TaskMoments> icl_tasks;
+  if (setting.tests.empty())
+    icl_tasks.push_back(isotropic_task_moments(model.d, model.rho, model.task_norm));
+  for (const TaskCovariance& test : setting.tests) icl_tasks.push_back(gaussian_task_moments(test, model.rho));
   const TaskMoments idg_tasks = pool_task_moments(pool.tasks(), model.rho);
   std::vector<RepetitionResult> out;
   for (RidgeFit& fit : solver.fit_path(batch, lambdas)) {
     RepetitionResult r;
-    r.icl_error = test_error(fit.gamma, icl_tasks, ell, model.rho);
-    r.idg_error = test_error(fit.gamma, idg_tasks, ell, model.rho);
+    for (const TaskMoments& icl : icl_tasks) r.icl_errors.push_back(test_error(fit.gamma, icl, ell, model.rho, setting.form));
+    r.idg_error = test_error(fit.gamma, idg_tasks, ell, model.rho, setting.form);
     r.report = std::move(fit.report);
     out.push_back(std::move(r));
   }
@@ -47,20 +69,21 @@ std::pair<double, double> mean_and_population_std(const std::vector<double>& val
   return {mean, std::sqrt(var / static_cast<double>(values.size()))};
 }
 
-std::vector<SimulationResult> simulate_point(const ModelParams& model, std::span<const double> lambdas, long repeats,
-                                             std::uint64_t seed, const RidgeSolver& solver,
-                                             const std::function<void()>& on_repetition) {
+std::vector<SimulationResult> simulate_point(const ModelParams& model, const TaskSetting& setting,
+                                             std::span<const double> lambdas, long repeats, std::uint64_t seed,
+                                             const RidgeSolver& solver, const std::function<void()>& on_repetition) {
   std::vector<std::vector<RepetitionResult>> per_rep(static_cast<std::size_t>(repeats));
-  // Small problems: one repetition per thread with single-threaded BLAS. Large ones: one at a time
-  // with threaded BLAS and samplers. Both give identical numbers (counter-based draws, and BLAS
-  // kernels that do not split reductions across threads).
+  // BLAS always runs single-threaded: threaded OpenBLAS changes the last bits of dgemm/dpotrf/dsyevd
+  // with the thread count. Parallelism comes from OpenMP instead: small problems run one repetition
+  // per thread, large ones one at a time with OpenMP inside the samplers and solvers (fixed partitions,
+  // fixed summation order). Both give identical numbers.
+  const BlasThreadScope single(1);
   const bool small = model.d <= 64 && repeats > 1;
   if (small) {
-    const BlasThreadScope single(1);
 #pragma omp parallel for schedule(dynamic, 1)
     for (long r = 0; r < repeats; ++r) {
       per_rep[static_cast<std::size_t>(r)] =
-          simulate_repetition(model, lambdas, seed, static_cast<std::uint64_t>(r), solver);
+          simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
       if (on_repetition) {
 #pragma omp critical(iclab_progress)
         on_repetition();
@@ -69,7 +92,7 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, std::span
   } else {
     for (long r = 0; r < repeats; ++r) {
       per_rep[static_cast<std::size_t>(r)] =
-          simulate_repetition(model, lambdas, seed, static_cast<std::uint64_t>(r), solver);
+          simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
       if (on_repetition) on_repetition();
     }
   }
@@ -78,13 +101,18 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, std::span
     SimulationResult s;
     s.model = model;
     s.lambda = lambdas[li];
-    std::vector<double> icl, idg;
+    std::vector<double> idg;
     for (auto& rep : per_rep) {
       s.repetitions.push_back(rep[li]);
-      icl.push_back(rep[li].icl_error);
       idg.push_back(rep[li].idg_error);
     }
-    std::tie(s.icl_mean, s.icl_std) = mean_and_population_std(icl);
+    for (std::size_t t = 0; t < setting.num_tests(); ++t) {
+      std::vector<double> icl;
+      for (const auto& rep : s.repetitions) icl.push_back(rep.icl_errors[t]);
+      const auto [mean, sd] = mean_and_population_std(icl);
+      s.icl_mean.push_back(mean);
+      s.icl_std.push_back(sd);
+    }
     std::tie(s.idg_mean, s.idg_std) = mean_and_population_std(idg);
     results.push_back(std::move(s));
   }

@@ -4,18 +4,30 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/evaluation/test_error.hpp"
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace iclab {
 
+// Which tasks pretrain and test the model. Default: the isotropic model (tasks as ModelParams::task_norm
+// says, one ICL test with the same law). With a C_train, pretraining tasks are t ~ N(0, C_train)
+// (renormalised to ||t||^2 = tr C_train for TaskNorm::sphere); each C_test is one ICL test t ~ N(0, C_test).
+struct TaskSetting {
+  std::optional<TaskCovariance> train;
+  std::vector<TaskCovariance> tests;  // empty: the isotropic ICL test
+  ErrorForm form = ErrorForm::exact;
+  std::size_t num_tests() const { return tests.empty() ? 1 : tests.size(); }
+};
+
 struct RepetitionResult {
-  double icl_error = 0.0;
+  std::vector<double> icl_errors;  // one per ICL test
   double idg_error = 0.0;
   SolverReport report;
 };
@@ -25,22 +37,24 @@ struct SimulationResult {
   ModelParams model;
   double lambda = 0.0;
   std::vector<RepetitionResult> repetitions;
-  double icl_mean = 0.0, icl_std = 0.0, idg_mean = 0.0, idg_std = 0.0;  // std: population (ddof = 0)
+  std::vector<double> icl_mean, icl_std;  // one per ICL test; std: population (ddof = 0)
+  double idg_mean = 0.0, idg_std = 0.0;
 };
 
-// The random draws of a point depend on (seed, the point's model parameters, repetition) only,
-// not on lambda (a lambda list reuses the draw) and not on the rest of the grid.
-std::uint64_t simulation_point_key(const ModelParams& model);
+// The random draws of a point depend on (seed, the point's model parameters and C_train, repetition)
+// only: not on lambda (a lambda list reuses the draw), the test covariances, or the rest of the grid.
+std::uint64_t simulation_point_key(const ModelParams& model, const TaskSetting& setting = {});
 
-// One repetition: a fit per lambda on one draw.
-std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, std::span<const double> lambdas,
-                                                  std::uint64_t seed, std::uint64_t repetition,
-                                                  const RidgeSolver& solver);
+// One repetition: a fit per lambda on one draw, each evaluated on every test.
+std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
+                                                  std::span<const double> lambdas, std::uint64_t seed,
+                                                  std::uint64_t repetition, const RidgeSolver& solver);
 
 // All repetitions of a point (in parallel where that is faster; results do not depend on it).
 // `on_repetition` (optional) is called after each finished repetition, e.g. for a progress bar.
-std::vector<SimulationResult> simulate_point(const ModelParams& model, std::span<const double> lambdas, long repeats,
-                                             std::uint64_t seed, const RidgeSolver& solver,
+std::vector<SimulationResult> simulate_point(const ModelParams& model, const TaskSetting& setting,
+                                             std::span<const double> lambdas, long repeats, std::uint64_t seed,
+                                             const RidgeSolver& solver,
                                              const std::function<void()>& on_repetition = {});
 
 // Population mean and standard deviation (ddof = 0), as in the authors' files.

@@ -3,21 +3,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include <cblas.h>
+#include <cblas.h>  // openblas_set_num_threads
 #include <lapacke.h>
 
 namespace iclab {
-
-void syrk_lower(const Matrix& a, Matrix& g, double beta) {
-  const auto n = static_cast<blasint>(g.rows());
-  const auto k = static_cast<blasint>(a.cols());
-  if (k == 0) {
-    g *= beta;
-    return;
-  }
-  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, k, 1.0, a.data(), static_cast<blasint>(a.rows()), beta,
-              g.data(), static_cast<blasint>(g.rows()));
-}
 
 namespace {
 // In-place triangle copies (explicit loops: no temporary, no aliasing question).

@@ -10,8 +10,6 @@ namespace iclab {
 using Matrix = Eigen::MatrixXd;  // column-major
 using Vector = Eigen::VectorXd;
 
-// G (lower triangle) <- beta G + A A^T  (dsyrk; A is rows(G) x m).
-void syrk_lower(const Matrix& a, Matrix& g, double beta);
 // Mirror the lower triangle into the upper one.
 void symmetrize_from_lower(Matrix& g);
 
@@ -27,8 +25,8 @@ std::string to_string(SymmetricSolve method);
 // Throws std::runtime_error if the matrix is exactly singular.
 SymmetricSolve solve_symmetric(Matrix& a, Matrix& b);
 
-// Threads OpenBLAS may use. dgemm/dsyrk results do not depend on it (they split output blocks,
-// never a reduction); LAPACK factorisations do, so solve_symmetric pins one thread. Tests check both.
+// Threads OpenBLAS may use. OpenBLAS 0.3.21 changes the last bits of dgemm, dpotrf and dsyevd with the
+// thread count, so iclab runs BLAS single-threaded and parallelises with OpenMP over fixed partitions.
 int blas_threads();
 void set_blas_threads(int threads);
 

@@ -4,30 +4,15 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
+#include "iclab/model/auto_solver.hpp"
+#include "iclab/model/cg_solver.hpp"
+#include "iclab/model/dual_solver.hpp"
+#include "iclab/model/solver_kernels.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace iclab {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Gram-side operator: X^T diag(r) Z, i.e. sum_mu r_mu x_mu z_mu^T (d x (d+1)).
-Matrix weighted_cross(const FeatureBatch& batch, const Vector& r) {
-  return batch.x_query.transpose() * (r.asDiagonal() * batch.z);
-}
-
-std::string format_bytes(double bytes) {
-  std::ostringstream out;
-  out.precision(3);
-  out << bytes / (1024.0 * 1024.0 * 1024.0) << " GiB";
-  return out.str();
-}
-
-}  // namespace
+using ridge_detail::seconds_since;
 
 nlohmann::json SolverReport::to_json() const {
   return {{"solver", solver},         {"system", system},
@@ -56,14 +41,8 @@ Matrix unvec_row_major(const Vector& v, long d) {
 }
 
 double normal_equation_residual(const FeatureBatch& batch, const Matrix& gamma, double lambda) {
-  const double n = static_cast<double>(batch.size());
-  const double d = static_cast<double>(batch.dim());
-  // predictions r_mu = x_mu^T Gamma z_mu
-  const Vector pred = ((batch.x_query * gamma).cwiseProduct(batch.z)).rowwise().sum();
-  const Matrix rhs = weighted_cross(batch, batch.y_query);
-  const Matrix lhs = weighted_cross(batch, pred) + (n / d) * lambda * gamma;
-  const double scale = rhs.norm();
-  return scale > 0 ? (lhs - rhs).norm() / scale : (lhs - rhs).norm();
+  const ridge_detail::SingleThreadedBlas blas;
+  return ridge_detail::normal_residual(batch, gamma, lambda, ridge_detail::weighted_cross(batch, batch.y_query));
 }
 
 double available_memory_bytes() {
@@ -96,28 +75,23 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
   const long n = batch.size();
   const long d = batch.dim();
   const long p = d * (d + 1);
-  const double needed = estimate_bytes(n, d);
-  const double available = available_memory_bytes();
-  if (available > 0 && needed > available)
-    throw InvalidArgument("memory: the direct solver needs about " + format_bytes(needed) + " for n=" +
-                          std::to_string(n) + ", d=" + std::to_string(d) + " but only " + format_bytes(available) +
-                          " is available");
+  ridge_detail::require_memory("the direct solver", estimate_bytes(n, d), n, d);
   const bool dual = use_dual(n, d);
   const double ridge_scale = static_cast<double>(n) / static_cast<double>(d);
+  // OpenBLAS 0.3.21 gives different bits for threaded dgemm, dpotrf and dsyevd with different thread
+  // counts, so BLAS runs single-threaded and the Gram is parallelised over fixed panels instead.
+  const ridge_detail::SingleThreadedBlas blas;
 
   Matrix system;  // lower triangle holds the symmetric matrix without the ridge
   Vector rhs;
   if (dual) {
-    Matrix kx = Matrix::Zero(n, n);
-    Matrix kz = Matrix::Zero(n, n);
-    syrk_lower(batch.x_query, kx, 0.0);
-    syrk_lower(batch.z, kz, 0.0);
-    kx.array() *= kz.array();  // Hadamard product (X X^T) o (Z Z^T); only the lower triangle is used
-    system = std::move(kx);
+    system = ridge_detail::dual_kernel(batch);  // (X X^T) o (Z Z^T), by tiles
     rhs = batch.y_query;
   } else {
     system = Matrix::Zero(p, p);
     const long block = std::clamp<long>(static_cast<long>(8'000'000 / p), 64, 2048);
+    constexpr long panel = 256;
+    const long panels = (p + panel - 1) / panel;
     Matrix rows(p, std::min(block, n));
     for (long start_row = 0; start_row < n; start_row += block) {
       const long m = std::min(block, n - start_row);
@@ -128,36 +102,69 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
         for (long a = 0; a < d; ++a)
           rows.col(c).segment(a * (d + 1), d + 1) = batch.x_query(mu, a) * batch.z.row(mu).transpose();
       }
-      syrk_lower(rows, system, 1.0);
+      // G[j0:, j0:j0+w] += R[j0:] R[j0:j0+w]^T panel by panel (the lower triangle, as dsyrk would);
+      // panels are disjoint, so the dynamic schedule does not change any bits.
+#pragma omp parallel for schedule(dynamic, 1)
+      for (long k = 0; k < panels; ++k) {
+        const long j0 = k * panel;
+        const long w = std::min(panel, p - j0);
+        system.block(j0, j0, p - j0, w).noalias() += rows.middleRows(j0, p - j0) * rows.middleRows(j0, w).transpose();
+      }
     }
-    rhs = vec_row_major(weighted_cross(batch, batch.y_query));
+    rhs = vec_row_major(ridge_detail::weighted_cross(batch, batch.y_query));
   }
   const double build_seconds = seconds_since(start);
+  const Matrix cross = dual ? ridge_detail::weighted_cross(batch, batch.y_query) : unvec_row_major(rhs, d);
 
-  std::vector<RidgeFit> fits;
-  fits.reserve(lambdas.size());
-  for (double lambda : lambdas) {
-    const auto solve_start = std::chrono::steady_clock::now();
-    Matrix a = system;
-    a.diagonal().array() += ridge_scale * lambda;
-    Matrix solution = rhs;
-    const SymmetricSolve method = solve_symmetric(a, solution);
-    RidgeFit fit;
-    fit.lambda = lambda;
-    fit.gamma = dual ? Matrix(weighted_cross(batch, solution.col(0))) : unvec_row_major(solution.col(0), d);
+  std::vector<RidgeFit> fits(lambdas.size());
+  const auto finish = [&](std::size_t j, const Eigen::Ref<const Vector>& solution, const std::string& factorization,
+                          double seconds) {
+    RidgeFit& fit = fits[j];
+    fit.lambda = lambdas[j];
+    fit.gamma = dual ? ridge_detail::weighted_cross(batch, solution) : unvec_row_major(solution, d);
     fit.report.solver = name();
     fit.report.system = dual ? "dual" : "primal";
-    fit.report.factorization = to_string(method);
-    fit.report.relative_residual = normal_equation_residual(batch, fit.gamma, lambda);
-    fit.report.seconds = seconds_since(solve_start) + (fits.empty() ? build_seconds : 0.0);
-    fits.push_back(std::move(fit));
+    fit.report.factorization = factorization;
+    fit.report.relative_residual = ridge_detail::normal_residual(batch, fit.gamma, fit.lambda, cross);
+    fit.report.seconds = seconds;
+  };
+
+  const long m = dual ? n : p;
+  const double eigen_bytes = 8.0 * static_cast<double>(m) * static_cast<double>(m) +
+                             ridge_detail::symmetric_eigen_workspace_bytes(m) +
+                             8.0 * static_cast<double>(m) * static_cast<double>(lambdas.size() + 2);
+  if (lambdas.size() >= DualRidgeSolver::kEigenPathMinLambdas && ridge_detail::fits_comfortably(eigen_bytes)) {
+    // A long lambda path: one eigendecomposition, then a diagonal solve per lambda.
+    Vector eigenvalues;
+    ridge_detail::symmetric_eigen(system, eigenvalues);
+    std::vector<double> shifts(lambdas.size());
+    for (std::size_t j = 0; j < lambdas.size(); ++j) shifts[j] = ridge_scale * lambdas[j];
+    const Matrix solutions = ridge_detail::spectral_solve(system, eigenvalues, rhs, shifts);
+    const double shared = seconds_since(start);
+    for (std::size_t j = 0; j < lambdas.size(); ++j) {
+      const auto solve_start = std::chrono::steady_clock::now();
+      finish(j, solutions.col(static_cast<long>(j)), "eigen", seconds_since(solve_start) + (j == 0 ? shared : 0.0));
+    }
+    return fits;
+  }
+
+  for (std::size_t j = 0; j < lambdas.size(); ++j) {
+    const auto solve_start = std::chrono::steady_clock::now();
+    Matrix a = j + 1 < lambdas.size() ? system : std::move(system);
+    a.diagonal().array() += ridge_scale * lambdas[j];
+    Matrix solution = rhs;
+    const SymmetricSolve method = solve_symmetric(a, solution);
+    finish(j, solution.col(0), to_string(method), seconds_since(solve_start) + (j == 0 ? build_seconds : 0.0));
   }
   return fits;
 }
 
 std::unique_ptr<RidgeSolver> make_ridge_solver(const std::string& name) {
+  if (name == "auto") return std::make_unique<AutoRidgeSolver>();
   if (name == "direct") return std::make_unique<DirectRidgeSolver>();
-  throw InvalidArgument("--solver: expected 'direct', got '" + name + "'");
+  if (name == "cg") return std::make_unique<ConjugateGradientRidgeSolver>();
+  if (name == "dual") return std::make_unique<DualRidgeSolver>();
+  throw InvalidArgument("--solver: expected one of 'auto', 'direct', 'cg', 'dual', got '" + name + "'");
 }
 
 }  // namespace iclab

@@ -44,9 +44,10 @@ class RidgeSolver {
   RidgeFit fit(const FeatureBatch& batch, double lambda) const;
 };
 
-// Reference solver: dense normal equations. Primal p x p Gram by blocked dsyrk over the rows
-// x (x) z when n >= p; the dual n x n kernel (X X^T) o (Z Z^T) when n < p. Cholesky, with a
-// Bunch-Kaufman fallback where a tiny ridge leaves the system numerically semi-definite.
+// Reference solver: dense normal equations. The primal p x p Gram (lower triangle, by fixed panels of
+// the rows x (x) z) when n >= p; the dual n x n kernel (X X^T) o (Z Z^T) when n < p. Cholesky per
+// lambda, with a Bunch-Kaufman fallback where a tiny ridge leaves the system numerically
+// semi-definite; a long lambda path uses one eigendecomposition instead.
 class DirectRidgeSolver final : public RidgeSolver {
  public:
   enum class System { automatic, primal, dual };

@@ -1,0 +1,159 @@
+// Building blocks shared by the fast Gamma* solvers (cg, dual, auto); internal to iclab/model.
+//
+// The design H has rows vec(H_mu) = x_mu (x) z_mu and is never formed: every product goes through
+// the factors X (n x d) and Z (n x (d+1)), so one pass costs two skinny GEMMs, O(n d^2).
+//
+// Bit-identical results whatever the thread counts: OpenBLAS 0.3.21 gives different bits for
+// dgemm, dpotrf and dsyevd with 1 and 2 threads (measured on this project's sizes), so
+// these kernels cut the rows into blocks whose size depends on n only, run single-threaded BLAS on
+// each block, spread the blocks over OpenMP threads, and add block partial sums in block order.
+// Callers hold a SingleThreadedBlas scope while they run.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "iclab/model/ridge_solver.hpp"
+
+namespace iclab::ridge_detail {
+
+// One BLAS thread for the scope (BLAS calls then have one code path, hence one set of bits);
+// the parallelism comes from OpenMP over fixed blocks instead.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : scope_(1) {}
+
+ private:
+  BlasThreadScope scope_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+std::string format_bytes(double bytes);
+
+// Throws InvalidArgument("memory: <what> needs about X GiB ... but only Y GiB is available")
+// when `bytes` exceed the available memory (no check when it is unknown).
+void require_memory(const std::string& what, double bytes, long n, long d);
+// Whether `bytes` fit comfortably (3/4 of the available memory), for choosing between methods.
+bool fits_comfortably(double bytes);
+
+// r_mu = x_mu^T Gamma z_mu (the predictions, H vec(Gamma)).
+Vector predictions(const FeatureBatch& batch, const Matrix& gamma);
+// X^T diag(w) Z = sum_mu w_mu x_mu z_mu^T (H^T w).
+Matrix weighted_cross(const FeatureBatch& batch, const Eigen::Ref<const Vector>& w);
+// X^T diag(predictions(Gamma)) Z (H^T H vec(Gamma)), fused in one pass over the rows.
+Matrix gram_apply(const FeatureBatch& batch, const Matrix& gamma);
+// Workspace bytes of one pass of the kernels above (block partial sums and per-thread buffers).
+double pass_workspace_bytes(long n, long d);
+// A^T A of a tall matrix, by row blocks.
+Matrix column_gram(const Matrix& a);
+
+// Lower triangle of the dual kernel K = (X X^T) o (Z Z^T), n x n, built by tiles.
+Matrix dual_kernel(const FeatureBatch& batch);
+// diag(K)_mu = ||x_mu||^2 ||z_mu||^2.
+Vector dual_kernel_diagonal(const FeatureBatch& batch);
+
+// ||H^T H g + (n/d) lambda g - H^T y|| / ||H^T y|| (rhs = H^T y passed in), deterministic.
+double normal_residual(const FeatureBatch& batch, const Matrix& gamma, double lambda, const Matrix& rhs);
+
+// Eigendecomposition of a symmetric matrix given by its lower triangle (LAPACKE_dsyevd): `a` is
+// overwritten by the eigenvectors, eigenvalues ascending. Throws std::runtime_error on failure.
+void symmetric_eigen(Matrix& a, Vector& eigenvalues);
+// Bytes dsyevd needs for an m x m problem beyond the matrix itself (its 1 + 6m + 2m^2 workspace).
+double symmetric_eigen_workspace_bytes(long m);
+
+// Solutions of (V diag(e) V^T + shift I) x = b for several shifts at once, from an
+// eigendecomposition: x = V ((V^T b) ./ (e + shift)). The matrix is positive semi-definite, so
+// negative eigenvalues are rounding and count as zero; for shift = 0, eigenvalues below
+// m * eps * max(e) are treated as exact zeros and dropped (the ridgeless limit lambda -> 0+, the
+// minimum-norm solution). Column j of the result belongs to shifts[j].
+Matrix spectral_solve(const Matrix& vectors, const Vector& eigenvalues, const Vector& b,
+                      const std::vector<double>& shifts);
+
+// Preconditioned conjugate gradients for a symmetric positive-definite operator on matrices
+// (Gamma-shaped for the primal system, n x 1 for the dual one). Not Eigen::ConjugateGradient:
+// that one stops on the recursively updated residual, which drifts from the true one at the
+// 1e-10 level asked here, and cannot tell a stall (the cue to fall back to a direct solve) from
+// slow progress.
+struct CgSettings {
+  double tolerance = 1e-10;   // stop when ||b - A x|| / ||b|| <= tolerance (checked on the true residual)
+  long max_iterations = 1000;
+  long stall_window = 200;    // give up when the residual has not halved for this many iterations
+};
+struct CgOutcome {
+  Matrix solution;
+  long iterations = 0;
+  double relative_residual = 0.0;  // true residual ||b - A x|| / ||b|| of `solution`
+  bool converged = false;
+};
+template <class Apply, class Precondition>
+CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Matrix& rhs,
+                             Matrix start, const CgSettings& settings);
+
+// Inner product and norm over all entries; Eigen's own reductions (sequential, no BLAS ddot).
+inline double inner(const Matrix& a, const Matrix& b) { return a.cwiseProduct(b).sum(); }
+inline double frobenius(const Matrix& a) { return std::sqrt(a.squaredNorm()); }
+
+template <class Apply, class Precondition>
+CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Matrix& rhs,
+                             Matrix start, const CgSettings& settings) {
+  CgOutcome out;
+  out.solution = std::move(start);
+  const double rhs_norm = frobenius(rhs);
+  if (rhs_norm == 0.0) {  // b = 0: the solution is 0
+    out.solution.setZero();
+    out.converged = true;
+    return out;
+  }
+  Matrix residual = rhs - apply(out.solution);
+  out.relative_residual = frobenius(residual) / rhs_norm;
+  if (out.relative_residual <= settings.tolerance) {
+    out.converged = true;
+    return out;
+  }
+  Matrix z = precondition(residual);
+  Matrix direction = z;
+  double rz = inner(residual, z);
+  double mark = out.relative_residual;  // last residual level that counted as progress
+  long mark_iteration = 0;
+  while (out.iterations < settings.max_iterations) {
+    ++out.iterations;
+    const Matrix q = apply(direction);
+    const double curvature = inner(direction, q);
+    if (!(curvature > 0.0) || !(rz > 0.0)) break;  // lost positive definiteness to rounding
+    const double step = rz / curvature;
+    out.solution += step * direction;
+    residual -= step * q;
+    double relative = frobenius(residual) / rhs_norm;
+    if (relative <= settings.tolerance) {
+      // The recursively updated residual drifts from the true one: confirm, else restart from it.
+      residual = rhs - apply(out.solution);
+      relative = frobenius(residual) / rhs_norm;
+      out.relative_residual = relative;
+      if (relative <= settings.tolerance) {
+        out.converged = true;
+        return out;
+      }
+      z = precondition(residual);
+      direction = z;
+      rz = inner(residual, z);
+      continue;
+    }
+    if (relative < 0.5 * mark) {
+      mark = relative;
+      mark_iteration = out.iterations;
+    } else if (out.iterations - mark_iteration >= settings.stall_window) {
+      break;
+    }
+    z = precondition(residual);
+    const double rz_next = inner(residual, z);
+    direction = z + (rz_next / rz) * direction;
+    rz = rz_next;
+  }
+  out.relative_residual = frobenius(rhs - apply(out.solution)) / rhs_norm;
+  out.converged = out.relative_residual <= settings.tolerance;
+  return out;
+}
+
+}  // namespace iclab::ridge_detail
