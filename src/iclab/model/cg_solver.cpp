@@ -92,6 +92,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch&
 
   const Matrix rhs = weighted_cross(batch, batch.y_query);  // H^T y
   std::optional<KroneckerPreconditioner> kronecker;
+  std::optional<GramOperator> gram;  // primal operator with reusable workspaces
   Vector kernel_diagonal;
   Matrix labels;
   if (dual) {
@@ -99,6 +100,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch&
     labels = batch.y_query;
   } else {
     kronecker.emplace(batch);
+    gram.emplace(batch);
   }
   const double setup_seconds = seconds_since(start);
 
@@ -124,7 +126,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch&
     } else {
       kronecker->set_shift(shift);
       const auto apply = [&](const Matrix& g) {
-        Matrix ag = gram_apply(batch, g);
+        Matrix ag = gram->apply(g);
         ag += shift * g;
         return ag;
       };

@@ -88,6 +88,44 @@ Matrix weighted_cross(const FeatureBatch& batch, const Eigen::Ref<const Vector>&
   return sum_in_order(partial, batch.dim(), batch.dim() + 1);
 }
 
+GramOperator::GramOperator(const FeatureBatch& batch) : batch_(batch) {
+  const RowBlocks blocks(batch.size());
+  block_size_ = blocks.size;
+  block_count_ = blocks.count;
+  const long d = batch.dim();
+  partial_.assign(static_cast<std::size_t>(block_count_), Matrix(d, d + 1));
+  const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+  rows_.assign(threads, Matrix(block_size_, d + 1));
+  r_.assign(threads, Vector(block_size_));
+  result_.resize(d, d + 1);
+}
+
+const Matrix& GramOperator::apply(const Matrix& gamma) {
+  const RowBlocks blocks(batch_.size());
+#pragma omp parallel
+  {
+    const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+    Matrix& t = rows_[thread];
+    Vector& r = r_[thread];
+#pragma omp for schedule(static)
+    for (long i = 0; i < blocks.count; ++i) {
+      const long start = blocks.start(i), rows = blocks.rows(i);
+      const auto x = batch_.x_query.middleRows(start, rows);
+      const auto z = batch_.z.middleRows(start, rows);
+      auto tb = t.topRows(rows);
+      auto rb = r.head(rows);
+      tb.noalias() = x * gamma;
+      rb.noalias() = tb.cwiseProduct(z).rowwise().sum();
+      tb.noalias() = rb.asDiagonal() * z;
+      partial_[static_cast<std::size_t>(i)].noalias() = x.transpose() * tb;
+    }
+  }
+  // Partial sums added in block order: the same bits whichever thread computed which block.
+  result_.setZero();
+  for (const Matrix& p : partial_) result_ += p;
+  return result_;
+}
+
 Matrix gram_apply(const FeatureBatch& batch, const Matrix& gamma) {
   const RowBlocks blocks(batch.size());
   std::vector<Matrix> partial(static_cast<std::size_t>(blocks.count));

@@ -44,6 +44,23 @@ Vector predictions(const FeatureBatch& batch, const Matrix& gamma);
 Matrix weighted_cross(const FeatureBatch& batch, const Eigen::Ref<const Vector>& w);
 // X^T diag(predictions(Gamma)) Z (H^T H vec(Gamma)), fused in one pass over the rows.
 Matrix gram_apply(const FeatureBatch& batch, const Matrix& gamma);
+
+// gram_apply with its workspaces (per-block partial sums, per-thread row buffers) allocated once and
+// reused: CG applies the operator ~100 times, and fresh allocations each time cost page faults that
+// serialise the threads (measured: a third of the time at d = 100).
+class GramOperator {
+ public:
+  explicit GramOperator(const FeatureBatch& batch);
+  const Matrix& apply(const Matrix& gamma);  // valid until the next call
+
+ private:
+  const FeatureBatch& batch_;
+  long block_size_, block_count_;
+  std::vector<Matrix> partial_;
+  std::vector<Matrix> rows_;    // per thread: x_b Gamma, then diag(r) z_b
+  std::vector<Vector> r_;       // per thread
+  Matrix result_;
+};
 // Workspace bytes of one pass of the kernels above (block partial sums and per-thread buffers).
 double pass_workspace_bytes(long n, long d);
 // A^T A of a tall matrix, by row blocks.
