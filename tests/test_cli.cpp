@@ -148,6 +148,19 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndNoFile) {
   }
 }
 
+TEST_F(Cli, OversizedRequestIsRefusedBeforeAnyWork) {
+  for (const char* solver : {"auto", "direct", "cg", "dual"}) {
+    const fs::path out = dir_ / "big.csv";
+    const Result r = run(std::string("simulate --d 3000 --alpha 1 --tau 4 --kappa 1 --rho 0.01 --repeats 1 --solver ") +
+                         solver + " --out " + out.string());
+    EXPECT_EQ(r.exit_code, 2) << solver << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("memory:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("GiB"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
 TEST_F(Cli, HelpAndVersionExitZero) {
   EXPECT_EQ(run("--help").exit_code, 0);
   EXPECT_EQ(run("simulate --help").exit_code, 0);

@@ -36,9 +36,13 @@ TaskPool draw_pool(const ModelParams& model, const TaskSetting& setting, const S
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
                                                   std::span<const double> lambdas, std::uint64_t seed,
                                                   std::uint64_t repetition, const RidgeSolver& solver) {
-  // Refuse an impossible request before spending time on sampling.
-  ridge_detail::require_memory("the " + solver.name() + " solver",
-                               solver.estimate_bytes(model.num_contexts(), model.d), model.num_contexts(), model.d);
+  // Refuse an impossible request before spending time on sampling: the features (x_query, z, y),
+  // the task pool (k = n for kappa = inf) and the solver's own memory.
+  const double n = static_cast<double>(model.num_contexts()), d = static_cast<double>(model.d);
+  const double data_bytes = 8.0 * (n * (2.0 * d + 2.0) + static_cast<double>(model.num_tasks()) * d);
+  ridge_detail::require_memory("the simulation (features + " + solver.name() + " solver)",
+                               data_bytes + solver.estimate_bytes(model.num_contexts(), model.d), model.num_contexts(),
+                               model.d);
   const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
   const TaskPool pool = draw_pool(model, setting, address);
   const std::vector<long> task_of = assign_tasks(model, address);
