@@ -1,6 +1,6 @@
 #include "iclab/covariances/task_draws.hpp"
 
-#include <cstdint>
+#include "iclab/sampling/task_pool.hpp"
 
 namespace iclab {
 
@@ -11,15 +11,8 @@ Matrix covariance_factor(const TaskCovariance& c) {
 }
 
 Matrix draw_tasks(const TaskCovariance& c, long k, StreamAddress address) {
-  const long d = c.dim();
-  Matrix z(k, d);
-#pragma omp parallel for schedule(static)
-  for (long j = 0; j < k; ++j) {
-    StreamAddress unit = address;
-    unit.unit = static_cast<std::uint64_t>(j);
-    RandomStream stream(StreamId::task_pool, unit);
-    for (long i = 0; i < d; ++i) z(j, i) = stream.normal();
-  }
+  // The isotropic pool's normals, by construction: C = I gives exactly TaskPool::draw's tasks.
+  const Matrix z = TaskPool::draw(k, c.dim(), TaskNorm::gaussian, address).tasks();
   if (c.is_diagonal()) return z * c.eigenvalues().cwiseSqrt().asDiagonal();
   return z * covariance_factor(c).transpose();
 }
