@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/model/solver_kernels.hpp"
@@ -83,23 +84,23 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
   // fixed summation order). Both give identical numbers.
   const BlasThreadScope single(1);
   const bool small = model.d <= 64 && repeats > 1;
-  if (small) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long r = 0; r < repeats; ++r) {
+  // Exceptions must not leave an OpenMP region: keep the first and rethrow it after the loop.
+  std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic, 1) if (small)
+  for (long r = 0; r < repeats; ++r) {
+    try {
       per_rep[static_cast<std::size_t>(r)] =
           simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
       if (on_repetition) {
 #pragma omp critical(iclab_progress)
         on_repetition();
       }
-    }
-  } else {
-    for (long r = 0; r < repeats; ++r) {
-      per_rep[static_cast<std::size_t>(r)] =
-          simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
-      if (on_repetition) on_repetition();
+    } catch (...) {
+#pragma omp critical(iclab_failure)
+      if (!failure) failure = std::current_exception();
     }
   }
+  if (failure) std::rethrow_exception(failure);
   std::vector<SimulationResult> results;
   for (std::size_t li = 0; li < lambdas.size(); ++li) {
     SimulationResult s;
