@@ -90,13 +90,11 @@ Matrix weighted_cross(const FeatureBatch& batch, const Eigen::Ref<const Vector>&
 
 GramOperator::GramOperator(const FeatureBatch& batch) : batch_(batch) {
   const RowBlocks blocks(batch.size());
-  block_size_ = blocks.size;
-  block_count_ = blocks.count;
   const long d = batch.dim();
-  partial_.assign(static_cast<std::size_t>(block_count_), Matrix(d, d + 1));
+  partial_.assign(static_cast<std::size_t>(blocks.count), Matrix(d, d + 1));
   const auto threads = static_cast<std::size_t>(omp_get_max_threads());
-  rows_.assign(threads, Matrix(block_size_, d + 1));
-  r_.assign(threads, Vector(block_size_));
+  rows_.assign(threads, Matrix(blocks.size, d + 1));
+  r_.assign(threads, Vector(blocks.size));
   result_.resize(d, d + 1);
 }
 
@@ -126,26 +124,7 @@ const Matrix& GramOperator::apply(const Matrix& gamma) {
   return result_;
 }
 
-Matrix gram_apply(const FeatureBatch& batch, const Matrix& gamma) {
-  const RowBlocks blocks(batch.size());
-  std::vector<Matrix> partial(static_cast<std::size_t>(blocks.count));
-#pragma omp parallel
-  {
-    Matrix t;
-    Vector r;
-#pragma omp for schedule(static)
-    for (long i = 0; i < blocks.count; ++i) {
-      const long start = blocks.start(i), rows = blocks.rows(i);
-      const auto x = batch.x_query.middleRows(start, rows);
-      const auto z = batch.z.middleRows(start, rows);
-      t.noalias() = x * gamma;
-      r = t.cwiseProduct(z).rowwise().sum();
-      t = r.asDiagonal() * z;
-      partial[static_cast<std::size_t>(i)].noalias() = x.transpose() * t;
-    }
-  }
-  return sum_in_order(partial, batch.dim(), batch.dim() + 1);
-}
+Matrix gram_apply(const FeatureBatch& batch, const Matrix& gamma) { return GramOperator(batch).apply(gamma); }
 
 double pass_workspace_bytes(long n, long d) {
   const RowBlocks blocks(n);

@@ -55,7 +55,6 @@ class GramOperator {
 
  private:
   const FeatureBatch& batch_;
-  long block_size_, block_count_;
   std::vector<Matrix> partial_;
   std::vector<Matrix> rows_;    // per thread: x_b Gamma, then diag(r) z_b
   std::vector<Vector> r_;       // per thread
