@@ -1,6 +1,7 @@
 // `iclab simulate`: Gamma* fits on sampled pretraining data, with exact ICL/IDG test errors.
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "commands.hpp"
 #include "iclab/experiments/simulate.hpp"
@@ -54,6 +55,17 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
     if (!(l >= 0)) throw InvalidArgument("--lambda: must be >= 0");
   const bool general = !o.ctrain.empty() || !o.ctest.empty();
 
+  // Covariances depend on d only: parse (and eigendecompose) them once per d, not once per grid point.
+  std::map<long, TaskSetting> settings_by_d;
+  for (long d : ds) {
+    if (d < 2) throw InvalidArgument("--d: must be an integer >= 2, got " + std::to_string(d));
+    TaskSetting& setting = settings_by_d[d];
+    setting.form = form;
+    if (general) {
+      setting.train = parse_covariance(o.ctrain.empty() ? "iso" : o.ctrain, d, "--ctrain");
+      setting.tests = parse_covariance_list(o.ctest.empty() ? "iso" : o.ctest, d, "--ctest");
+    }
+  }
   const GridIndex grid({ds.size(), alphas.size(), kappas.size(), taus.size(), rhos.size()});
   std::vector<SimulationPoint> points;
   for (std::size_t i = 0; i < grid.size(); ++i) {
@@ -71,11 +83,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
     for (double l : lambdas)
       if (m.tau == 1.0 && l == 0.0)
         throw InvalidArgument("--lambda: tau = 1 with lambda = 0 is the interpolation threshold; use lambda > 0");
-    point.setting.form = form;
-    if (general) {
-      point.setting.train = parse_covariance(o.ctrain.empty() ? "iso" : o.ctrain, m.d, "--ctrain");
-      point.setting.tests = parse_covariance_list(o.ctest.empty() ? "iso" : o.ctest, m.d, "--ctest");
-    }
+    point.setting = settings_by_d.at(m.d);
     points.push_back(std::move(point));
   }
 
