@@ -7,6 +7,7 @@ packages=(
   libeigen3-dev libopenblas-dev liblapacke-dev
   libcli11-dev nlohmann-json3-dev librandom123-dev
   libboost-dev libgtest-dev libbenchmark-dev
+  libtomlplusplus-dev gnuplot-nox
   python3-numpy python3-scipy
 )
 missing=()
