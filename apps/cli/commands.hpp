@@ -13,5 +13,7 @@ using Runner = std::function<void(const std::string& command_line)>;
 Runner add_theory_command(CLI::App& app);
 Runner add_simulate_command(CLI::App& app);
 Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
+Runner add_plot_command(CLI::App& app);
+Runner add_run_commands(CLI::App& app);        // run, merge
 
 }  // namespace iclab::cli

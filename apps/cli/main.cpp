@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_theory_command);
   add(iclab::cli::add_simulate_command);
   add(iclab::cli::add_alignment_commands);
+  add(iclab::cli::add_plot_command);
+  add(iclab::cli::add_run_commands);
 
   try {
     app.parse(argc, argv);

@@ -34,16 +34,19 @@ TaskPool draw_pool(const ModelParams& model, const TaskSetting& setting, const S
 
 }  // namespace
 
-std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
-                                                  std::span<const double> lambdas, std::uint64_t seed,
-                                                  std::uint64_t repetition, const RidgeSolver& solver) {
-  // Refuse an impossible request before spending time on sampling: the features (x_query, z, y),
-  // the task pool (k = n for kappa = inf) and the solver's own memory.
+void require_simulation_memory(const ModelParams& model, const RidgeSolver& solver) {
+  // The features (x_query, z, y), the task pool (k = n for kappa = inf) and the solver's own memory.
   const double n = static_cast<double>(model.num_contexts()), d = static_cast<double>(model.d);
   const double data_bytes = 8.0 * (n * (2.0 * d + 2.0) + static_cast<double>(model.num_tasks()) * d);
   ridge_detail::require_memory("the simulation (features + " + solver.name() + " solver)",
                                data_bytes + solver.estimate_bytes(model.num_contexts(), model.d), model.num_contexts(),
                                model.d);
+}
+
+std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
+                                                  std::span<const double> lambdas, std::uint64_t seed,
+                                                  std::uint64_t repetition, const RidgeSolver& solver) {
+  require_simulation_memory(model, solver);
   const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
   const TaskPool pool = draw_pool(model, setting, address);
   const std::vector<long> task_of = assign_tasks(model, address);
@@ -57,7 +60,12 @@ std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, cons
   std::vector<RepetitionResult> out;
   for (RidgeFit& fit : solver.fit_path(batch, lambdas)) {
     RepetitionResult r;
-    for (const TaskMoments& icl : icl_tasks) r.icl_errors.push_back(test_error(fit.gamma, icl, ell, model.rho, setting.form));
+    for (const TaskMoments& icl : icl_tasks) {
+      if (setting.test_context_lengths.empty())
+        r.icl_errors.push_back(test_error(fit.gamma, icl, ell, model.rho, setting.form));
+      for (long test_ell : setting.test_context_lengths)
+        r.icl_errors.push_back(test_error(fit.gamma, icl, test_ell, model.rho, setting.form));
+    }
     r.idg_error = test_error(fit.gamma, idg_tasks, ell, model.rho, setting.form);
     r.report = std::move(fit.report);
     out.push_back(std::move(r));
@@ -111,7 +119,7 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
       s.repetitions.push_back(rep[li]);
       idg.push_back(rep[li].idg_error);
     }
-    for (std::size_t t = 0; t < setting.num_tests(); ++t) {
+    for (std::size_t t = 0; t < setting.num_icl(); ++t) {
       std::vector<double> icl;
       for (const auto& rep : s.repetitions) icl.push_back(rep.icl_errors[t]);
       const auto [mean, sd] = mean_and_population_std(icl);

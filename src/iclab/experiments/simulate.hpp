@@ -22,12 +22,18 @@ namespace iclab {
 struct TaskSetting {
   std::optional<TaskCovariance> train;
   std::vector<TaskCovariance> tests;  // empty: the isotropic ICL test
+  // Context lengths l_test at which the ICL tests are scored (test-time context length); empty: the
+  // pretraining l. The IDG test always uses the pretraining l.
+  std::vector<long> test_context_lengths;
   ErrorForm form = ErrorForm::exact;
   std::size_t num_tests() const { return tests.empty() ? 1 : tests.size(); }
+  std::size_t num_test_lengths() const { return test_context_lengths.empty() ? 1 : test_context_lengths.size(); }
+  // ICL results are laid out test-major: index = test * num_test_lengths() + length.
+  std::size_t num_icl() const { return num_tests() * num_test_lengths(); }
 };
 
 struct RepetitionResult {
-  std::vector<double> icl_errors;  // one per ICL test
+  std::vector<double> icl_errors;  // one per (ICL test, test length), see TaskSetting::num_icl
   double idg_error = 0.0;
   SolverReport report;
 };
@@ -37,13 +43,17 @@ struct SimulationResult {
   ModelParams model;
   double lambda = 0.0;
   std::vector<RepetitionResult> repetitions;
-  std::vector<double> icl_mean, icl_std;  // one per ICL test; std: population (ddof = 0)
+  std::vector<double> icl_mean, icl_std;  // one per (ICL test, test length); std: population (ddof = 0)
   double idg_mean = 0.0, idg_std = 0.0;
 };
 
 // The random draws of a point depend on (seed, the point's model parameters and C_train, repetition)
 // only: not on lambda (a lambda list reuses the draw), the test covariances, or the rest of the grid.
 std::uint64_t simulation_point_key(const ModelParams& model, const TaskSetting& setting = {});
+
+// Throws InvalidArgument when one repetition's data (features, task pool) and solver would not fit in
+// the available memory: checked before any sampling, and by front ends before any output.
+void require_simulation_memory(const ModelParams& model, const RidgeSolver& solver);
 
 // One repetition: a fit per lambda on one draw, each evaluated on every test.
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,

@@ -1,0 +1,88 @@
+// `iclab run EXPERIMENT.toml` (crash-safe, resumable, shardable sweeps) and `iclab merge DIR...`.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "commands.hpp"
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/runner.hpp"
+#include "iclab/io/atomic_file.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace iclab::cli {
+namespace {
+
+struct RunCommandOptions {
+  std::string experiment, out, shard = "0/1";
+  bool quiet = false;
+};
+
+void run_run(const RunCommandOptions& o, const std::string& command_line) {
+  std::ifstream in(o.experiment);
+  if (!in) throw InvalidArgument("EXPERIMENT: cannot read '" + o.experiment + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const Experiment experiment = parse_experiment(text.str(), o.experiment);
+  RunOptions options;
+  options.shard = parse_shard(o.shard);
+  options.out_dir = !o.out.empty() ? o.out : !experiment.output.empty() ? experiment.output : experiment.name;
+  options.experiment_text = text.str();
+  options.command_line = command_line;
+  options.progress = !o.quiet;
+  const RunSummary s = run_experiment(experiment, options);
+  if (!o.quiet)
+    std::fprintf(stderr, "iclab run: %s: %zu of %zu points (%zu found finished), %zu rows, %.1f s -> %s\n",
+                 experiment.name.c_str(), s.points_in_shard, s.points_total, s.points_resumed, s.rows, s.seconds,
+                 s.results_path.c_str());
+}
+
+struct MergeOptions {
+  std::vector<std::string> dirs;
+  std::string out;
+  bool allow_missing = false;
+};
+
+void run_merge(const MergeOptions& o, const std::string&) {
+  if (!o.out.empty()) {
+    const std::filesystem::path target(o.out);
+    const auto parent = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    if (!std::filesystem::is_directory(parent))
+      throw InvalidArgument("--out: directory '" + parent.string() + "' does not exist");
+  }
+  const MergeResult merged = merge_results(o.dirs);
+  if (!merged.missing.empty()) {
+    std::fprintf(stderr, "iclab merge: %zu of %zu points missing: %s\n", merged.missing.size(), merged.points_total,
+                 describe_points(merged.missing).c_str());
+    if (!o.allow_missing) throw std::runtime_error("points missing (rerun their shards, or pass --allow-missing)");
+  }
+  if (o.out.empty()) {
+    std::fwrite(merged.csv.data(), 1, merged.csv.size(), stdout);
+  } else {
+    write_file_atomically(o.out, merged.csv);
+  }
+}
+
+}  // namespace
+
+Runner add_run_commands(CLI::App& app) {
+  auto r = std::make_shared<RunCommandOptions>();
+  CLI::App* run = app.add_subcommand("run", "Run an experiment file (TOML): crash-safe, resumable, shardable");
+  run->add_option("EXPERIMENT", r->experiment, "experiment file (format: docs/experiments.md)")->required();
+  run->add_option("--out", r->out, "output directory (default: the file's `output`, else its `name`)");
+  run->add_option("--shard", r->shard,
+                  "I/N: run only the points with index % N == I (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/16");
+  run->add_flag("--quiet", r->quiet, "no progress bar or summary on stderr");
+  auto m = std::make_shared<MergeOptions>();
+  CLI::App* merge = app.add_subcommand("merge", "Combine the results of shards (same experiment) into one CSV");
+  merge->add_option("DIR", m->dirs, "output directories of `iclab run` (their shards' results)")->required();
+  merge->add_option("--out", m->out, "write the merged CSV to FILE atomically (default: stdout)");
+  merge->add_flag("--allow-missing", m->allow_missing, "write the points found even when some are missing");
+  return [run, merge, r, m](const std::string& line) {
+    if (run->parsed()) run_run(*r, line);
+    if (merge->parsed()) run_merge(*m, line);
+  };
+}
+
+}  // namespace iclab::cli

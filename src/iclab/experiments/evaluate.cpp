@@ -1,0 +1,295 @@
+#include "iclab/experiments/evaluate.hpp"
+
+#include <cmath>
+
+#include "iclab/baselines/bayes.hpp"
+#include "iclab/experiments/simulate.hpp"
+#include "iclab/params/model_params.hpp"
+#include "iclab/theory/alignment.hpp"
+#include "iclab/theory/general.hpp"
+#include "iclab/theory/isotropic.hpp"
+#include "iclab/theory/optimal_pretraining.hpp"
+
+namespace iclab {
+namespace {
+
+bool has(const Experiment& e, Quantity q) { return e.compute.count(q) > 0; }
+
+ErrorForm error_form(const std::string& text) { return text == "asymptotic" ? ErrorForm::asymptotic : ErrorForm::exact; }
+
+ModelParams model_params(const ExperimentPoint& p) {
+  ModelParams m;
+  m.d = p.d.value_or(0);
+  m.alpha = p.alpha.value_or(0.0);
+  m.tau = p.tau.value_or(0.0);
+  m.kappa = p.kappa.value_or(0.0);
+  m.rho = p.rho.value_or(0.0);
+  m.task_norm = parse_task_norm(p.task_norm);
+  m.assignment = parse_assignment(p.assignment);
+  return m;
+}
+
+theory::AlignmentPoint alignment_point(const ExperimentPoint& p, std::optional<double> alpha_test) {
+  return {p.alpha.value_or(0.0), p.tau.value_or(0.0), p.kappa.value_or(0.0), p.rho.value_or(0.0), alpha_test};
+}
+
+// l_test = int(alpha_test d), truncating like every other size.
+long test_length(double alpha_test, long d) { return static_cast<long>(alpha_test * static_cast<double>(d)); }
+
+std::string describe(const ExperimentPoint& p) {
+  std::string s = "point " + std::to_string(p.index) + " (";
+  auto add = [&s](const char* key, const std::string& value) {
+    if (s.back() != '(') s += ", ";
+    s += std::string(key) + "=" + value;
+  };
+  if (p.d) add("d", std::to_string(*p.d));
+  if (p.alpha) add("alpha", format_number(*p.alpha));
+  if (p.tau) add("tau", format_number(*p.tau));
+  if (p.kappa) add("kappa", format_number(*p.kappa));
+  if (p.rho) add("rho", format_number(*p.rho));
+  if (!p.ctrain.empty()) add("ctrain", p.ctrain);
+  return s + ")";
+}
+
+}  // namespace
+
+PointEvaluator::PointEvaluator(Experiment experiment)
+    : experiment_(std::move(experiment)), solver_(make_ridge_solver(experiment_.solver)) {
+  const Experiment& e = experiment_;
+  general_ = e.sets("ctrain") || e.sets("ctest") || e.sets("alpha_test");
+  const bool sim = has(e, Quantity::simulation), base = has(e, Quantity::baselines);
+  const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
+  auto& c = columns_;
+  c.push_back("point");
+  for (const char* key : {"d", "alpha", "alpha_test", "tau", "kappa", "rho"})
+    if (e.sets(key)) c.push_back(key);
+  if (e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_)) c.push_back("lambda");
+  if (sim) c.insert(c.end(), {"task_norm", "assignment"});
+  if (general_) c.insert(c.end(), {"ctrain", "ctest"});
+  if (theory) {
+    c.insert(c.end(), {"e_icl", "e_idg", "g_task"});
+    if (general_) c.insert(c.end(), {"e_scalar", "e_misalign"});
+  }
+  if (has(e, Quantity::alignment)) c.insert(c.end(), {"resolvent", "trace", "inv_cka"});
+  if (has(e, Quantity::alpha_minimum)) c.insert(c.end(), {"alpha_min_icl", "alpha_min_idg"});
+  if (has(e, Quantity::k_spectrum)) c.insert(c.end(), {"index", "train_eigenvalue", "k"});
+  if (sim) {
+    c.insert(c.end(), {"repeats", "icl_mean", "icl_std", "idg_mean", "idg_std", "gtask_mean", "gtask_std", "ell"});
+    if (e.sets("alpha_test")) c.push_back("ell_test");
+    c.insert(c.end(), {"k", "n"});
+  }
+  if (base) {
+    c.push_back("samples");
+    for (const char* estimator : {"dmmse", "ridge"})
+      for (const char* test : {"icl", "idg", "gtask"})
+        for (const char* stat : {"mean", "std"}) c.push_back(std::string(estimator) + "_" + test + "_" + stat);
+    if (!general_) c.push_back("ridge_theory");
+  }
+  if (sim || base) c.push_back("seed");
+}
+
+long PointEvaluator::work_units() const {
+  return has(experiment_, Quantity::simulation) ? experiment_.repeats + (has(experiment_, Quantity::baselines) ? 1 : 0)
+                                                : 1;
+}
+
+const TaskCovariance& PointEvaluator::covariance(const std::string& spec, long d, const std::string& key) {
+  const auto id = std::make_pair(spec, d);
+  auto it = covariances_.find(id);
+  if (it == covariances_.end()) it = covariances_.emplace(id, parse_covariance(spec, d, key)).first;
+  return it->second;
+}
+
+void PointEvaluator::validate(const ExperimentPoint& p) {
+  const Experiment& e = experiment_;
+  try {
+    const ModelParams m = model_params(p);
+    if (general_ || has(e, Quantity::k_spectrum)) {
+      covariance(p.ctrain.empty() ? "iso" : p.ctrain, *p.d, "ctrain");
+      for (const auto& spec : p.ctests) covariance(spec, *p.d, "ctest");
+      for (double a : p.alpha_tests)
+        if (test_length(a, *p.d) < 1) throw InvalidArgument("alpha_test: int(alpha_test d) must be >= 1");
+    }
+    const bool isotropic_theory = !general_ && has(e, Quantity::theory);
+    if (has(e, Quantity::simulation)) {
+      m.validate();
+      require_simulation_memory(m, *solver_);
+    }
+    for (double lambda : p.lambdas)
+      if ((has(e, Quantity::simulation) || isotropic_theory) && lambda == 0.0 && p.tau == 1.0)
+        throw InvalidArgument("lambda: tau = 1 with lambda = 0 is the interpolation threshold; use lambda > 0");
+    if (has(e, Quantity::baselines)) {
+      BayesSetting b;
+      b.d = *p.d;
+      b.alpha = *p.alpha;
+      b.kappa = *p.kappa;
+      b.rho = *p.rho;
+      b.samples = e.samples;
+      b.validate();
+    }
+    if ((general_ && (has(e, Quantity::theory) || has(e, Quantity::alignment))) || has(e, Quantity::k_spectrum))
+      for (double a : p.alpha_tests.empty() ? std::vector<double>{*p.alpha} : p.alpha_tests)
+        alignment_point(p, a).validate();
+  } catch (const InvalidArgument& error) {
+    throw InvalidArgument(describe(p) + ": " + error.what());
+  }
+}
+
+std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p, const std::function<void()>& on_unit) {
+  const Experiment& e = experiment_;
+  validate(p);
+  const ModelParams m = model_params(p);
+  const long d = p.d.value_or(0);
+
+  // The per-point parts: the ICL tests, the task-alignment theory, the simulation and the baselines.
+  std::vector<std::string> test_specs = p.ctests;
+  if (general_ && test_specs.empty()) test_specs.push_back("iso");
+  const std::size_t num_tests = general_ ? test_specs.size() : 1;
+  const std::vector<double> alpha_tests = p.alpha_tests;
+  const std::size_t num_lengths = alpha_tests.empty() ? 1 : alpha_tests.size();
+  const std::string train_spec = p.ctrain.empty() ? "iso" : p.ctrain;
+
+  TaskSetting setting;
+  setting.form = error_form(e.error_form);
+  if (general_) {
+    setting.train = covariance(train_spec, d, "ctrain");
+    for (const auto& spec : test_specs) setting.tests.push_back(covariance(spec, d, "ctest"));
+    for (double a : alpha_tests) setting.test_context_lengths.push_back(test_length(a, d));
+  }
+
+  std::vector<SimulationResult> simulated;
+  if (has(e, Quantity::simulation))
+    simulated = simulate_point(m, setting, p.lambdas, e.repeats, e.seed, *solver_, on_unit);
+
+  std::optional<BayesEstimates> bayes;
+  if (has(e, Quantity::baselines)) {
+    BayesSetting b;
+    b.d = d;
+    b.alpha = *p.alpha;
+    b.kappa = *p.kappa;
+    b.rho = *p.rho;
+    b.samples = e.samples;
+    b.seed = e.seed;
+    if (general_) b.train = covariance(train_spec, d, "ctrain");
+    bayes = estimate_bayes_baselines(b);
+    if (on_unit && has(e, Quantity::simulation)) on_unit();
+  }
+
+  // Task-alignment theory: one solve per test length (alpha_test enters e_scalar only, but solving
+  // is O(d) and keeps the code plain).
+  const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
+  std::optional<theory::AlignmentTheory> alignment;
+  if ((theory && general_) || has(e, Quantity::k_spectrum))
+    alignment.emplace(covariance(train_spec, d, "ctrain"));
+
+  std::vector<std::vector<Cell>> rows;
+  auto parameter_cells = [&](std::vector<Cell>& row, double lambda, std::optional<double> alpha_test,
+                             const std::string& test) {
+    row.push_back(static_cast<long>(p.index));
+    if (e.sets("d")) row.push_back(d);
+    if (e.sets("alpha")) row.push_back(*p.alpha);
+    if (e.sets("alpha_test")) row.push_back(*alpha_test);
+    if (e.sets("tau")) row.push_back(*p.tau);
+    if (e.sets("kappa")) row.push_back(*p.kappa);
+    if (e.sets("rho")) row.push_back(*p.rho);
+    const bool sim = has(e, Quantity::simulation);
+    if (e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_)) row.push_back(lambda);
+    if (sim) row.insert(row.end(), {p.task_norm, p.assignment});
+    if (general_) row.insert(row.end(), {train_spec, test});
+  };
+
+  if (has(e, Quantity::k_spectrum)) {
+    const auto solved_point = alignment_point(p, std::nullopt);
+    for (const auto& k : theory::k_spectrum(alignment->train_eigenvalues(), solved_point)) {
+      std::vector<Cell> row;
+      parameter_cells(row, p.lambdas.front(), std::nullopt, train_spec);
+      row.insert(row.end(), {k.index, k.train_eigenvalue, k.k});
+      rows.push_back(std::move(row));
+    }
+    if (on_unit) on_unit();
+    return rows;
+  }
+
+  for (std::size_t li = 0; li < p.lambdas.size(); ++li) {
+    const double lambda = p.lambdas[li];
+    for (std::size_t t = 0; t < num_tests; ++t) {
+      for (std::size_t j = 0; j < num_lengths; ++j) {
+        const std::optional<double> alpha_test =
+            alpha_tests.empty() ? std::optional<double>{} : std::optional<double>{alpha_tests[j]};
+        std::vector<Cell> row;
+        parameter_cells(row, lambda, alpha_test, general_ ? test_specs[t] : std::string());
+        if (theory && !general_) {
+          const theory::IsotropicPoint ip{*p.alpha, *p.tau, *p.kappa, *p.rho, lambda};
+          const double icl = theory::icl_error(ip), idg = theory::idg_error(ip);
+          row.insert(row.end(), {icl, idg, icl - idg});
+        }
+        if (theory && general_) {
+          const auto solved = alignment->solve(alignment_point(p, alpha_test));
+          const theory::IclError err = alignment->evaluate(solved, setting.tests[t]);
+          row.insert(row.end(), {err.e_icl, solved.e_idg(), err.e_icl - solved.e_idg(), err.e_scalar, err.e_misalign});
+          if (has(e, Quantity::alignment)) {
+            const auto measures = theory::alignment_measures(*alignment, solved, *setting.train, setting.tests[t]);
+            row.insert(row.end(), {measures.resolvent, measures.trace, measures.inverse_cka});
+          }
+        }
+        if (has(e, Quantity::alpha_minimum)) {
+          const theory::IsotropicPoint ip{0.0, *p.tau, *p.kappa, *p.rho, lambda};
+          row.push_back(optional_cell(theory::alpha_minimising(theory::Observable::icl, ip)));
+          row.push_back(optional_cell(theory::alpha_minimising(theory::Observable::idg, ip)));
+        }
+        if (has(e, Quantity::simulation)) {
+          const SimulationResult& s = simulated[li];
+          const std::size_t index = t * num_lengths + j;
+          std::vector<double> gaps;
+          for (const auto& rep : s.repetitions) gaps.push_back(rep.icl_errors[index] - rep.idg_error);
+          const auto [gap_mean, gap_std] = mean_and_population_std(gaps);
+          row.insert(row.end(), {e.repeats, s.icl_mean[index], s.icl_std[index], s.idg_mean, s.idg_std, gap_mean,
+                                 gap_std, m.context_length()});
+          if (alpha_test) row.push_back(test_length(*alpha_test, d));
+          row.insert(row.end(), {m.num_tasks(), m.num_contexts()});
+        }
+        if (bayes) {
+          row.push_back(e.samples);
+          for (const ErrorEstimate* est : {&bayes->dmmse_icl, &bayes->dmmse_idg, &bayes->dmmse_gtask,
+                                           &bayes->ridge_icl, &bayes->ridge_idg, &bayes->ridge_gtask})
+            row.insert(row.end(), {est->mean, est->std});
+          if (!general_) row.push_back(theory::bayes_ridge_error(*p.alpha, *p.rho));
+        }
+        if (has(e, Quantity::simulation) || bayes) row.emplace_back(static_cast<long>(e.seed));
+        rows.push_back(std::move(row));
+      }
+    }
+  }
+  if (on_unit && !has(e, Quantity::simulation)) on_unit();
+  return rows;
+}
+
+nlohmann::json PointEvaluator::description() const {
+  const Experiment& e = experiment_;
+  nlohmann::json j;
+  j["point"] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
+  if (has(e, Quantity::theory) || has(e, Quantity::alignment))
+    j["theory"] = general_ ? "task-alignment theory (Letey et al.), ridgeless lambda -> 0+, d -> inf, F_kappa by a "
+                             "bracketed root; pretraining t ~ N(0, C_train), ICL test t ~ N(0, C_test) (ctest "
+                             "default 'iso'); alpha_test enters e_scalar only"
+                           : "isotropic theory (Lu et al.), d -> inf: ridgeless closed forms at lambda = 0, the ridge "
+                             "formulas otherwise (ridge IDG: iclab's derivation, docs/ridge-idg.md)";
+  if (has(e, Quantity::alignment))
+    j["alignment"] = "resolvent = <C_test F_kappa(sigma)>, trace = <C_train^-1 C_test> (inf if C_train is singular), "
+                     "inv_cka = 1/CKA(C_train, C_test); e_misalign = <C_test K>";
+  if (has(e, Quantity::simulation))
+    j["simulation"] = "Gamma* fitted with (n/d) lambda ||Gamma||^2 on one draw per repetition (a lambda list reuses "
+                      "the draw); exact test errors (error_form " + e.error_form + "); mean and population std "
+                      "(ddof = 0) over repetitions; gtask = icl - idg per repetition; ell_test = int(alpha_test d)";
+  if (has(e, Quantity::baselines))
+    j["baselines"] = "Monte Carlo over `samples` test contexts: dMMSE (posterior mean over the k pool tasks) and Bayes "
+                     "ridge (posterior mean under N(0, C_train)); ICL tasks ~ N(0, C_train); std is the per-sample "
+                     "std (standard error = std / sqrt(samples)); ridge_theory = rho (1 + S_W(rho, alpha))";
+  if (has(e, Quantity::alpha_minimum))
+    j["alpha_min"] = "alpha at the interior minimum of the theory error over alpha in [1e-3, 1e6]; empty: monotone";
+  if (has(e, Quantity::k_spectrum))
+    j["k_spectrum"] = "eigenvalues k_i of K = q F + (q lambda~ - sigma^2) F' against C_train's eigenvalues";
+  return j;
+}
+
+}  // namespace iclab

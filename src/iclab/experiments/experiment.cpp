@@ -1,0 +1,409 @@
+#include "iclab/experiments/experiment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "iclab/params/model_params.hpp"
+#include "iclab/params/value_list.hpp"
+#include "iclab/random/streams.hpp"
+
+namespace iclab {
+
+std::string to_string(Quantity quantity) {
+  switch (quantity) {
+    case Quantity::theory: return "theory";
+    case Quantity::simulation: return "simulation";
+    case Quantity::baselines: return "baselines";
+    case Quantity::alignment: return "alignment";
+    case Quantity::alpha_minimum: return "alpha_minimum";
+    case Quantity::k_spectrum: return "k_spectrum";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr Quantity kQuantities[] = {Quantity::theory,    Quantity::simulation,    Quantity::baselines,
+                                    Quantity::alignment, Quantity::alpha_minimum, Quantity::k_spectrum};
+
+// The parameters an experiment may set. Row-level keys may hold a list in [parameters]: their values
+// are evaluated on one draw (lambda) or one fit (alpha_test, ctest) instead of forming grid points.
+enum class Kind { integer, number, kappa, text };
+struct KeyInfo {
+  const char* name;
+  Kind kind;
+  bool row_level;
+  const char* allowed;  // for the error message
+};
+constexpr KeyInfo kKeys[] = {
+    {"d", Kind::integer, false, "an integer >= 2"},
+    {"alpha", Kind::number, false, "a number > 0"},
+    {"tau", Kind::number, false, "a number > 0"},
+    {"kappa", Kind::kappa, false, "a number > 0 or inf"},
+    {"rho", Kind::number, false, "a number >= 0"},
+    {"lambda", Kind::number, true, "a number >= 0"},
+    {"alpha_test", Kind::number, true, "a number > 0"},
+    {"task_norm", Kind::text, false, "'gaussian' or 'sphere'"},
+    {"assignment", Kind::text, false, "'random' or 'balanced'"},
+    {"ctrain", Kind::text, false, "a covariance spec (e.g. 'power:0.9')"},
+    {"ctest", Kind::text, true, "a covariance spec (e.g. 'power:0.9')"},
+};
+
+const KeyInfo* find_key(const std::string& name) {
+  for (const KeyInfo& k : kKeys)
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+std::string key_list() {
+  std::string out;
+  for (const KeyInfo& k : kKeys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
+}
+
+// Parsing context: every error names the file, the line and the key.
+struct Reader {
+  std::string source;
+  [[noreturn]] void fail(const toml::node& node, const std::string& key, const std::string& message) const {
+    throw InvalidArgument(source + ":" + std::to_string(node.source().begin.line) + ": " + key + ": " + message);
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const {
+    throw InvalidArgument(source + ": " + key + ": " + message);
+  }
+};
+
+// Checks a numeric value against its key's domain.
+std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
+  const std::string name = key.name;
+  if (std::isnan(v)) return "NaN is not allowed";
+  if (key.kind == Kind::kappa) return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0 (or inf)");
+  if (!std::isfinite(v)) return "values must be finite";
+  if (key.kind == Kind::integer) {
+    if (v != std::floor(v)) return "values must be integers";
+    if (v < 2) return "values must be >= 2";
+    return std::nullopt;
+  }
+  if (name == "rho" || name == "lambda") return v >= 0 ? std::nullopt : std::optional<std::string>("values must be >= 0");
+  return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0");
+}
+
+// The values of one TOML node for `key`: a scalar, an array of scalars, or (numeric keys) a value-list
+// string "0.5,1,2" / "lin:a:b:n" / "log:a:b:n".
+std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, const KeyInfo& key,
+                                    const std::string& qualified) {
+  std::vector<ParamValue> out;
+  auto scalar = [&](const toml::node& n) {
+    if (key.kind == Kind::text) {
+      if (!n.is_string()) r.fail(n, qualified, std::string("expected ") + key.allowed);
+      const std::string text = *n.value<std::string>();
+      if (std::string(key.name) == "task_norm" && text != "gaussian" && text != "sphere")
+        r.fail(n, qualified, "expected 'gaussian' or 'sphere', got '" + text + "'");
+      if (std::string(key.name) == "assignment" && text != "random" && text != "balanced")
+        r.fail(n, qualified, "expected 'random' or 'balanced', got '" + text + "'");
+      if (text.empty()) r.fail(n, qualified, "empty text");
+      out.emplace_back(text);
+      return;
+    }
+    std::vector<double> values;
+    if (n.is_integer() || n.is_floating_point()) {
+      values.push_back(*n.value<double>());
+    } else if (n.is_string()) {
+      try {
+        values = parse_value_list(*n.value<std::string>(), qualified, {.allow_infinity = key.kind == Kind::kappa});
+      } catch (const InvalidArgument& e) {
+        r.fail(n, qualified, std::string(e.what()).substr(qualified.size() + 2));
+      }
+    } else {
+      r.fail(n, qualified, std::string("expected ") + key.allowed);
+    }
+    for (double v : values) {
+      if (auto problem = numeric_problem(key, v)) r.fail(n, qualified, *problem);
+      out.emplace_back(v);
+    }
+  };
+  if (const toml::array* array = node.as_array()) {
+    if (array->empty()) r.fail(node, qualified, "empty list");
+    for (const toml::node& element : *array) {
+      if (element.is_array() || element.is_table()) r.fail(element, qualified, "nested lists are not allowed");
+      scalar(element);
+    }
+  } else if (node.is_table()) {
+    r.fail(node, qualified, std::string("expected ") + key.allowed + " or a list of them");
+  } else {
+    scalar(node);
+  }
+  return out;
+}
+
+const KeyInfo& known_key(const Reader& r, const toml::node& node, const std::string& section, const std::string& key) {
+  const KeyInfo* info = find_key(key);
+  if (!info) r.fail(node, section + "." + key, "unknown parameter (allowed: " + key_list() + ")");
+  return *info;
+}
+
+template <typename T>
+T integer_at(const Reader& r, const toml::node& node, const std::string& key, long minimum) {
+  if (!node.is_integer()) r.fail(node, key, "expected an integer >= " + std::to_string(minimum));
+  const std::int64_t v = *node.value<std::int64_t>();
+  if (v < minimum) r.fail(node, key, "must be >= " + std::to_string(minimum));
+  return static_cast<T>(v);
+}
+
+std::string text_at(const Reader& r, const toml::node& node, const std::string& key,
+                    std::initializer_list<const char*> allowed = {}) {
+  if (!node.is_string()) r.fail(node, key, "expected a text");
+  const std::string v = *node.value<std::string>();
+  if (allowed.size() == 0) return v;
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) return v;
+    list += (list.empty() ? "'" : ", '") + std::string(a) + "'";
+  }
+  r.fail(node, key, "expected one of " + list + ", got '" + v + "'");
+}
+
+bool has_key(const Experiment& e, const std::string& key) { return e.sets(key); }
+
+// The parameters each quantity needs, checked once for the whole experiment.
+void check_requirements(const Reader& r, const Experiment& e) {
+  const bool general = has_key(e, "ctrain") || has_key(e, "ctest") || has_key(e, "alpha_test");
+  auto need = [&](Quantity q, std::initializer_list<const char*> keys) {
+    for (const char* key : keys)
+      if (!has_key(e, key))
+        r.fail("compute", "'" + to_string(q) + "' needs the parameter '" + key + "' ([parameters], [grid] or [zip])");
+  };
+  auto forbid = [&](Quantity q, std::initializer_list<const char*> keys, const char* why) {
+    for (const char* key : keys)
+      if (has_key(e, key)) r.fail(key, std::string("not used by '") + to_string(q) + "' (" + why + ")");
+  };
+  for (Quantity q : e.compute) {
+    switch (q) {
+      case Quantity::simulation: need(q, {"d", "alpha", "tau", "kappa", "rho"}); break;
+      case Quantity::theory:
+        need(q, {"alpha", "tau", "kappa", "rho"});
+        if (general) need(q, {"d"});
+        break;
+      case Quantity::baselines: need(q, {"d", "alpha", "kappa", "rho"}); break;
+      case Quantity::alignment: need(q, {"d", "alpha", "tau", "kappa", "rho", "ctrain", "ctest"}); break;
+      case Quantity::alpha_minimum:
+        need(q, {"tau", "kappa", "rho"});
+        forbid(q, {"alpha", "ctrain", "ctest", "alpha_test"}, "it scans alpha in the isotropic theory");
+        break;
+      case Quantity::k_spectrum: need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"}); break;
+    }
+  }
+  const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
+  if (exclusive && e.compute.size() > 1)
+    r.fail("compute", "'alpha_minimum' and 'k_spectrum' have their own rows and cannot be combined with others");
+  if (general && e.compute.count(Quantity::theory) && has_key(e, "lambda")) {
+    // The task-alignment theory is ridgeless; a lambda list is allowed only for the simulation.
+    if (!e.compute.count(Quantity::simulation))
+      r.fail("lambda", "the task-alignment theory is ridgeless (lambda -> 0+); lambda applies to simulations only");
+  }
+}
+
+}  // namespace
+
+bool Experiment::sets(const std::string& key) const {
+  if (fixed.count(key)) return true;
+  for (const auto& axis : axes)
+    if (std::find(axis.keys.begin(), axis.keys.end(), key) != axis.keys.end()) return true;
+  return false;
+}
+
+std::size_t Experiment::num_points() const {
+  std::size_t n = 1;
+  for (const auto& axis : axes) n *= axis.size();
+  return n;
+}
+
+namespace {
+nlohmann::json value_json(const ParamValue& v) {
+  if (const double* x = std::get_if<double>(&v)) return std::isfinite(*x) ? nlohmann::json(*x) : nlohmann::json("inf");
+  return std::get<std::string>(v);
+}
+}  // namespace
+
+nlohmann::json Experiment::identity() const {
+  nlohmann::json j;
+  j["name"] = name;
+  j["compute"] = nlohmann::json::array();
+  for (Quantity q : compute) j["compute"].push_back(to_string(q));
+  j["seed"] = seed;
+  j["repeats"] = repeats;
+  j["samples"] = samples;
+  j["solver"] = solver;
+  j["error_form"] = error_form;
+  for (const auto& [key, values] : fixed)
+    for (const auto& v : values) j["parameters"][key].push_back(value_json(v));
+  j["axes"] = nlohmann::json::array();
+  for (const auto& axis : axes) {
+    nlohmann::json a;
+    for (std::size_t k = 0; k < axis.keys.size(); ++k)
+      for (const auto& v : axis.values[k]) a[axis.keys[k]].push_back(value_json(v));
+    j["axes"].push_back(std::move(a));
+  }
+  return j;
+}
+
+std::string Experiment::identity_hash() const {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(point_key(identity().dump())));
+  return hex;
+}
+
+Experiment parse_experiment(const std::string& toml_text, const std::string& source) {
+  const Reader r{source};
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    throw InvalidArgument(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  Experiment e;
+  bool have_name = false, have_compute = false;
+  for (auto&& [key_view, node] : root) {
+    const std::string key(key_view.str());
+    if (key == "name") {
+      e.name = text_at(r, node, key);
+      have_name = true;
+      const bool ok = !e.name.empty() && std::all_of(e.name.begin(), e.name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!ok) r.fail(node, key, "use letters, digits, '-', '_' and '.' only (it names the output)");
+    } else if (key == "description") {
+      e.description = text_at(r, node, key);
+    } else if (key == "compute") {
+      const toml::array* array = node.as_array();
+      if (!array || array->empty()) r.fail(node, key, "expected a non-empty list, e.g. [\"theory\", \"simulation\"]");
+      for (const toml::node& item : *array) {
+        const std::string name =
+            text_at(r, item, key, {"theory", "simulation", "baselines", "alignment", "alpha_minimum", "k_spectrum"});
+        for (Quantity q : kQuantities)
+          if (to_string(q) == name) e.compute.insert(q);
+      }
+      have_compute = true;
+    } else if (key == "seed") {
+      e.seed = integer_at<std::uint64_t>(r, node, key, 0);
+    } else if (key == "repeats") {
+      e.repeats = integer_at<long>(r, node, key, 1);
+    } else if (key == "samples") {
+      e.samples = integer_at<long>(r, node, key, 1);
+    } else if (key == "solver") {
+      e.solver = text_at(r, node, key, {"auto", "direct", "cg", "dual"});
+    } else if (key == "error_form") {
+      e.error_form = text_at(r, node, key, {"exact", "asymptotic"});
+    } else if (key == "output") {
+      e.output = text_at(r, node, key);
+    } else if (key == "parameters" || key == "grid") {
+      const toml::table* table = node.as_table();
+      if (!table) r.fail(node, key, "expected a table [" + key + "]");
+      for (auto&& [name_view, value] : *table) {
+        const std::string name(name_view.str());
+        const KeyInfo& info = known_key(r, value, key, name);
+        const std::string qualified = key + "." + name;
+        if (has_key(e, name)) r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
+        auto values = read_values(r, value, info, qualified);
+        if (key == "parameters") {
+          if (values.size() != 1 && !info.row_level)
+            r.fail(value, qualified, "one value here; put a list in [grid] or [zip]");
+          e.fixed[name] = std::move(values);
+        } else {
+          e.axes.push_back({{name}, {std::move(values)}, static_cast<long>(value.source().begin.line)});
+        }
+      }
+    } else if (key == "zip") {
+      const toml::table* table = node.as_table();
+      if (!table || table->empty()) r.fail(node, key, "expected a non-empty table [zip] of equally long lists");
+      ExperimentAxis axis;
+      axis.line = static_cast<long>(node.source().begin.line);
+      for (auto&& [name_view, value] : *table) {
+        const std::string name(name_view.str());
+        const KeyInfo& info = known_key(r, value, key, name);
+        const std::string qualified = "zip." + name;
+        if (has_key(e, name)) r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
+        auto values = read_values(r, value, info, qualified);
+        if (!axis.values.empty() && values.size() != axis.size())
+          r.fail(value, qualified,
+                 "has " + std::to_string(values.size()) + " values, the other [zip] lists have " +
+                     std::to_string(axis.size()) + " (zipped lists advance together)");
+        axis.keys.push_back(name);
+        axis.values.push_back(std::move(values));
+      }
+      e.axes.push_back(std::move(axis));
+    } else {
+      r.fail(node, key,
+             "unknown key (allowed: name, description, compute, seed, repeats, samples, solver, error_form, output, "
+             "[parameters], [grid], [zip])");
+    }
+  }
+  // toml++ iterates tables in key order; the grid's order is the file's (the first axis varies slowest).
+  std::stable_sort(e.axes.begin(), e.axes.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+  if (!have_name) r.fail("name", "missing (a short name for the experiment and its output)");
+  if (!have_compute) r.fail("compute", "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum)");
+  check_requirements(r, e);
+  // Fail on impossible points now, before any work or output.
+  (void)expand_points(e);
+  return e;
+}
+
+Experiment load_experiment(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InvalidArgument("EXPERIMENT: cannot read '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_experiment(text.str(), path);
+}
+
+std::vector<ExperimentPoint> expand_points(const Experiment& e) {
+  std::vector<std::size_t> sizes;
+  for (const auto& axis : e.axes) sizes.push_back(axis.size());
+  const GridIndex grid(sizes);
+  std::vector<ExperimentPoint> points;
+  points.reserve(grid.size());
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    std::map<std::string, std::vector<ParamValue>> values = e.fixed;
+    const auto ix = grid.at(i);
+    for (std::size_t a = 0; a < e.axes.size(); ++a)
+      for (std::size_t k = 0; k < e.axes[a].keys.size(); ++k) values[e.axes[a].keys[k]] = {e.axes[a].values[k][ix[a]]};
+    ExperimentPoint p;
+    p.index = i;
+    auto number = [&](const char* key) -> std::optional<double> {
+      auto it = values.find(key);
+      if (it == values.end()) return std::nullopt;
+      return std::get<double>(it->second.front());
+    };
+    auto numbers = [&](const char* key) {
+      std::vector<double> out;
+      if (auto it = values.find(key); it != values.end())
+        for (const auto& v : it->second) out.push_back(std::get<double>(v));
+      return out;
+    };
+    auto texts = [&](const char* key) {
+      std::vector<std::string> out;
+      if (auto it = values.find(key); it != values.end())
+        for (const auto& v : it->second) out.push_back(std::get<std::string>(v));
+      return out;
+    };
+    if (auto d = number("d")) p.d = static_cast<long>(*d);
+    p.alpha = number("alpha");
+    p.tau = number("tau");
+    p.kappa = number("kappa");
+    p.rho = number("rho");
+    if (auto t = texts("task_norm"); !t.empty()) p.task_norm = t.front();
+    if (auto t = texts("assignment"); !t.empty()) p.assignment = t.front();
+    if (auto t = texts("ctrain"); !t.empty()) p.ctrain = t.front();
+    if (auto l = numbers("lambda"); !l.empty()) p.lambdas = l;
+    p.alpha_tests = numbers("alpha_test");
+    p.ctests = texts("ctest");
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+}  // namespace iclab

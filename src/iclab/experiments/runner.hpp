@@ -1,0 +1,68 @@
+// The crash-safe experiment runner and the merging of shards.
+//
+// Output directory layout (S = "" or ".shard-I-of-N"):
+//   experiment.toml            the experiment as run (edit and rerun it with `iclab run`)
+//   results{S}.partial.csv     while running: header, then each finished point's rows, appended with
+//                              one write per point
+//   results{S}.journal         while running: "POINT END_OFFSET" per finished point, appended after its
+//                              rows; only rows below the last complete journal entry count
+//   results{S}.csv             when the run is complete (the partial file renamed), with
+//   results{S}.csv.meta.json   version, conventions, timings, the experiment's identity
+// A killed run restarted with the same command truncates the partial file to its last journaled point,
+// skips the finished points and ends with a byte-identical results file: every random draw derives
+// from (seed, point parameters, repetition), never from the order of work.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "iclab/experiments/experiment.hpp"
+
+namespace iclab {
+
+// A deterministic part of the grid: the points with index % count == index.
+struct Shard {
+  long index = 0;
+  long count = 1;
+  bool contains(std::size_t point) const { return static_cast<long>(point % static_cast<std::size_t>(count)) == index; }
+  std::string suffix() const;  // "" or ".shard-I-of-N"
+};
+// "I/N" with 0 <= I < N (SLURM: --shard $SLURM_ARRAY_TASK_ID/N with --array=0-(N-1)).
+Shard parse_shard(const std::string& text);
+
+struct RunOptions {
+  std::string out_dir;
+  Shard shard;
+  std::string experiment_text;  // the file as given, copied to out_dir/experiment.toml
+  std::string command_line;
+  bool progress = true;  // a progress bar with ETA on stderr
+};
+
+struct RunSummary {
+  std::string results_path;
+  std::size_t points_total = 0;     // in the whole grid
+  std::size_t points_in_shard = 0;  // this run's share
+  std::size_t points_resumed = 0;   // found finished on disk
+  std::size_t rows = 0;
+  double seconds = 0.0;
+};
+
+// Runs (or resumes) the experiment into options.out_dir. Throws InvalidArgument (exit 2) before any
+// output when the experiment is impossible or out_dir holds a different experiment.
+RunSummary run_experiment(const Experiment& experiment, const RunOptions& options);
+
+struct MergeResult {
+  std::string csv;                    // header + the rows of every point found, in point order
+  std::size_t points_total = 0;
+  std::vector<std::size_t> missing;   // points found in no input
+  std::vector<std::string> inputs;    // the result files read
+};
+// Reads the results (complete shards, and the journaled part of unfinished ones) of the same
+// experiment from each directory. Throws InvalidArgument when the directories hold different
+// experiments or two inputs disagree on a point.
+MergeResult merge_results(const std::vector<std::string>& dirs);
+
+// "3, 7, 10-15" (compact ranges) for messages.
+std::string describe_points(const std::vector<std::size_t>& points, std::size_t max_items = 20);
+
+}  // namespace iclab
