@@ -1,0 +1,307 @@
+// Experiment files and the crash-safe runner: TOML errors name the key and the line (exit 2, no
+// output), a run killed by SIGKILL at random moments resumes to a byte-identical CSV, shards merge
+// into the CSV of one run, and results do not depend on the thread count.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "iclab/experiments/evaluate.hpp"
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/runner.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace fs = std::filesystem;
+using namespace iclab;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+// Expects parse_experiment to fail with a message containing each of `parts`.
+void expect_error(const std::string& toml, std::initializer_list<const char*> parts) {
+  try {
+    parse_experiment(toml, "exp.toml");
+    ADD_FAILURE() << "no error for:\n" << toml;
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const char* part : parts) EXPECT_NE(message.find(part), std::string::npos) << message << "\n(wanted " << part << ")";
+  }
+}
+
+const char* kHeader = "name = \"t\"\ncompute = [\"theory\"]\n";
+
+// A simulation sweep that takes a few seconds: long enough to be killed in the middle.
+const char* kSweep = R"(name = "sweep"
+compute = ["theory", "simulation"]
+seed = 11
+repeats = 3
+[parameters]
+d = 28
+alpha = 2
+rho = 0.01
+lambda = [1e-6, 0.1]
+task_norm = "sphere"
+[grid]
+kappa = [0.5, 2]
+tau = "lin:0.6:3:6"
+)";
+
+class Runner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("iclab_exp_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  int run(const std::string& args, std::string* err = nullptr) {
+    const std::string cmd = std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
+                            (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    if (err) *err = slurp(dir_ / "stderr");
+    return WEXITSTATUS(status);
+  }
+  // Starts `iclab run` and SIGKILLs it after `delay` unless it finished first; true if it was killed.
+  bool run_and_kill(const fs::path& experiment, const fs::path& out, std::chrono::milliseconds delay) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl(ICLAB_BINARY, ICLAB_BINARY, "run", experiment.c_str(), "--out", out.c_str(), "--quiet",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + delay;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return WIFSIGNALED(status);
+  }
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST(ExperimentFile, GridZipAndRowLevelLists) {
+  const Experiment e = parse_experiment(R"(name = "fig"
+compute = ["theory", "simulation"]
+seed = 3
+repeats = 2
+[parameters]
+d = 20
+rho = 0.01
+lambda = [1e-6, 0.1]
+kappa = inf
+[grid]
+tau = [0.5, 2]
+[zip]
+alpha = [6, 10, 20]
+ctest = ["iso", "power:1", "spike:0"]
+)",
+                                        "fig.toml");
+  EXPECT_EQ(e.num_points(), 6u);
+  const auto points = expand_points(e);
+  ASSERT_EQ(points.size(), 6u);
+  // Axes vary in file order, the first slowest; zipped lists advance together.
+  EXPECT_EQ(*points[0].tau, 0.5);
+  EXPECT_EQ(*points[2].tau, 0.5);
+  EXPECT_EQ(*points[3].tau, 2.0);
+  EXPECT_EQ(*points[1].alpha, 10.0);
+  EXPECT_EQ(points[1].ctests, std::vector<std::string>{"power:1"});
+  EXPECT_TRUE(std::isinf(*points[0].kappa));
+  EXPECT_EQ(points[4].lambdas, (std::vector<double>{1e-6, 0.1}));
+  // The identity ignores where the output goes and the description.
+  Experiment moved = e;
+  moved.output = "elsewhere";
+  moved.description = "x";
+  EXPECT_EQ(moved.identity_hash(), e.identity_hash());
+  moved.seed = 4;
+  EXPECT_NE(moved.identity_hash(), e.identity_hash());
+}
+
+TEST(ExperimentFile, ValueListStrings) {
+  const Experiment e =
+      parse_experiment(std::string(kHeader) + "[parameters]\nrho = 0.1\ntau = 2\n[grid]\nalpha = \"log:1:100:3\"\n"
+                                              "kappa = \"0.5,inf\"\n",
+                       "exp.toml");
+  const auto points = expand_points(e);
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_DOUBLE_EQ(*points[2].alpha, 10.0);
+  EXPECT_TRUE(std::isinf(*points[1].kappa));
+}
+
+TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
+  expect_error(std::string(kHeader) + "[grid]\nalpah = [1]\n", {"exp.toml:4:", "grid.alpah", "unknown parameter"});
+  expect_error(std::string(kHeader) + "colour = 3\n", {"exp.toml:3:", "colour", "unknown key"});
+  expect_error(std::string(kHeader) + "[parameters]\nrho = 0.1\ntau = 2\nkappa = 1\n[grid]\nalpha = [1, -2]\n",
+               {"exp.toml:8:", "grid.alpha", "> 0"});
+  expect_error(std::string(kHeader) + "[parameters]\nalpha = \"ten\"\n", {"exp.toml:4:", "parameters.alpha"});
+  expect_error(std::string(kHeader) + "seed = \"x\"\n", {"exp.toml:3:", "seed", "integer"});
+  expect_error(std::string(kHeader) + "repeats = 0\n", {"exp.toml:3:", "repeats", ">= 1"});
+  expect_error(std::string(kHeader) + "[parameters]\nd = 10.5\n", {"exp.toml:4:", "parameters.d", "integer"});
+  expect_error(std::string(kHeader) + "[parameters]\nalpha = [1, 2]\n", {"exp.toml:4:", "parameters.alpha", "[grid]"});
+  expect_error(std::string(kHeader) + "[zip]\nalpha = [1, 2]\ntau = [1]\n", {"exp.toml:5:", "zip.tau", "advance together"});
+  expect_error(std::string(kHeader) + "[parameters]\nalpha = 1\n[grid]\nalpha = [2]\n", {".alpha", "more than once"});
+  expect_error(std::string(kHeader) + "[parameters]\ntask_norm = \"cube\"\n", {"exp.toml:4:", "task_norm", "sphere"});
+  expect_error("name = \"t\"\ncompute = [\"theory\", \"fits\"]\n", {"exp.toml:2:", "compute", "simulation"});
+  expect_error("name = \"t\"\ncompute = [\"theory\"\n", {"exp.toml:"});  // TOML syntax error with its line
+  expect_error("compute = [\"theory\"]\n", {"name", "missing"});
+  expect_error(std::string(kHeader) + "[parameters]\nalpha = 1\nrho = 0.1\ntau = 2\n",
+               {"compute", "'theory' needs the parameter 'kappa'"});
+  expect_error("name = \"t\"\ncompute = [\"alpha_minimum\"]\n[parameters]\nalpha = 1\ntau = 2\nkappa = 1\nrho = 0.1\n",
+               {"alpha", "not used by 'alpha_minimum'"});
+}
+
+TEST(ExperimentFile, ImpossiblePointsAreRefusedBeforeAnyOutput) {
+  const Experiment e = parse_experiment(R"(name = "t"
+compute = ["simulation"]
+[parameters]
+alpha = 1
+rho = 0.1
+kappa = 1
+lambda = 0
+[grid]
+d = [10, 20]
+tau = [0.5, 1]
+)",
+                                        "exp.toml");
+  PointEvaluator evaluator(e);
+  const auto points = expand_points(e);
+  EXPECT_NO_THROW(evaluator.validate(points[0]));
+  try {
+    evaluator.validate(points[1]);
+    ADD_FAILURE() << "tau = 1, lambda = 0 accepted";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what()).find("point 1"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("lambda"), std::string::npos) << error.what();
+  }
+}
+
+TEST(ExperimentFile, ShardSpelling) {
+  EXPECT_EQ(parse_shard("3/16").index, 3);
+  EXPECT_EQ(parse_shard("3/16").count, 16);
+  EXPECT_THROW(parse_shard("16/16"), InvalidArgument);
+  EXPECT_THROW(parse_shard("1-4"), InvalidArgument);
+  EXPECT_THROW(parse_shard("0/0"), InvalidArgument);
+  EXPECT_EQ(describe_points({1, 2, 3, 7, 9, 10}), "1-3, 7, 9-10");
+}
+
+TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
+  write(dir_ / "bad.toml", std::string(kHeader) + "[grid]\nalpah = [1]\n");
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "bad.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("bad.toml:4: grid.alpah"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
+  write(dir_ / "sweep.toml", kSweep);
+  ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
+  const std::string reference = slurp(dir_ / "reference" / "results.csv");
+  ASSERT_EQ(std::count(reference.begin(), reference.end(), '\n'), 1 + 12 * 2);
+
+  // SIGKILL after deterministic pseudo-random delays; each restart is the same command.
+  const fs::path out = dir_ / "killed";
+  unsigned state = 12345;
+  int kills = 0, kills_with_progress = 0;
+  for (int attempt = 0; attempt < 40 && !fs::exists(out / "results.csv"); ++attempt) {
+    state = state * 1103515245u + 12345u;
+    const auto delay = std::chrono::milliseconds(60 + (state >> 16) % 400);
+    if (run_and_kill(dir_ / "sweep.toml", out, delay)) {
+      ++kills;
+      const std::string journal = slurp(out / "results.journal");  // "header" + one line per finished point
+      if (std::count(journal.begin(), journal.end(), '\n') > 1) ++kills_with_progress;
+    }
+    if (kills >= 6) break;
+  }
+  EXPECT_GE(kills, 3) << "the run finished before it could be killed: make the sweep longer";
+  EXPECT_GE(kills_with_progress, 1) << "no kill happened after a point was finished";
+  ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + out.string() + " --quiet"), 0);
+  EXPECT_EQ(slurp(out / "results.csv"), reference);
+  EXPECT_FALSE(fs::exists(out / "results.partial.csv"));
+  EXPECT_FALSE(fs::exists(out / "results.journal"));
+}
+
+TEST_F(Runner, TornTailsAreDiscarded) {
+  // The state a kill can leave: three finished points, a half-written row of the fourth and a torn
+  // journal line. The restart cuts both back to the last complete journal entry.
+  write(dir_ / "sweep.toml", kSweep);
+  const std::string exp = (dir_ / "sweep.toml").string();
+  ASSERT_EQ(run("run " + exp + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
+  const std::string reference = slurp(dir_ / "reference" / "results.csv");
+  const fs::path out = dir_ / "torn";
+  fs::create_directories(out);
+  fs::copy_file(dir_ / "sweep.toml", out / "experiment.toml");
+  std::size_t end = reference.find('\n') + 1;
+  std::string journal = "header " + std::to_string(end) + "\n";
+  for (int point = 0; point < 3; ++point) {
+    for (int row = 0; row < 2; ++row) end = reference.find('\n', end) + 1;  // two lambdas: two rows per point
+    journal += std::to_string(point) + " " + std::to_string(end) + "\n";
+  }
+  write(out / "results.partial.csv", reference.substr(0, end) + "3,28,2,0.5,garb");
+  write(out / "results.journal", journal + "3 9");
+  std::string err;
+  ASSERT_EQ(run("run " + exp + " --out " + out.string(), &err), 0);
+  EXPECT_NE(err.find("(3 found finished)"), std::string::npos) << err;
+  EXPECT_EQ(slurp(out / "results.csv"), reference);
+}
+
+TEST_F(Runner, ShardsMergeIntoTheCsvOfOneRunAndIndependentOfThreads) {
+  write(dir_ / "sweep.toml", kSweep);
+  const std::string exp = (dir_ / "sweep.toml").string();
+  ASSERT_EQ(run("run " + exp + " --out " + (dir_ / "one").string() + " --quiet"), 0);
+  // Three shards, as a SLURM array would run them, two of them with one thread.
+  for (int i = 0; i < 3; ++i) {
+    const std::string threads = i < 2 ? "OMP_NUM_THREADS=1 " : "OMP_NUM_THREADS=2 ";
+    const std::string cmd = threads + std::string(ICLAB_BINARY) + " run " + exp + " --out " + (dir_ / "shards").string() +
+                            " --quiet --shard " + std::to_string(i) + "/3";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  ASSERT_EQ(run("merge " + (dir_ / "shards").string() + " --out " + (dir_ / "merged.csv").string()), 0);
+  EXPECT_EQ(slurp(dir_ / "merged.csv"), slurp(dir_ / "one" / "results.csv"));
+
+  // A missing shard is listed, and nothing is written unless asked for.
+  fs::remove(dir_ / "shards" / "results.shard-1-of-3.csv");
+  std::string err;
+  EXPECT_NE(run("merge " + (dir_ / "shards").string() + " --out " + (dir_ / "partial.csv").string(), &err), 0);
+  EXPECT_NE(err.find("4 of 12 points missing: 1, 4, 7, 10"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "partial.csv"));
+  EXPECT_EQ(run("merge " + (dir_ / "shards").string() + " --allow-missing --out " + (dir_ / "partial.csv").string()), 0);
+  const std::string partial = slurp(dir_ / "partial.csv");
+  EXPECT_EQ(std::count(partial.begin(), partial.end(), '\n'), 1 + 8 * 2);
+}
+
+TEST_F(Runner, RefusesAnotherExperimentsDirectory) {
+  write(dir_ / "a.toml", std::string(kHeader) + "[parameters]\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  write(dir_ / "b.toml", std::string(kHeader) + "[parameters]\nalpha = 2\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  ASSERT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string() + " --quiet"), 0);
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "b.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("different experiment"), std::string::npos) << err;
+  // The experiment file is kept beside the results and reruns as is.
+  EXPECT_EQ(slurp(dir_ / "out" / "experiment.toml"), slurp(dir_ / "a.toml"));
+  EXPECT_EQ(run("run " + (dir_ / "out" / "experiment.toml").string() + " --out " + (dir_ / "again").string() + " --quiet"), 0);
+  EXPECT_EQ(slurp(dir_ / "again" / "results.csv"), slurp(dir_ / "out" / "results.csv"));
+}
