@@ -15,5 +15,6 @@ Runner add_simulate_command(CLI::App& app);
 Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 Runner add_plot_command(CLI::App& app);
 Runner add_run_commands(CLI::App& app);        // run, merge
+Runner add_reproduce_command(CLI::App& app);
 
 }  // namespace iclab::cli

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_alignment_commands);
   add(iclab::cli::add_plot_command);
   add(iclab::cli::add_run_commands);
+  add(iclab::cli::add_reproduce_command);
 
   try {
     app.parse(argc, argv);

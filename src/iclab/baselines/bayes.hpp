@@ -8,9 +8,10 @@
 // Gaussian tasks (not sphere-normalised) per estimate, then `samples` independent test contexts.
 //
 // Reproducibility: the pool comes from StreamId::task_pool and sample s from StreamId::test with
-// unit = s, both addressed by (seed, bayes_point_key(setting), repetition). Every sample's error is
-// stored in its own slot and the sums run sequentially afterwards, so the results are bit-identical
-// for any OpenMP thread count and any block size.
+// unit = s, both addressed by (seed, bayes_point_key(setting), repetition). Samples are batched in a
+// fixed partition (independent of threads and `block`), every sample's error is stored in its own slot
+// and the sums run sequentially afterwards, so the results are bit-identical for any OpenMP thread
+// count and any block size.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,9 @@ struct BayesSetting {
   std::uint64_t seed = 0;
   std::uint64_t repetition = 0;         // a different repetition redraws the pool and the test contexts
   std::optional<TaskCovariance> train;  // task prior N(0, C_train); none = N(0, I_d)
-  long block = 64;                      // samples per OpenMP work item (changes timing only, never results)
+  // Samples per OpenMP work item, rounded up to whole internal batches of 128 samples (bayes.cpp's
+  // kBatch: the pool work of a batch is one GEMM). Changes timing only, never results.
+  long block = 64;
   // For l >= d the estimators see X only through its Bartlett factor (see bayes.cpp), which is drawn
   // instead of X: half the normals and a triangular instead of a full product. true forces drawing X
   // itself (same law, other numbers; for cross-checks).

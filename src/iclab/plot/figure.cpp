@@ -67,7 +67,7 @@ std::vector<double> numeric_column(const CsvData& data, const Column& c, const s
   std::vector<double> values(data.rows.size());
   for (std::size_t r = 0; r < data.rows.size(); ++r)
     if (!parse_number(data.rows[r][c.index], values[r]))
-      throw InvalidArgument(option + ": " + source + " row " + std::to_string(r + 1) + " column '" + c.name +
+      throw InvalidArgument(option + ": " + source + " data row " + std::to_string(r + 1) + " column '" + c.name +
                             "' is not a number: '" + data.rows[r][c.index] + "'");
   return values;
 }

@@ -43,7 +43,8 @@ struct Panel {
   std::vector<double> hlines, vlines; // grey dashed reference lines
   std::string legend_title;           // e.g. "α"
   std::string legend_position;        // gnuplot key position words, e.g. "top right", "outside right";
-                                      // empty: the inside corner with the fewest points (below a heatmap)
+                                      // empty: an inside corner free of data, else outside right
+                                      // (below a heatmap)
 };
 
 struct Figure {

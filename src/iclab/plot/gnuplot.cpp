@@ -182,6 +182,9 @@ class PanelWriter {
               std::ostringstream& cmd)
       : p_(panel), index_(index), figure_(figure), data_(data), cmd_(cmd) {}
 
+  // Width (inches) of a legend placed outside right, which the figure adds to its panel width; else 0.
+  double outside_key_in() const { return outside_key_in_; }
+
   void write() {
     cmd_ << "# ---- panel " << index_ + 1 << (p_.title.empty() ? "" : ": " + p_.title) << "\n";
     cmd_ << "reset\n";  // keeps terminal, output, multiplot and linetypes; clean state for the 2nd terminal
@@ -339,7 +342,7 @@ class PanelWriter {
       cmd_ << " below center horizontal\n";
       return;
     }
-    // The inside corner that covers the fewest plotted points (lines sampled along their segments).
+    // An inside corner that covers no plotted point (lines sampled along their segments), else outside.
     std::size_t longest = p_.legend_title.size();
     for (std::size_t i = 0; i < p_.series.size(); ++i)
       if (t[i]) longest = std::max(longest, p_.series[i].label.size());
@@ -380,7 +383,9 @@ class PanelWriter {
     std::size_t best = 0;
     for (std::size_t c = 1; c < corners.size(); ++c)
       if (count[c] < count[best]) best = c;
-    cmd_ << " inside " << corners[best] << (count[best] > 0 ? " opaque" : "") << "\n";
+    // No free corner: beside the plot rather than over the data.
+    cmd_ << (count[best] == 0 ? std::string(" inside ") + corners[best] : std::string(" outside right top")) << "\n";
+    if (count[best] > 0) outside_key_in_ = static_cast<double>(longest) * char_in + 0.7;
   }
 
   void plot_command() {
@@ -443,6 +448,7 @@ class PanelWriter {
   std::pair<double, double> xr_, yr_;
   std::vector<double> xedges_, yedges_;
   std::string heatmap_element_;
+  double outside_key_in_ = 0.0;
 };
 
 bool executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0 && !fs::is_directory(path); }
@@ -557,16 +563,20 @@ std::string gnuplot_script(const Figure& figure, const std::string& stem_name) {
   const std::size_t n = figure.panels.size();
   const std::size_t cols = figure.columns > 0 ? std::min(n, static_cast<std::size_t>(figure.columns)) : n;
   const std::size_t rows = (n + cols - 1) / cols;
-  const double title_in = figure.title.empty() ? 0.0 : 0.3;
-  const double width_in = static_cast<double>(cols) * figure.panel_width_in;
-  const double height_in = static_cast<double>(rows) * figure.panel_height_in + title_in;
-
   std::ostringstream data, cmd;
   cmd << "set multiplot layout " << rows << "," << cols;
   if (!figure.title.empty()) cmd << " title " << quote(figure.title) << " font '," << num(kFontPt + 2) << "'";
   cmd << "\n";
-  for (std::size_t i = 0; i < n; ++i) PanelWriter(figure.panels[i], i, figure, data, cmd).write();
+  double key_in = 0.0;  // the widest legend placed outside a panel widens every panel (a uniform grid)
+  for (std::size_t i = 0; i < n; ++i) {
+    PanelWriter writer(figure.panels[i], i, figure, data, cmd);
+    writer.write();
+    key_in = std::max(key_in, writer.outside_key_in());
+  }
   cmd << "unset multiplot\n";
+  const double title_in = figure.title.empty() ? 0.0 : 0.3;
+  const double width_in = static_cast<double>(cols) * (figure.panel_width_in + key_in);
+  const double height_in = static_cast<double>(rows) * figure.panel_height_in + title_in;
 
   const double s = kPngDpi / 72.0;
   std::ostringstream out;

@@ -1,0 +1,64 @@
+// `iclab reproduce`: one command per figure of the two linear-model papers (experiments + plot).
+#include <chrono>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/runner.hpp"
+#include "iclab/params/model_params.hpp"
+#include "iclab/reproduce/presets.hpp"
+
+namespace iclab::cli {
+namespace {
+
+struct ReproduceOptions {
+  std::string name, out;
+  bool list = false, quick = false, plot_only = false;
+};
+
+void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
+  if (o.list) {
+    for (const Preset& p : presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
+    return;
+  }
+  if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
+  const Preset& preset = find_preset(o.name);
+  const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (o.quick ? "-quick" : "");
+  const auto start = std::chrono::steady_clock::now();
+  // Parse every experiment first: nothing is written unless all of them are valid.
+  std::vector<std::pair<Experiment, PresetExperiment>> experiments;
+  for (PresetExperiment& e : preset.experiments(o.quick)) {
+    Experiment parsed = parse_experiment(e.toml, preset.name + "/" + e.name + ".toml");
+    experiments.emplace_back(std::move(parsed), std::move(e));
+  }
+  if (!o.plot_only) {
+    for (const auto& [experiment, source] : experiments) {
+      RunOptions options;
+      options.out_dir = dir + "/" + source.name;
+      options.experiment_text = source.toml;
+      options.command_line = command_line;
+      const RunSummary s = run_experiment(experiment, options);
+      std::fprintf(stderr, "iclab reproduce: %s: %zu points, %.1f s -> %s\n", source.name.c_str(), s.points_in_shard,
+                   s.seconds, s.results_path.c_str());
+    }
+  }
+  preset.plot(dir, o.quick);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "iclab reproduce: %s%s in %.1f s -> %s/%s.png (.svg, .gp)\n", preset.name.c_str(),
+               o.quick ? " (quick)" : "", seconds, dir.c_str(), preset.name.c_str());
+}
+
+}  // namespace
+
+Runner add_reproduce_command(CLI::App& app) {
+  auto o = std::make_shared<ReproduceOptions>();
+  CLI::App* cmd = app.add_subcommand("reproduce", "Reproduce a figure of the papers: experiments, CSVs and plots");
+  cmd->add_option("NAME", o->name, "figure name (see --list)");
+  cmd->add_flag("--list", o->list, "list the figures");
+  cmd->add_flag("--quick", o->quick, "reduced d, repetitions and grids (under a minute)");
+  cmd->add_option("--out", o->out, "output directory (default: reproduce/NAME, or reproduce/NAME-quick)");
+  cmd->add_flag("--plot-only", o->plot_only, "redraw the plot from existing results");
+  return [o](const std::string& line) { run_reproduce(*o, line); };
+}
+
+}  // namespace iclab::cli

@@ -1,0 +1,29 @@
+// Figure presets: every figure of the two linear-model papers as experiment files (the papers'
+// parameters, or a reduced `quick` scale) plus the plot that turns their results into the figure.
+// Computation is the experiment runner's; plotting only reads the results CSVs.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace iclab {
+
+struct PresetExperiment {
+  std::string name;  // sub-directory of the preset's output, and the experiment's name
+  std::string toml;  // the experiment file (written beside its results; rerun it with `iclab run`)
+};
+
+struct Preset {
+  std::string name;         // e.g. "lu2024-fig1"
+  std::string description;  // one line for `iclab reproduce --list`
+  std::function<std::vector<PresetExperiment>(bool quick)> experiments;
+  // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
+  std::function<void(const std::string& dir, bool quick)> plot;
+};
+
+const std::vector<Preset>& presets();
+// Throws InvalidArgument listing the known names.
+const Preset& find_preset(const std::string& name);
+
+}  // namespace iclab
