@@ -9,7 +9,8 @@ namespace iclab {
 ProgressBar::ProgressBar(std::string label, long total)
     : label_(std::move(label)),
       total_(total),
-      enabled_(isatty(STDERR_FILENO) != 0),
+      enabled_(true),
+      terminal_(isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -22,6 +23,7 @@ void ProgressBar::advance(long steps) {
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
   if (elapsed < 1.0 || (since_draw < 0.1 && done_ < total_)) return;
+  if (!terminal_ && (since_draw < 30.0 || done_ >= total_)) return;
   last_draw_ = now;
   draw();
 }
@@ -34,14 +36,14 @@ void ProgressBar::draw() {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r%s [%s] %ld/%ld  %.0fs elapsed, ETA %.0fs ", label_.c_str(), bar.c_str(), done_, total_,
-               elapsed, eta);
+  std::fprintf(stderr, "%s%s [%s] %ld/%ld  %.0fs elapsed, ETA %.0fs%s", terminal_ ? "\r" : "", label_.c_str(),
+               bar.c_str(), done_, total_, elapsed, eta, terminal_ ? " " : "\n");
   std::fflush(stderr);
   drawn_ = true;
 }
 
 void ProgressBar::finish() {
-  if (drawn_) {
+  if (drawn_ && terminal_) {
     draw();
     std::fputc('\n', stderr);
     drawn_ = false;

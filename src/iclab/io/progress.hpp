@@ -1,5 +1,6 @@
-// A progress bar with ETA on stderr, drawn only when stderr is a terminal and the work has
-// already taken about a second (so quick commands stay silent).
+// A progress bar with ETA on stderr once the work has taken about a second (quick commands stay
+// silent). On a terminal it redraws in place; otherwise (a batch log, e.g. SLURM) it writes one
+// plain line every 30 s.
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,7 @@ class ProgressBar {
   long total_;
   long done_ = 0;
   bool enabled_;
+  bool terminal_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;

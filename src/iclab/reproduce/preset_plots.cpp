@@ -303,7 +303,7 @@ void plot_letey2025_fig2(const std::string& dir, bool) {
     for (const auto& [kappa, xy] : by_kappa) mean += theory::spearman(xy.first, xy.second) / static_cast<double>(by_kappa.size());
     char title[96];
     std::snprintf(title, sizeof title, "mean Spearman %.2f", mean);
-    Panel panel = make_panel(title, m.label, "e_{ICL}", false, true);
+    Panel panel = make_panel(title, m.label, "e_{ICL}", false, false);
     add(panel, plot::series_from_csv(data, m.column, "e_icl", "", "kappa", SeriesStyle::points));
     f.panels.push_back(std::move(panel));
   }

@@ -24,7 +24,7 @@ std::string fill(std::string text, const std::map<std::string, std::string>& val
 
 std::vector<PresetExperiment> lu2024_fig1(bool quick) {
   const std::map<std::string, std::string> v = {
-      {"d", quick ? "40" : "100"}, {"repeats", quick ? "5" : "10"}, {"taus", quick ? "log:0.1:2.2:60" : "log:0.1:2.2:200"}};
+      {"d", quick ? "40" : "100"}, {"repeats", "10"}, {"taus", quick ? "log:0.1:2.2:60" : "log:0.1:2.2:200"}};
   return {
       {"fig1ab-theory", fill(R"TOML(name = "fig1ab-theory"
 description = "Lu et al. Fig 1A/B: ridgeless e_ICL and e_IDG against tau (theory, d -> inf)"
