@@ -123,6 +123,7 @@ Journal read_journal(const fs::path& partial, const fs::path& journal, const std
       if (first != "header" || offset != header.size()) return j;
       have_header = true;
     } else {
+      if (first.empty() || first.find_first_not_of("0123456789") != std::string::npos) break;  // not ours
       j.points.push_back(std::stoul(first));
     }
     j.end = offset;
@@ -288,7 +289,10 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
         std::size_t newline = text.find('\n', pos);
         if (newline == std::string::npos) newline = text.size() - 1;
         const std::string line = text.substr(pos, newline + 1 - pos);
-        here[std::stoul(line.substr(0, line.find(',')))] += line;
+        const std::string index = line.substr(0, line.find(','));
+        if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
+          throw InvalidArgument("DIR: '" + file.string() + "' has a row without a point index");
+        here[std::stoul(index)] += line;
         pos = newline + 1;
       }
       for (auto& [point, lines] : here) {
