@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/random/normal_distribution.hpp>
 #include <lapacke.h>
 
 #include "iclab/covariances/task_draws.hpp"
@@ -210,6 +211,9 @@ BayesEstimates estimate_bayes_baselines(const BayesSetting& setting) {
           StreamAddress address = base;
           address.unit = static_cast<std::uint64_t>(first + col);
           RandomStream rng(StreamId::test, address);
+          // The Bartlett factor alone needs d(d-1)/2 normals per sample: Boost.Random's ziggurat is
+          // about 3x faster than RandomStream::normal's Box-Muller (6 vs 19 ns per normal here).
+          boost::random::normal_distribution<double> gaussian;
 
           // Shared by the ICL and IDG context of a sample (common random numbers sharpen g_task).
           if (bartlett) {
@@ -223,14 +227,14 @@ BayesEstimates estimate_bayes_baselines(const BayesSetting& setting) {
             ws.x.setZero();
             for (Eigen::Index c = 0; c < d; ++c) {
               ws.x(c, c) = std::sqrt(rng.chi_square(static_cast<double>(l - c)) / static_cast<double>(d));
-              for (Eigen::Index r = c + 1; r < d; ++r) ws.x(r, c) = rng.normal() * inv_sqrt_d;
+              for (Eigen::Index r = c + 1; r < d; ++r) ws.x(r, c) = gaussian(rng) * inv_sqrt_d;
             }
           } else {
             for (Eigen::Index c = 0; c < ws.x.cols(); ++c)
-              for (Eigen::Index r = 0; r < ws.x.rows(); ++r) ws.x(r, c) = rng.normal() * inv_sqrt_d;
+              for (Eigen::Index r = 0; r < ws.x.rows(); ++r) ws.x(r, c) = gaussian(rng) * inv_sqrt_d;
           }
-          for (Eigen::Index r = 0; r < d; ++r) ws.query[r] = rng.normal() * inv_sqrt_d;
-          for (Eigen::Index r = 0; r < d; ++r) ws.task[r] = rng.normal();
+          for (Eigen::Index r = 0; r < d; ++r) ws.query[r] = gaussian(rng) * inv_sqrt_d;
+          for (Eigen::Index r = 0; r < d; ++r) ws.task[r] = gaussian(rng);
           if (!isotropic) ws.task = (factor * ws.task).eval();
           const auto idg = static_cast<Eigen::Index>(rng.below(static_cast<std::uint64_t>(k)));
 
@@ -242,9 +246,9 @@ BayesEstimates estimate_bayes_baselines(const BayesSetting& setting) {
             ws.y.col(1).noalias() = ws.x.transpose() * pool.row(idg).transpose();
           }
           for (Eigen::Index c = 0; c < 2; ++c)
-            for (Eigen::Index r = 0; r < ws.y.rows(); ++r) ws.y(r, c) += noise_sd * rng.normal();
-          ws.target_icl[col] = ws.query.dot(ws.task) + noise_sd * rng.normal();
-          ws.target_idg[col] = ws.query.dot(pool.row(idg)) + noise_sd * rng.normal();
+            for (Eigen::Index r = 0; r < ws.y.rows(); ++r) ws.y(r, c) += noise_sd * gaussian(rng);
+          ws.target_icl[col] = ws.query.dot(ws.task) + noise_sd * gaussian(rng);
+          ws.target_idg[col] = ws.query.dot(pool.row(idg)) + noise_sd * gaussian(rng);
 
           // F y for both label columns, and the query: one column triple of the batched cross product.
           if (bartlett) ws.fy.noalias() = ws.x.triangularView<Eigen::Lower>() * ws.y;

@@ -39,6 +39,13 @@ class RandomStream {
   double chi_square(double dof);  // chi^2 with dof >= 0 degrees of freedom (0 gives 0)
   std::uint64_t below(std::uint64_t bound);  // uniform integer in [0, bound), unbiased
 
+  // UniformRandomBitGenerator (64 uniform bits per call): Boost/std distributions can draw from it,
+  // e.g. boost::random::normal_distribution's ziggurat where millions of normals are needed.
+  using result_type = std::uint64_t;
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~result_type{0}; }
+  result_type operator()() { return next_bits(); }
+
  private:
   std::uint64_t next_bits();
 
