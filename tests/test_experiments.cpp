@@ -1,7 +1,9 @@
 // Experiment files and the crash-safe runner: TOML errors name the key and the line (exit 2, no
 // output), a run killed by SIGKILL at random moments resumes to a byte-identical CSV, shards merge
 // into the CSV of one run, and results do not depend on the thread count.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -304,4 +306,21 @@ TEST_F(Runner, RefusesAnotherExperimentsDirectory) {
   EXPECT_EQ(slurp(dir_ / "out" / "experiment.toml"), slurp(dir_ / "a.toml"));
   EXPECT_EQ(run("run " + (dir_ / "out" / "experiment.toml").string() + " --out " + (dir_ / "again").string() + " --quiet"), 0);
   EXPECT_EQ(slurp(dir_ / "again" / "results.csv"), slurp(dir_ / "out" / "results.csv"));
+}
+
+TEST_F(Runner, RefusesASecondRunOnTheSameShard) {
+  write(dir_ / "a.toml", std::string(kHeader) + "[parameters]\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  fs::create_directories(dir_ / "out");
+  const int fd = ::open((dir_ / "out" / "results.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // as a running `iclab run` holds it
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("another `iclab run`"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "results.partial.csv"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "experiment.toml"));
+  ::close(fd);
+  EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string() + " --quiet"), 0);
+  // Another shard has its own lock.
+  EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string() + " --quiet --shard 0/2"), 0);
 }

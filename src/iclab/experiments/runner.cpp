@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "iclab/experiments/evaluate.hpp"
@@ -147,6 +148,26 @@ std::string rows_text(const std::vector<std::string>& columns, std::vector<std::
 
 std::string header_line(const std::vector<std::string>& columns) { return Table(columns).to_csv(); }
 
+// An exclusive lock on the shard's files for the lifetime of a run: a second `iclab run` on the same
+// directory and shard (e.g. a job submitted twice) would interleave appends.
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      throw InvalidArgument("--out: another `iclab run` is writing '" + path.parent_path().string() +
+                            "' (this shard's lock " + path.filename().string() + " is held)");
+  }
+  ~RunLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 void check_same_experiment(const fs::path& dir, const Experiment& experiment) {
   const fs::path copy = dir / "experiment.toml";
   const Experiment existing = load_experiment(copy.string());
@@ -173,9 +194,10 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   if (fs::exists(dir / "experiment.toml", ec)) check_same_experiment(dir, experiment);
   fs::create_directories(dir, ec);
   if (ec) throw InvalidArgument("--out: cannot create '" + dir.string() + "': " + ec.message());
+  const std::string stem = "results" + options.shard.suffix();
+  const RunLock lock(dir / (stem + ".lock"));
   if (!fs::exists(dir / "experiment.toml")) write_file_atomically((dir / "experiment.toml").string(), options.experiment_text);
 
-  const std::string stem = "results" + options.shard.suffix();
   const fs::path final_path = dir / (stem + ".csv");
   const fs::path partial = dir / (stem + ".partial.csv");
   const fs::path journal_path = dir / (stem + ".journal");
