@@ -74,6 +74,18 @@ TEST(ReproduceCli, ListAndBadNames) {
   EXPECT_EQ(run("reproduce lu2024-fig99 --quick --out /tmp/iclab_never"), 2);
   EXPECT_FALSE(fs::exists("/tmp/iclab_never"));
   EXPECT_EQ(iclab::presets().size(), 10u);
+  EXPECT_EQ(run("reproduce letey2025-fig6 --quick --reference-data /nonexistent --out /tmp/iclab_never"), 2);
+  EXPECT_FALSE(fs::exists("/tmp/iclab_never"));
+}
+
+TEST(ReproduceCli, OverlaysTheAuthorsNumbers) {
+  const fs::path dir = fs::temp_directory_path() / ("iclab_reproduce_ref_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  ASSERT_EQ(run("reproduce letey2025-fig6 --quick --out " + dir.string() + " --reference-data " +
+                std::string(ICLAB_REFERENCE_DATA_DIR)),
+            0);
+  EXPECT_NE(slurp(dir / "letey2025-fig6.svg").find("authors, d = 80"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `iclab reproduce`: one command per figure of the two linear-model papers (experiments + plot).
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "iclab/experiments/experiment.hpp"
@@ -12,7 +13,7 @@ namespace iclab::cli {
 namespace {
 
 struct ReproduceOptions {
-  std::string name, out;
+  std::string name, out, reference_data;
   bool list = false, quick = false, plot_only = false;
 };
 
@@ -23,6 +24,8 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   }
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
   const Preset& preset = find_preset(o.name);
+  if (!o.reference_data.empty() && !std::filesystem::is_directory(o.reference_data))
+    throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
   const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (o.quick ? "-quick" : "");
   const auto start = std::chrono::steady_clock::now();
   // Parse every experiment first: nothing is written unless all of them are valid.
@@ -42,7 +45,7 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
                    s.seconds, s.results_path.c_str());
     }
   }
-  preset.plot(dir, o.quick);
+  preset.plot(dir, PlotOptions{o.quick, o.reference_data});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "iclab reproduce: %s%s in %.1f s -> %s/%s.png (.svg, .gp)\n", preset.name.c_str(),
                o.quick ? " (quick)" : "", seconds, dir.c_str(), preset.name.c_str());
@@ -58,6 +61,9 @@ Runner add_reproduce_command(CLI::App& app) {
   cmd->add_flag("--quick", o->quick, "reduced d, repetitions and grids (under a minute)");
   cmd->add_option("--out", o->out, "output directory (default: reproduce/NAME, or reproduce/NAME-quick)");
   cmd->add_flag("--plot-only", o->plot_only, "redraw the plot from existing results");
+  cmd->add_option("--reference-data", o->reference_data,
+                  "directory with the authors' published numbers (e.g. ../shared/reference-data): overlaid as black "
+                  "markers where a figure has them (lu2024-fig1, letey2025-fig6)");
   return [o](const std::string& line) { run_reproduce(*o, line); };
 }
 

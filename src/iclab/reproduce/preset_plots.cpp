@@ -7,7 +7,9 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "iclab/io/csv_reader.hpp"
@@ -144,13 +146,30 @@ Panel make_panel(std::string title, std::string xlabel, std::string ylabel, bool
   return panel;
 }
 
+// The authors' published simulations (shared/reference-data) as black markers, when a directory is given.
+std::optional<CsvData> authors_data(const PlotOptions& options, const std::string& file) {
+  if (options.reference_data.empty()) return std::nullopt;
+  const std::string path = options.reference_data + "/" + file;
+  if (!std::ifstream(path)) return std::nullopt;
+  return read_csv(path, "--reference-data");
+}
+
+Series authors_markers(const CsvData& data, const std::string& x, const std::string& y, const std::string& yerr,
+                       const std::string& label) {
+  auto series = plot::series_from_csv(data, x, y, yerr, "", SeriesStyle::points);
+  Series s = std::move(series.front());
+  s.label = label;
+  s.color = 6;  // black in the Okabe-Ito palette
+  return s;
+}
+
 void render(const Figure& figure, const std::string& dir, const std::string& name) {
   plot::render(figure, dir + "/" + name);
 }
 
 }  // namespace
 
-void plot_lu2024_fig1(const std::string& dir, bool) {
+void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig1ab-theory"), sim = load(dir, "fig1ab-simulation");
   const CsvData thc = load(dir, "fig1c-theory"), simc = load(dir, "fig1c-simulation");
   Figure f;
@@ -169,6 +188,8 @@ void plot_lu2024_fig1(const std::string& dir, bool) {
     panel.yrange = log_range_of(sims);
     add(panel, lines(th, "tau", p.theory, "alpha"));
     add(panel, std::move(sims));
+    if (const auto authors = authors_data(options, "lu2024_fig1_d100.csv"))
+      panel.series.push_back(authors_markers(*authors, "tau", p.mean, p.std, "authors, d = 100"));
     panel.vlines = {1.0};
     f.panels.push_back(std::move(panel));
   }
@@ -182,7 +203,7 @@ void plot_lu2024_fig1(const std::string& dir, bool) {
   render(f, dir, "lu2024-fig1");
 }
 
-void plot_lu2024_fig2(const std::string& dir, bool) {
+void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   Figure f;
   const struct {
     const char* name;
@@ -207,7 +228,7 @@ void plot_lu2024_fig2(const std::string& dir, bool) {
   render(f, dir, "lu2024-fig2");
 }
 
-void plot_lu2024_fig3(const std::string& dir, bool) {
+void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load(dir, "fig3-alpha-minimum");
   Figure f;
   f.title = "Lu et al. Fig 3: α at the minimum of the error (blank: monotone in α)";
@@ -228,7 +249,7 @@ void plot_lu2024_fig3(const std::string& dir, bool) {
   render(f, dir, "lu2024-fig3");
 }
 
-void plot_lu2024_fig4(const std::string& dir, bool) {
+void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig4-theory"), sim = load(dir, "fig4-simulation"), dmmse = load(dir, "fig4-dmmse");
   Figure f;
   f.title = "Lu et al. Fig 4: g_{task} against κ, τ = 0.2α (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
@@ -249,7 +270,7 @@ void plot_lu2024_fig4(const std::string& dir, bool) {
   render(f, dir, "lu2024-fig4");
 }
 
-void plot_letey2025_fig1(const std::string& dir, bool) {
+void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig1-theory");
   const CsvData sim = load(dir, "fig1-simulation");
   const std::size_t mean = sim.column("icl_mean", "plot", "results"), scalar = sim.column("e_scalar", "plot", "results");
@@ -277,7 +298,7 @@ void plot_letey2025_fig1(const std::string& dir, bool) {
   render(f, dir, "letey2025-fig1");
 }
 
-void plot_letey2025_fig2(const std::string& dir, bool) {
+void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load(dir, "fig2-measures");
   const struct {
     const char* column;
@@ -310,7 +331,7 @@ void plot_letey2025_fig2(const std::string& dir, bool) {
   render(f, dir, "letey2025-fig2");
 }
 
-void plot_letey2025_fig4(const std::string& dir, bool) {
+void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load(dir, "fig4-optimal-pretraining");
   const std::size_t ct = data.column("ctrain", "plot", "results"), ck = data.column("kappa", "plot", "results"),
                     ce = data.column("e_icl", "plot", "results");
@@ -338,7 +359,7 @@ void plot_letey2025_fig4(const std::string& dir, bool) {
   render(f, dir, "letey2025-fig4");
 }
 
-void plot_letey2025_fig5(const std::string& dir, bool) {
+void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load(dir, "fig5-k-spectrum");
   Figure f;
   f.title = "Letey et al. Fig 5: eigenvalues of K against those of C_{train} (power law 0.9, τ = 0.5, d = " +
@@ -354,7 +375,7 @@ void plot_letey2025_fig5(const std::string& dir, bool) {
   render(f, dir, "letey2025-fig5");
 }
 
-void plot_letey2025_fig6(const std::string& dir, bool) {
+void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig6-theory"), sim = load(dir, "fig6-simulation");
   auto label = [](const std::string& l) { return covariance_label(l, "lowrank:0.5"); };
   Panel panel = make_panel("C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" +
@@ -366,6 +387,8 @@ void plot_letey2025_fig6(const std::string& dir, bool) {
   relabel(sims, label);
   add(panel, std::move(theory));
   add(panel, std::move(sims));
+  if (const auto authors = authors_data(options, "letey2025_fig6_halfmanifold_d80.csv"))
+    panel.series.push_back(authors_markers(*authors, "kappa", "icl_mean", "icl_std", "authors, d = 80"));
   panel.hlines = {0.01};
   panel.vlines = {0.5};
   Figure f;
@@ -376,7 +399,7 @@ void plot_letey2025_fig6(const std::string& dir, bool) {
   render(f, dir, "letey2025-fig6");
 }
 
-void plot_letey2025_testtime(const std::string& dir, bool) {
+void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "testtime-theory"), sim = load(dir, "testtime-simulation");
   auto label = [](const std::string& l) {
     const std::string value = l.substr(l.find("= ") == std::string::npos ? 0 : l.find("= ") + 2);

@@ -14,12 +14,17 @@ struct PresetExperiment {
   std::string toml;  // the experiment file (written beside its results; rerun it with `iclab run`)
 };
 
+struct PlotOptions {
+  bool quick = false;
+  std::string reference_data;  // a directory with the authors' published numbers, overlaid where they exist
+};
+
 struct Preset {
   std::string name;         // e.g. "lu2024-fig1"
   std::string description;  // one line for `iclab reproduce --list`
   std::function<std::vector<PresetExperiment>(bool quick)> experiments;
   // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
-  std::function<void(const std::string& dir, bool quick)> plot;
+  std::function<void(const std::string& dir, const PlotOptions& options)> plot;
 };
 
 const std::vector<Preset>& presets();
