@@ -2,6 +2,7 @@
 // output), a run killed by SIGKILL at random moments resumes to a byte-identical CSV, shards merge
 // into the CSV of one run, and results do not depend on the thread count.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -13,8 +14,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
@@ -43,7 +42,8 @@ void expect_error(const std::string& toml, std::initializer_list<const char*> pa
   } catch (const InvalidArgument& e) {
     const std::string message = e.what();
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    for (const char* part : parts) EXPECT_NE(message.find(part), std::string::npos) << message << "\n(wanted " << part << ")";
+    for (const char* part : parts)
+      EXPECT_NE(message.find(part), std::string::npos) << message << "\n(wanted " << part << ")";
   }
 }
 
@@ -76,8 +76,8 @@ class Runner : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   int run(const std::string& args, std::string* err = nullptr) {
-    const std::string cmd = std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
-                            (dir_ / "stderr").string();
+    const std::string cmd =
+        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
     const int status = std::system(cmd.c_str());
     if (err) *err = slurp(dir_ / "stderr");
     return WEXITSTATUS(status);
@@ -143,10 +143,10 @@ ctest = ["iso", "power:1", "spike:0"]
 }
 
 TEST(ExperimentFile, ValueListStrings) {
-  const Experiment e =
-      parse_experiment(std::string(kHeader) + "[parameters]\nrho = 0.1\ntau = 2\n[grid]\nalpha = \"log:1:100:3\"\n"
-                                              "kappa = \"0.5,inf\"\n",
-                       "exp.toml");
+  const Experiment e = parse_experiment(std::string(kHeader) +
+                                            "[parameters]\nrho = 0.1\ntau = 2\n[grid]\nalpha = \"log:1:100:3\"\n"
+                                            "kappa = \"0.5,inf\"\n",
+                                        "exp.toml");
   const auto points = expand_points(e);
   ASSERT_EQ(points.size(), 6u);
   EXPECT_DOUBLE_EQ(*points[2].alpha, 10.0);
@@ -163,7 +163,8 @@ TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
   expect_error(std::string(kHeader) + "repeats = 0\n", {"exp.toml:3:", "repeats", ">= 1"});
   expect_error(std::string(kHeader) + "[parameters]\nd = 10.5\n", {"exp.toml:4:", "parameters.d", "integer"});
   expect_error(std::string(kHeader) + "[parameters]\nalpha = [1, 2]\n", {"exp.toml:4:", "parameters.alpha", "[grid]"});
-  expect_error(std::string(kHeader) + "[zip]\nalpha = [1, 2]\ntau = [1]\n", {"exp.toml:5:", "zip.tau", "advance together"});
+  expect_error(std::string(kHeader) + "[zip]\nalpha = [1, 2]\ntau = [1]\n",
+               {"exp.toml:5:", "zip.tau", "advance together"});
   expect_error(std::string(kHeader) + "[parameters]\nalpha = 1\n[grid]\nalpha = [2]\n", {".alpha", "more than once"});
   expect_error(std::string(kHeader) + "[parameters]\ntask_norm = \"cube\"\n", {"exp.toml:4:", "task_norm", "sphere"});
   expect_error("name = \"t\"\ncompute = [\"theory\", \"fits\"]\n", {"exp.toml:2:", "compute", "simulation"});
@@ -277,8 +278,8 @@ TEST_F(Runner, ShardsMergeIntoTheCsvOfOneRunAndIndependentOfThreads) {
   // Three shards, as a SLURM array would run them, two of them with one thread.
   for (int i = 0; i < 3; ++i) {
     const std::string threads = i < 2 ? "OMP_NUM_THREADS=1 " : "OMP_NUM_THREADS=2 ";
-    const std::string cmd = threads + std::string(ICLAB_BINARY) + " run " + exp + " --out " + (dir_ / "shards").string() +
-                            " --quiet --shard " + std::to_string(i) + "/3";
+    const std::string cmd = threads + std::string(ICLAB_BINARY) + " run " + exp + " --out " +
+                            (dir_ / "shards").string() + " --quiet --shard " + std::to_string(i) + "/3";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   ASSERT_EQ(run("merge " + (dir_ / "shards").string() + " --out " + (dir_ / "merged.csv").string()), 0);
@@ -290,7 +291,8 @@ TEST_F(Runner, ShardsMergeIntoTheCsvOfOneRunAndIndependentOfThreads) {
   EXPECT_NE(run("merge " + (dir_ / "shards").string() + " --out " + (dir_ / "partial.csv").string(), &err), 0);
   EXPECT_NE(err.find("4 of 12 points missing: 1, 4, 7, 10"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir_ / "partial.csv"));
-  EXPECT_EQ(run("merge " + (dir_ / "shards").string() + " --allow-missing --out " + (dir_ / "partial.csv").string()), 0);
+  EXPECT_EQ(run("merge " + (dir_ / "shards").string() + " --allow-missing --out " + (dir_ / "partial.csv").string()),
+            0);
   const std::string partial = slurp(dir_ / "partial.csv");
   EXPECT_EQ(std::count(partial.begin(), partial.end(), '\n'), 1 + 8 * 2);
 }
@@ -304,7 +306,9 @@ TEST_F(Runner, RefusesAnotherExperimentsDirectory) {
   EXPECT_NE(err.find("different experiment"), std::string::npos) << err;
   // The experiment file is kept beside the results and reruns as is.
   EXPECT_EQ(slurp(dir_ / "out" / "experiment.toml"), slurp(dir_ / "a.toml"));
-  EXPECT_EQ(run("run " + (dir_ / "out" / "experiment.toml").string() + " --out " + (dir_ / "again").string() + " --quiet"), 0);
+  EXPECT_EQ(
+      run("run " + (dir_ / "out" / "experiment.toml").string() + " --out " + (dir_ / "again").string() + " --quiet"),
+      0);
   EXPECT_EQ(slurp(dir_ / "again" / "results.csv"), slurp(dir_ / "out" / "results.csv"));
 }
 

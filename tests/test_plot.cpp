@@ -1,5 +1,6 @@
 // Figures rendered by gnuplot: the three files (PNG, SVG, editable script), their content, determinism,
 // bad input, and `iclab plot` end to end.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/params/model_params.hpp"
@@ -47,8 +46,8 @@ class Plot : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   int run_cli(const std::string& args) {
-    const std::string cmd = std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
-                            (dir_ / "stderr").string();
+    const std::string cmd =
+        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
     const int status = std::system(cmd.c_str());
     return WEXITSTATUS(status);
   }
@@ -143,11 +142,11 @@ TEST_F(Plot, RendersPngSvgAndScript) {
   EXPECT_NE(svg.find("<svg"), std::string::npos);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_EQ(count(svg, "<g"), count(svg, "</g>"));  // balanced groups
-  EXPECT_NE(svg.find("α = 1"), std::string::npos);   // legend entries, UTF-8
+  EXPECT_NE(svg.find("α = 1"), std::string::npos);  // legend entries, UTF-8
   EXPECT_NE(svg.find("α = 10"), std::string::npos);
   EXPECT_NE(svg.find("optimum"), std::string::npos);
   EXPECT_NE(svg.find("Fig α"), std::string::npos);
-  EXPECT_EQ(count(svg, ">α = 10</tspan>"), 1u);           // theory and markers share one legend entry
+  EXPECT_EQ(count(svg, ">α = 10</tspan>"), 1u);                  // theory and markers share one legend entry
   EXPECT_NE(svg.find("rgb(  0, 114, 178)"), std::string::npos);  // palette colour 0, #0072B2
 
   const std::string gp = slurp(stem + ".gp");
@@ -178,8 +177,8 @@ TEST_F(Plot, ScriptReRendersAndOutputIsDeterministic) {
   // `gnuplot fig.gp` in its directory reproduces the files.
   fs::remove(stem + ".png");
   fs::remove(stem + ".svg");
-  const std::string cmd = "cd '" + dir_.string() + "' && " + plot::gnuplot_executable() +
-                          " --default-settings fig.gp >/dev/null 2>&1";
+  const std::string cmd =
+      "cd '" + dir_.string() + "' && " + plot::gnuplot_executable() + " --default-settings fig.gp >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(slurp(stem + ".svg"), svg);
   EXPECT_EQ(slurp(stem + ".png"), png);
@@ -258,8 +257,10 @@ TEST_F(Plot, CliWritesTheThreeFiles) {
   }
   const std::string csv = (dir_ / "sim.csv").string();
   const std::string out = (dir_ / "fig.png").string();
-  ASSERT_EQ(run_cli("plot " + csv + " --x tau --y icl_mean --yerr icl_std --by alpha --logy --title 'Lu et al. Fig 1'"
-                    " -o " + out),
+  ASSERT_EQ(run_cli("plot " + csv +
+                    " --x tau --y icl_mean --yerr icl_std --by alpha --logy --title 'Lu et al. Fig 1'"
+                    " -o " +
+                    out),
             0)
       << slurp(dir_ / "stderr");
   EXPECT_TRUE(fs::exists(dir_ / "fig.png"));
@@ -286,15 +287,15 @@ TEST_F(Plot, CliBadInputExits2WithoutOutput) {
   struct Case {
     std::string args, option;
   };
-  for (const Case& c : std::vector<Case>{{csv + " --x tau --y nope" + out, "--y"},
-                                          {csv + " --x nope --y icl_mean" + out, "--x"},
-                                          {csv + " --x tau --y icl_mean --by nope" + out, "--by"},
-                                          {csv + " --x tau --y note" + out, "--y"},
-                                          {csv + " --x tau --y icl_mean --style wiggly" + out, "--style"},
-                                          {(dir_ / "none.csv").string() + " --x tau --y icl_mean" + out, "RESULTS.csv"},
-                                          {csv + " --x tau --y icl_mean -o " + (dir_ / "fig.pdf").string(), "-o"},
-                                          {csv + " --x tau --y icl_mean -o " + (dir_ / "no" / "f.png").string(),
-                                           "-o"}}) {
+  for (const Case& c :
+       std::vector<Case>{{csv + " --x tau --y nope" + out, "--y"},
+                         {csv + " --x nope --y icl_mean" + out, "--x"},
+                         {csv + " --x tau --y icl_mean --by nope" + out, "--by"},
+                         {csv + " --x tau --y note" + out, "--y"},
+                         {csv + " --x tau --y icl_mean --style wiggly" + out, "--style"},
+                         {(dir_ / "none.csv").string() + " --x tau --y icl_mean" + out, "RESULTS.csv"},
+                         {csv + " --x tau --y icl_mean -o " + (dir_ / "fig.pdf").string(), "-o"},
+                         {csv + " --x tau --y icl_mean -o " + (dir_ / "no" / "f.png").string(), "-o"}}) {
     EXPECT_EQ(run_cli("plot " + c.args), 2) << c.args;
     const std::string err = slurp(dir_ / "stderr");
     EXPECT_NE(err.find(c.option), std::string::npos) << err;

@@ -1,5 +1,6 @@
 // Every figure preset's --quick run writes its experiment files, CSVs and plots; the experiment file
 // it wrote reruns with `iclab run` to the same CSV; bad names exit 2.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "iclab/reproduce/presets.hpp"
 
@@ -51,7 +50,8 @@ TEST_P(Reproduce, QuickRunWritesCsvsExperimentFilesAndPlots) {
   EXPECT_EQ(slurp(dir / (name + ".png")).substr(1, 3), "PNG");
   // The experiment file beside the results reruns as is, to the same numbers.
   const iclab::PresetExperiment first = preset.experiments(true).front();
-  ASSERT_EQ(run("run " + (dir / first.name / "experiment.toml").string() + " --quiet --out " + (dir / "rerun").string()), 0);
+  ASSERT_EQ(
+      run("run " + (dir / first.name / "experiment.toml").string() + " --quiet --out " + (dir / "rerun").string()), 0);
   EXPECT_EQ(slurp(dir / "rerun" / "results.csv"), slurp(dir / first.name / "results.csv"));
   fs::remove_all(dir);
 }

@@ -33,8 +33,7 @@ std::string output_stem(const std::string& out) {
   if (out.empty()) throw InvalidArgument("-o: required (FILE.png or FILE.svg)");
   const fs::path path(out);
   const std::string ext = path.extension().string();
-  if (ext != ".png" && ext != ".svg")
-    throw InvalidArgument("-o: expected a .png or .svg file name, got '" + out + "'");
+  if (ext != ".png" && ext != ".svg") throw InvalidArgument("-o: expected a .png or .svg file name, got '" + out + "'");
   if (path.stem().empty() || path.stem() == ".") throw InvalidArgument("-o: '" + out + "' names no file");
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
@@ -61,8 +60,8 @@ void run_plot(const PlotOptions& o) {
   bool any = false;
   for (const auto& s : panel.series)
     for (std::size_t i = 0; i < s.x.size(); ++i)
-      any = any || (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!o.logx || s.x[i] > 0) &&
-                    (!o.logy || s.y[i] > 0));
+      any =
+          any || (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!o.logx || s.x[i] > 0) && (!o.logy || s.y[i] > 0));
   if (!any)
     throw InvalidArgument(std::string("--y: no plottable point in '") + o.csv + "'" +
                           (o.logx || o.logy ? " (log axes need positive values)" : ""));
@@ -86,8 +85,7 @@ Runner add_plot_command(CLI::App& app) {
   cmd->add_option("--by", o->by, "one series per value of this column (legend 'α = 10'; e.g. alpha)");
   cmd->add_flag("--logx", o->logx, "logarithmic x axis");
   cmd->add_flag("--logy", o->logy, "logarithmic y axis");
-  cmd->add_option("--style", o->style,
-                  "line | points | line_points | dashed (default: points with --yerr, else line)");
+  cmd->add_option("--style", o->style, "line | points | line_points | dashed (default: points with --yerr, else line)");
   cmd->add_option("--title", o->title, "figure title (gnuplot enhanced text: e_{ICL}, UTF-8 Greek)");
   cmd->add_option("--xlabel", o->xlabel, "x-axis label (default: the column, Greek for parameters)");
   cmd->add_option("--ylabel", o->ylabel, "y-axis label (default: the column, Greek for parameters)");

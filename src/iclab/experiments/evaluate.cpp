@@ -15,7 +15,9 @@ namespace {
 
 bool has(const Experiment& e, Quantity q) { return e.compute.count(q) > 0; }
 
-ErrorForm error_form(const std::string& text) { return text == "asymptotic" ? ErrorForm::asymptotic : ErrorForm::exact; }
+ErrorForm error_form(const std::string& text) {
+  return text == "asymptotic" ? ErrorForm::asymptotic : ErrorForm::exact;
+}
 
 ModelParams model_params(const ExperimentPoint& p) {
   ModelParams m;
@@ -135,7 +137,8 @@ void PointEvaluator::validate(const ExperimentPoint& p) {
   }
 }
 
-std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p, const std::function<void()>& on_unit) {
+std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p,
+                                                        const std::function<void()>& on_unit) {
   const Experiment& e = experiment_;
   validate(p);
   const ModelParams m = model_params(p);
@@ -179,8 +182,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   // is O(d) and keeps the code plain).
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
   std::optional<theory::AlignmentTheory> alignment;
-  if ((theory && general_) || has(e, Quantity::k_spectrum))
-    alignment.emplace(covariance(train_spec, d, "ctrain"));
+  if ((theory && general_) || has(e, Quantity::k_spectrum)) alignment.emplace(covariance(train_spec, d, "ctrain"));
 
   std::vector<std::vector<Cell>> rows;
   auto parameter_cells = [&](std::vector<Cell>& row, double lambda, std::optional<double> alpha_test,
@@ -250,8 +252,8 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
         }
         if (bayes) {
           row.push_back(e.samples);
-          for (const ErrorEstimate* est : {&bayes->dmmse_icl, &bayes->dmmse_idg, &bayes->dmmse_gtask,
-                                           &bayes->ridge_icl, &bayes->ridge_idg, &bayes->ridge_gtask})
+          for (const ErrorEstimate* est : {&bayes->dmmse_icl, &bayes->dmmse_idg, &bayes->dmmse_gtask, &bayes->ridge_icl,
+                                           &bayes->ridge_idg, &bayes->ridge_gtask})
             row.insert(row.end(), {est->mean, est->std});
           if (!general_) row.push_back(theory::bayes_ridge_error(*p.alpha, *p.rho));
         }
@@ -275,16 +277,21 @@ nlohmann::json PointEvaluator::description() const {
                            : "isotropic theory (Lu et al.), d -> inf: ridgeless closed forms at lambda = 0, the ridge "
                              "formulas otherwise (ridge IDG: iclab's derivation, docs/ridge-idg.md)";
   if (has(e, Quantity::alignment))
-    j["alignment"] = "resolvent = <C_test F_kappa(sigma)>, trace = <C_train^-1 C_test> (inf if C_train is singular), "
-                     "inv_cka = 1/CKA(C_train, C_test); e_misalign = <C_test K>";
+    j["alignment"] =
+        "resolvent = <C_test F_kappa(sigma)>, trace = <C_train^-1 C_test> (inf if C_train is singular), "
+        "inv_cka = 1/CKA(C_train, C_test); e_misalign = <C_test K>";
   if (has(e, Quantity::simulation))
-    j["simulation"] = "Gamma* fitted with (n/d) lambda ||Gamma||^2 on one draw per repetition (a lambda list reuses "
-                      "the draw); exact test errors (error_form " + e.error_form + "); mean and population std "
-                      "(ddof = 0) over repetitions; gtask = icl - idg per repetition; ell_test = int(alpha_test d)";
+    j["simulation"] =
+        "Gamma* fitted with (n/d) lambda ||Gamma||^2 on one draw per repetition (a lambda list reuses "
+        "the draw); exact test errors (error_form " +
+        e.error_form +
+        "); mean and population std "
+        "(ddof = 0) over repetitions; gtask = icl - idg per repetition; ell_test = int(alpha_test d)";
   if (has(e, Quantity::baselines))
-    j["baselines"] = "Monte Carlo over `samples` test contexts: dMMSE (posterior mean over the k pool tasks) and Bayes "
-                     "ridge (posterior mean under N(0, C_train)); ICL tasks ~ N(0, C_train); std is the per-sample "
-                     "std (standard error = std / sqrt(samples)); ridge_theory = rho (1 + S_W(rho, alpha))";
+    j["baselines"] =
+        "Monte Carlo over `samples` test contexts: dMMSE (posterior mean over the k pool tasks) and Bayes "
+        "ridge (posterior mean under N(0, C_train)); ICL tasks ~ N(0, C_train); std is the per-sample "
+        "std (standard error = std / sqrt(samples)); ridge_theory = rho (1 + S_W(rho, alpha))";
   if (has(e, Quantity::alpha_minimum))
     j["alpha_min"] = "alpha at the interior minimum of the theory error over alpha in [1e-3, 1e6]; empty: monotone";
   if (has(e, Quantity::k_spectrum))

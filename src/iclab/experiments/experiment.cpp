@@ -1,12 +1,12 @@
 #include "iclab/experiments/experiment.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
@@ -16,12 +16,18 @@ namespace iclab {
 
 std::string to_string(Quantity quantity) {
   switch (quantity) {
-    case Quantity::theory: return "theory";
-    case Quantity::simulation: return "simulation";
-    case Quantity::baselines: return "baselines";
-    case Quantity::alignment: return "alignment";
-    case Quantity::alpha_minimum: return "alpha_minimum";
-    case Quantity::k_spectrum: return "k_spectrum";
+    case Quantity::theory:
+      return "theory";
+    case Quantity::simulation:
+      return "simulation";
+    case Quantity::baselines:
+      return "baselines";
+    case Quantity::alignment:
+      return "alignment";
+    case Quantity::alpha_minimum:
+      return "alpha_minimum";
+    case Quantity::k_spectrum:
+      return "k_spectrum";
   }
   return "?";
 }
@@ -88,7 +94,8 @@ std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
     if (v < 2) return "values must be >= 2";
     return std::nullopt;
   }
-  if (name == "rho" || name == "lambda") return v >= 0 ? std::nullopt : std::optional<std::string>("values must be >= 0");
+  if (name == "rho" || name == "lambda")
+    return v >= 0 ? std::nullopt : std::optional<std::string>("values must be >= 0");
   return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0");
 }
 
@@ -183,18 +190,26 @@ void check_requirements(const Reader& r, const Experiment& e) {
   };
   for (Quantity q : e.compute) {
     switch (q) {
-      case Quantity::simulation: need(q, {"d", "alpha", "tau", "kappa", "rho"}); break;
+      case Quantity::simulation:
+        need(q, {"d", "alpha", "tau", "kappa", "rho"});
+        break;
       case Quantity::theory:
         need(q, {"alpha", "tau", "kappa", "rho"});
         if (general) need(q, {"d"});
         break;
-      case Quantity::baselines: need(q, {"d", "alpha", "kappa", "rho"}); break;
-      case Quantity::alignment: need(q, {"d", "alpha", "tau", "kappa", "rho", "ctrain", "ctest"}); break;
+      case Quantity::baselines:
+        need(q, {"d", "alpha", "kappa", "rho"});
+        break;
+      case Quantity::alignment:
+        need(q, {"d", "alpha", "tau", "kappa", "rho", "ctrain", "ctest"});
+        break;
       case Quantity::alpha_minimum:
         need(q, {"tau", "kappa", "rho"});
         forbid(q, {"alpha", "ctrain", "ctest", "alpha_test"}, "it scans alpha in the isotropic theory");
         break;
-      case Quantity::k_spectrum: need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"}); break;
+      case Quantity::k_spectrum:
+        need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"});
+        break;
     }
   }
   const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
@@ -307,7 +322,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         const std::string name(name_view.str());
         const KeyInfo& info = known_key(r, value, key, name);
         const std::string qualified = key + "." + name;
-        if (has_key(e, name)) r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
+        if (has_key(e, name))
+          r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
         if (key == "parameters") {
           if (values.size() != 1 && !info.row_level)
@@ -326,7 +342,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         const std::string name(name_view.str());
         const KeyInfo& info = known_key(r, value, key, name);
         const std::string qualified = "zip." + name;
-        if (has_key(e, name)) r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
+        if (has_key(e, name))
+          r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
         if (!axis.values.empty() && values.size() != axis.size())
           r.fail(value, qualified,
@@ -345,7 +362,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
   // toml++ iterates tables in key order; the grid's order is the file's (the first axis varies slowest).
   std::stable_sort(e.axes.begin(), e.axes.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
   if (!have_name) r.fail("name", "missing (a short name for the experiment and its output)");
-  if (!have_compute) r.fail("compute", "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum)");
+  if (!have_compute)
+    r.fail("compute", "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum)");
   check_requirements(r, e);
   // Fail on impossible points now, before any work or output.
   (void)expand_points(e);

@@ -5,13 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace iclab {
 
@@ -33,7 +32,7 @@ using ParamValue = std::variant<double, std::string>;
 struct ExperimentAxis {
   std::vector<std::string> keys;
   std::vector<std::vector<ParamValue>> values;  // values[key index][position]
-  long line = 0;                                 // where it starts in the file: axes vary in file order
+  long line = 0;                                // where it starts in the file: axes vary in file order
   std::size_t size() const { return values.empty() ? 0 : values.front().size(); }
 };
 
@@ -66,10 +65,10 @@ struct ExperimentPoint {
   std::optional<long> d;
   std::optional<double> alpha, tau, kappa, rho;
   std::string task_norm = "gaussian", assignment = "random";
-  std::string ctrain;                   // "" : isotropic tasks
+  std::string ctrain;  // "" : isotropic tasks
   std::vector<double> lambdas{0.0};
-  std::vector<double> alpha_tests;      // empty: alpha
-  std::vector<std::string> ctests;      // empty: the ICL test has the pretraining law
+  std::vector<double> alpha_tests;  // empty: alpha
+  std::vector<std::string> ctests;  // empty: the ICL test has the pretraining law
 };
 
 // The points in canonical order (index = position). Throws InvalidArgument naming the parameter

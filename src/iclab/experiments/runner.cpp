@@ -1,5 +1,9 @@
 #include "iclab/experiments/runner.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -11,10 +15,6 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/io/atomic_file.hpp"
@@ -196,7 +196,8 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   if (ec) throw InvalidArgument("--out: cannot create '" + dir.string() + "': " + ec.message());
   const std::string stem = "results" + options.shard.suffix();
   const RunLock lock(dir / (stem + ".lock"));
-  if (!fs::exists(dir / "experiment.toml")) write_file_atomically((dir / "experiment.toml").string(), options.experiment_text);
+  if (!fs::exists(dir / "experiment.toml"))
+    write_file_atomically((dir / "experiment.toml").string(), options.experiment_text);
 
   const fs::path final_path = dir / (stem + ".csv");
   const fs::path partial = dir / (stem + ".partial.csv");
@@ -325,9 +326,8 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
       }
     }
   }
-  result.csv = header.value_or(header_line(PointEvaluator(load_experiment(
-                                               (fs::path(dirs.front()) / "experiment.toml").string()))
-                                               .columns()));
+  result.csv = header.value_or(
+      header_line(PointEvaluator(load_experiment((fs::path(dirs.front()) / "experiment.toml").string())).columns()));
   for (const auto& [point, entry] : rows) {
     if (point >= result.points_total)
       throw InvalidArgument("DIR: point " + std::to_string(point) + " is outside the experiment's grid");

@@ -52,10 +52,10 @@ struct RunSummary {
 RunSummary run_experiment(const Experiment& experiment, const RunOptions& options);
 
 struct MergeResult {
-  std::string csv;                    // header + the rows of every point found, in point order
+  std::string csv;  // header + the rows of every point found, in point order
   std::size_t points_total = 0;
-  std::vector<std::size_t> missing;   // points found in no input
-  std::vector<std::string> inputs;    // the result files read
+  std::vector<std::size_t> missing;  // points found in no input
+  std::vector<std::string> inputs;   // the result files read
 };
 // Reads the results (complete shards, and the journaled part of unfinished ones) of the same
 // experiment from each directory. Throws InvalidArgument when the directories hold different

@@ -56,8 +56,7 @@ struct Column {
   std::size_t index;
 };
 
-Column find_column(const CsvData& data, const std::string& name, const std::string& option,
-                   const std::string& source) {
+Column find_column(const CsvData& data, const std::string& name, const std::string& option, const std::string& source) {
   if (name.empty()) throw InvalidArgument(option + ": empty column name");
   return {name, data.column(name, option, source)};
 }
@@ -91,9 +90,11 @@ std::string escape_enhanced(const std::string& text) {
 }
 
 std::string parameter_symbol(const std::string& column) {
-  static const std::map<std::string, std::string> symbols = {
-      {"alpha", "α"}, {"alpha_test", "α_{test}"}, {"tau", "τ"}, {"kappa", "κ"}, {"rho", "ρ"}, {"lambda", "λ"},
-      {"d", "d"},     {"ell", "ℓ"},               {"k", "k"},   {"n", "n"}};
+  static const std::map<std::string, std::string> symbols = {{"alpha", "α"}, {"alpha_test", "α_{test}"},
+                                                             {"tau", "τ"},   {"kappa", "κ"},
+                                                             {"rho", "ρ"},   {"lambda", "λ"},
+                                                             {"d", "d"},     {"ell", "ℓ"},
+                                                             {"k", "k"},     {"n", "n"}};
   const auto it = symbols.find(column);
   return it == symbols.end() ? escape_enhanced(column) : it->second;
 }
@@ -105,8 +106,7 @@ std::vector<Series> series_from_csv(const CsvData& data, const std::string& x, c
   std::vector<Column> ycols, ecols;
   for (const std::string& name : split_commas(y)) ycols.push_back(find_column(data, trim(name), "--y", source));
   if (!yerr.empty()) {
-    for (const std::string& name : split_commas(yerr))
-      ecols.push_back(find_column(data, trim(name), "--yerr", source));
+    for (const std::string& name : split_commas(yerr)) ecols.push_back(find_column(data, trim(name), "--yerr", source));
     if (ecols.size() != 1 && ecols.size() != ycols.size())
       throw InvalidArgument("--yerr: give one column, or one per --y column (" + std::to_string(ycols.size()) +
                             "), got " + std::to_string(ecols.size()));
@@ -127,8 +127,7 @@ std::vector<Series> series_from_csv(const CsvData& data, const std::string& x, c
     bool numeric = true;
     std::vector<double> values(data.rows.size());
     for (std::size_t r = 0; r < data.rows.size(); ++r)
-      numeric = numeric && parse_number(data.rows[r][bcol.index], values[r]) &&
-                !trim(data.rows[r][bcol.index]).empty();
+      numeric = numeric && parse_number(data.rows[r][bcol.index], values[r]) && !trim(data.rows[r][bcol.index]).empty();
     const std::string symbol = parameter_symbol(by);
     if (numeric) {
       std::map<double, std::vector<std::size_t>> by_value;  // NaN never occurs: empty cells are not numeric

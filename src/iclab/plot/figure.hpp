@@ -17,21 +17,21 @@ namespace iclab::plot {
 enum class SeriesStyle { line, points, line_points, dashed };
 
 struct Series {
-  std::string label;              // legend entry; empty: no legend entry (nor one repeating an earlier label)
-  std::vector<double> x, y, yerr; // yerr empty: no error bars; points with non-finite x/y are gaps
+  std::string label;               // legend entry; empty: no legend entry (nor one repeating an earlier label)
+  std::vector<double> x, y, yerr;  // yerr empty: no error bars; points with non-finite x/y are gaps
   SeriesStyle style = SeriesStyle::line;
-  int color = -1;                 // palette index; -1: the one after the highest index used so far in the panel.
-                                  // A theory line and its markers share an index.
+  int color = -1;  // palette index; -1: the one after the highest index used so far in the panel.
+                   // A theory line and its markers share an index.
 };
 
-struct Heatmap {                  // z(y_i, x_j) on a grid; NaN cells are left blank
-  std::vector<double> x, y;       // grid coordinates (strictly ascending; cell edges are the midpoints,
-                                  // geometric ones on a log axis)
-  std::vector<double> z;          // row-major: z[i * x.size() + j] at (x[j], y[i])
+struct Heatmap {             // z(y_i, x_j) on a grid; NaN cells are left blank
+  std::vector<double> x, y;  // grid coordinates (strictly ascending; cell edges are the midpoints,
+                             // geometric ones on a log axis)
+  std::vector<double> z;     // row-major: z[i * x.size() + j] at (x[j], y[i])
   std::string colorbar_label;
-  bool log_color = false;         // non-positive cells are then blank too
+  bool log_color = false;  // non-positive cells are then blank too
   std::optional<std::pair<double, double>> color_range;
-  bool diverging = false;         // blue-white-red palette centred on 0 (e.g. an improvement in %)
+  bool diverging = false;  // blue-white-red palette centred on 0 (e.g. an improvement in %)
 };
 
 struct Panel {
@@ -39,18 +39,18 @@ struct Panel {
   bool logx = false, logy = false;
   std::optional<std::pair<double, double>> xrange, yrange;
   std::vector<Series> series;
-  std::optional<Heatmap> heatmap;     // drawn under the series (which then act as overlays)
-  std::vector<double> hlines, vlines; // grey dashed reference lines
-  std::string legend_title;           // e.g. "α"
-  std::string legend_position;        // gnuplot key position words, e.g. "top right", "outside right";
-                                      // empty: an inside corner free of data, else outside right
-                                      // (below a heatmap)
+  std::optional<Heatmap> heatmap;      // drawn under the series (which then act as overlays)
+  std::vector<double> hlines, vlines;  // grey dashed reference lines
+  std::string legend_title;            // e.g. "α"
+  std::string legend_position;         // gnuplot key position words, e.g. "top right", "outside right";
+                                       // empty: an inside corner free of data, else outside right
+                                       // (below a heatmap)
 };
 
 struct Figure {
-  std::string title;                  // optional overall title
+  std::string title;  // optional overall title
   std::vector<Panel> panels;
-  int columns = 0;                    // 0: all panels in one row
+  int columns = 0;  // 0: all panels in one row
   double panel_width_in = 4.2, panel_height_in = 3.3;
 };
 

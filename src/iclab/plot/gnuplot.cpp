@@ -1,5 +1,11 @@
 #include "iclab/plot/gnuplot.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -11,12 +17,6 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
-
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/params/model_params.hpp"
@@ -90,8 +90,8 @@ struct Extent {
 };
 
 // The range of an axis: the given one, else the data's extent padded by `pad` of its (log) span.
-std::pair<double, double> axis_range(const std::optional<std::pair<double, double>>& given, const Extent& e,
-                                     bool log, double pad) {
+std::pair<double, double> axis_range(const std::optional<std::pair<double, double>>& given, const Extent& e, bool log,
+                                     double pad) {
   if (given) return *given;
   if (e.empty()) return log ? std::pair{1.0, 10.0} : std::pair{0.0, 1.0};
   double lo = axis_t(e.lo, log), hi = axis_t(e.hi, log);
@@ -168,7 +168,8 @@ void validate(const Figure& f) {
         return true;
       };
       if (!ascending(h.x, panel.logx) || !ascending(h.y, panel.logy))
-        throw InvalidArgument(where + " heatmap: grid coordinates must be finite, strictly ascending "
+        throw InvalidArgument(where +
+                              " heatmap: grid coordinates must be finite, strictly ascending "
                               "(and positive on a log axis)");
       if (h.color_range) check_axis_range(h.color_range, h.log_color, where + " heatmap color_range");
     }
@@ -308,8 +309,7 @@ class PanelWriter {
               << num(overlap(yedges_[i], yedges_[i + 1], p_.logy)) << ' ' << num(z) << '\n';
       }
     data_ << "EOD\n";
-    heatmap_element_ = block +
-                       " using 1:2:3:4:5:6:7 with boxxyerror fillstyle solid 1.0 noborder lc palette notitle";
+    heatmap_element_ = block + " using 1:2:3:4:5:6:7 with boxxyerror fillstyle solid 1.0 noborder lc palette notitle";
   }
 
   // Legend entries: series with a label not seen before in this panel.
@@ -349,8 +349,9 @@ class PanelWriter {
     const double char_in = 0.55 * kFontPt / 72.0;
     const double w = std::min(0.7, (static_cast<double>(longest) * char_in + 0.5) / (figure_.panel_width_in * 0.8));
     // gnuplot's key lines are about 1.5 font sizes apart; the plot area is about 60% of the panel height.
-    const double h = std::min(0.8, (static_cast<double>(entries) + (p_.legend_title.empty() ? 0.0 : 1.0)) *
-                                       1.5 * kFontPt / 72.0 / (figure_.panel_height_in * 0.6) + 0.05);
+    const double h = std::min(0.8, (static_cast<double>(entries) + (p_.legend_title.empty() ? 0.0 : 1.0)) * 1.5 *
+                                           kFontPt / 72.0 / (figure_.panel_height_in * 0.6) +
+                                       0.05);
     const std::array<const char*, 4> corners = {"top right", "top left", "bottom left", "bottom right"};
     std::array<long, 4> count{};
     auto norm = [](double v, bool log, std::pair<double, double> r) {
@@ -358,7 +359,7 @@ class PanelWriter {
     };
     auto tally = [&](double u, double v) {
       if (u < 0 || u > 1 || v < 0 || v > 1) return;
-      const bool right = u > 1 - w, left = u < w, top = v > 1 - h, bottom = v < h;
+      const bool right = u > 1 - w, left = u<w, top = v> 1 - h, bottom = v < h;
       if (top && right) ++count[0];
       if (top && left) ++count[1];
       if (bottom && left) ++count[2];
@@ -417,12 +418,17 @@ class PanelWriter {
       if (valid == 0) continue;
       const std::string block = name("d", i);
       data_ << "# " << (s.label.empty() ? "(no label)" : s.label) << ": x y" << (err ? " yerr" : "") << "\n"
-            << block << " << EOD\n" << rows.str() << "EOD\n";
+            << block << " << EOD\n"
+            << rows.str() << "EOD\n";
       const int lt = color % static_cast<int>(palette().size()) + 1;
       std::string e = block + " using 1:2" + (err ? ":3" : "") + " with ";
       switch (s.style) {
-        case SeriesStyle::line: e += "lines lt " + std::to_string(lt) + " lw 2"; break;
-        case SeriesStyle::dashed: e += "lines lt " + std::to_string(lt) + " lw 2 dt (6,3)"; break;
+        case SeriesStyle::line:
+          e += "lines lt " + std::to_string(lt) + " lw 2";
+          break;
+        case SeriesStyle::dashed:
+          e += "lines lt " + std::to_string(lt) + " lw 2 dt (6,3)";
+          break;
         case SeriesStyle::points:
           e += std::string(err ? "yerrorbars" : "points") + " lt " + std::to_string(lt) + " lw 1.2 pt 7 ps 0.8";
           break;
@@ -553,8 +559,9 @@ std::string gnuplot_executable() {
   }
   const std::string found = search_path("gnuplot");
   if (found.empty())
-    throw InvalidArgument("plot: gnuplot is not installed (not in PATH); install it (Debian: apt-get install "
-                          "gnuplot-nox) or set ICLAB_GNUPLOT");
+    throw InvalidArgument(
+        "plot: gnuplot is not installed (not in PATH); install it (Debian: apt-get install "
+        "gnuplot-nox) or set ICLAB_GNUPLOT");
   return found;
 }
 
@@ -592,16 +599,16 @@ std::string gnuplot_script(const Figure& figure, const std::string& stem_name) {
   for (std::size_t i = 0; i < palette().size(); ++i)
     out << "set linetype " << i + 1 << " lc rgb '" << palette()[i] << "' lw 2 pt 7 ps 0.8 dt solid\n";
   out << "set linetype cycle " << palette().size() << "\n\n"
-      << data.str() << "\n$figure << EOD\n" << cmd.str() << "EOD\n\n"
+      << data.str() << "\n$figure << EOD\n"
+      << cmd.str() << "EOD\n\n"
       << "set terminal pngcairo enhanced color rounded size " << std::lround(width_in * kPngDpi) << ","
       << std::lround(height_in * kPngDpi) << " font '" << kFont << "," << num(kFontPt) << "' fontscale " << num(s)
       << " linewidth " << num(s) << " pointscale " << num(s) << " background '#ffffff'\n"
       << "set output png_output\n"
       << "do for [line_ = 1:|$figure|] { eval $figure[line_] }\n"
       << "unset output\n\n"
-      << "set terminal svg enhanced rounded size " << std::lround(width_in * 72) << ","
-      << std::lround(height_in * 72) << " font '" << kFont << "," << num(kFontPt)
-      << "' linewidth 1 background '#ffffff'\n"
+      << "set terminal svg enhanced rounded size " << std::lround(width_in * 72) << "," << std::lround(height_in * 72)
+      << " font '" << kFont << "," << num(kFontPt) << "' linewidth 1 background '#ffffff'\n"
       << "set output svg_output\n"
       << "do for [line_ = 1:|$figure|] { eval $figure[line_] }\n"
       << "unset output\n";

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <limits>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,7 +57,8 @@ CsvData where_number(const CsvData& data, const std::string& column, std::set<do
 }
 
 // Appends a computed column.
-CsvData with_column(CsvData data, const std::string& name, const std::function<double(const std::vector<std::string>&)>& f) {
+CsvData with_column(CsvData data, const std::string& name,
+                    const std::function<double(const std::vector<std::string>&)>& f) {
   data.columns.push_back(name);
   for (auto& row : data.rows) row.push_back(format_number(f(row)));
   return data;
@@ -236,7 +237,9 @@ void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions
     double tau;
     const char* column;
     const char* title;
-  } panels[] = {{0.5, "alpha_min_icl", "ICL, τ = 0.5"}, {0.5, "alpha_min_idg", "IDG, τ = 0.5"}, {20, "alpha_min_icl", "ICL, τ = 20"}};
+  } panels[] = {{0.5, "alpha_min_icl", "ICL, τ = 0.5"},
+                {0.5, "alpha_min_idg", "IDG, τ = 0.5"},
+                {20, "alpha_min_icl", "ICL, τ = 20"}};
   for (const auto& p : panels) {
     const CsvData rows = where_number(data, "tau", {p.tau});
     const std::size_t c = rows.column(p.column, "plot", "results");
@@ -254,7 +257,8 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
   Figure f;
   f.title = "Lu et al. Fig 4: g_{task} against κ, τ = 0.2α (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
   const std::set<double> panel_alphas[] = {{6, 10, 20}, {10, 20, 40}};
-  const char* titles[] = {"A  α ∈ {6, 10, 20}", "B  α ∈ {10, 20, 40}"};
+  const std::string titles[] = {plot::escape_enhanced("A  α ∈ {6, 10, 20}"),
+                                plot::escape_enhanced("B  α ∈ {10, 20, 40}")};
   for (int i = 0; i < 2; ++i) {
     Panel panel = make_panel(titles[i], "κ = k/d", "g_{task} = e_{ICL} - e_{IDG}", true, true);
     auto sims = markers(where_number(sim, "alpha", panel_alphas[i]), "kappa", "gtask_mean", "gtask_std", "alpha");
@@ -273,13 +277,15 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
 void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig1-theory");
   const CsvData sim = load(dir, "fig1-simulation");
-  const std::size_t mean = sim.column("icl_mean", "plot", "results"), scalar = sim.column("e_scalar", "plot", "results");
+  const std::size_t mean = sim.column("icl_mean", "plot", "results"),
+                    scalar = sim.column("e_scalar", "plot", "results");
   // Simulated e_misalign = simulated E(Gamma*) - theoretical e_scalar (spec §6.1).
-  const CsvData sim_mis = with_column(sim, "misalign_sim", [&](const auto& row) { return number(row[mean]) - number(row[scalar]); });
+  const CsvData sim_mis =
+      with_column(sim, "misalign_sim", [&](const auto& row) { return number(row[mean]) - number(row[scalar]); });
   auto label = [](const std::string& l) { return covariance_label(l, "linear"); };
   Figure f;
-  f.title = "Letey et al. Fig 1: C_{train} = uniform spectrum, d = " + cell(sim, sim.rows.front(), "d") + ", α = 2, τ = 4 (" +
-            cell(sim, sim.rows.front(), "repeats") + " draws)";
+  f.title = "Letey et al. Fig 1: C_{train} = uniform spectrum, d = " + cell(sim, sim.rows.front(), "d") +
+            ", α = 2, τ = 4 (" + cell(sim, sim.rows.front(), "repeats") + " draws)";
   Panel left = make_panel("ICL error", "κ = k/d", "e_{ICL}", false, false);
   auto theory = lines(th, "kappa", "e_icl", "ctest");
   auto sims = markers(sim, "kappa", "icl_mean", "icl_std", "ctest");
@@ -321,7 +327,8 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
       by_kappa[number(row[ck])].second.push_back(number(row[ce]));
     }
     double mean = 0.0;
-    for (const auto& [kappa, xy] : by_kappa) mean += theory::spearman(xy.first, xy.second) / static_cast<double>(by_kappa.size());
+    for (const auto& [kappa, xy] : by_kappa)
+      mean += theory::spearman(xy.first, xy.second) / static_cast<double>(by_kappa.size());
     char title[96];
     std::snprintf(title, sizeof title, "mean Spearman %.2f", mean);
     Panel panel = make_panel(title, m.label, "e_{ICL}", false, false);
@@ -342,8 +349,8 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
   const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - 0.9; });
   const std::size_t cdp = cells.column("dp", "plot", "results");
   (void)cdp;
-  Panel panel = make_panel("C_{test} = power law 0.9, d = 100, α = 1, τ = 4", "κ = k/d",
-                           "Δp = p_{train} - p_{test}", false, false);
+  Panel panel = make_panel("C_{test} = power law 0.9, d = 100, α = 1, τ = 4", "κ = k/d", "Δp = p_{train} - p_{test}",
+                           false, false);
   panel.heatmap = heatmap_of(cells, "kappa", "dp", [&](const auto& row) {
     const double e = number(row[ce]), m = matched.at(number(row[ck]));
     return -100.0 * (e - m) / m;
@@ -378,9 +385,9 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
 void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load(dir, "fig6-theory"), sim = load(dir, "fig6-simulation");
   auto label = [](const std::string& l) { return covariance_label(l, "lowrank:0.5"); };
-  Panel panel = make_panel("C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" +
-                               scale_note(sim) + ")",
-                           "κ = k/d", "e_{ICL}", false, true);
+  Panel panel = make_panel(
+      "C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" + scale_note(sim) + ")",
+      "κ = k/d", "e_{ICL}", false, true);
   auto theory = lines(th, "kappa", "e_icl", "ctest");
   auto sims = markers(sim, "kappa", "icl_mean", "icl_std", "ctest");
   relabel(theory, label);

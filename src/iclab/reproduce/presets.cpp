@@ -36,7 +36,8 @@ lambda = 0
 [grid]
 alpha = [1, 10, 100]
 tau = "{taus}"
-)TOML", v)},
+)TOML",
+                             v)},
       {"fig1ab-simulation", fill(R"TOML(name = "fig1ab-simulation"
 description = "Lu et al. Fig 1A/B simulations: sphere tasks and balanced assignment as in the authors' code, lambda = 1e-8 (their logs)"
 compute = ["simulation"]
@@ -52,7 +53,8 @@ assignment = "balanced"
 [grid]
 alpha = [1, 10, 100]
 tau = [0.2, 0.5, 0.85, 1.15, 1.5, 2]
-)TOML", v)},
+)TOML",
+                                 v)},
       {"fig1c-theory", fill(R"TOML(name = "fig1c-theory"
 description = "Lu et al. Fig 1C: ridge e_ICL against tau at kappa = inf (theory)"
 compute = ["theory"]
@@ -63,7 +65,8 @@ rho = 0.01
 lambda = [1e-5, 0.1, 1]
 [grid]
 tau = "{taus}"
-)TOML", v)},
+)TOML",
+                            v)},
       {"fig1c-simulation", fill(R"TOML(name = "fig1c-simulation"
 description = "Lu et al. Fig 1C simulations (a fresh task per context, sphere tasks; one draw per repetition serves all lambda)"
 compute = ["simulation"]
@@ -78,7 +81,8 @@ lambda = [1e-5, 0.1, 1]
 task_norm = "sphere"
 [grid]
 tau = [0.2, 0.5, 0.85, 1, 1.15, 1.5, 2]
-)TOML", v)},
+)TOML",
+                                v)},
   };
 }
 
@@ -101,10 +105,15 @@ std::vector<PresetExperiment> lu2024_fig2(bool quick) {
   };
   std::vector<PresetExperiment> out;
   for (const Panel& p : panels) {
-    const std::map<std::string, std::string> v = {
-        {"name", p.name}, {"what", p.what}, {"tau", p.tau}, {"rho", p.rho}, {"kappas", p.kappas},
-        {"alphas", p.alphas}, {"d", quick ? "30" : p.d_full}, {"repeats", quick ? "5" : "20"},
-        {"alpha_grid", quick ? "log:0.3:3000:60" : "log:0.3:3000:200"}};
+    const std::map<std::string, std::string> v = {{"name", p.name},
+                                                  {"what", p.what},
+                                                  {"tau", p.tau},
+                                                  {"rho", p.rho},
+                                                  {"kappas", p.kappas},
+                                                  {"alphas", p.alphas},
+                                                  {"d", quick ? "30" : p.d_full},
+                                                  {"repeats", quick ? "5" : "20"},
+                                                  {"alpha_grid", quick ? "log:0.3:3000:60" : "log:0.3:3000:200"}};
     out.push_back({std::string(p.name) + "-theory", fill(R"TOML(name = "{name}-theory"
 description = "Lu et al. Fig 2: {what} error against alpha at tau = {tau}, rho = {rho} (theory)"
 compute = ["theory"]
@@ -115,7 +124,8 @@ lambda = 0
 [grid]
 kappa = {kappas}
 alpha = "{alpha_grid}"
-)TOML", v)});
+)TOML",
+                                                         v)});
     out.push_back({std::string(p.name) + "-simulation", fill(R"TOML(name = "{name}-simulation"
 description = "Lu et al. Fig 2 simulations at the theory's alpha minima; lambda = 1e-6; sphere tasks"
 compute = ["simulation"]
@@ -130,7 +140,8 @@ task_norm = "sphere"
 [grid]
 kappa = {kappas}
 alpha = {alphas}
-)TOML", v)});
+)TOML",
+                                                             v)});
   }
   return out;
 }
@@ -147,17 +158,17 @@ lambda = 0
 tau = [0.5, 20]
 kappa = "{kappas}"
 rho = "{rhos}"
-)TOML", v)}};
+)TOML",
+                                      v)}};
 }
 
 std::vector<PresetExperiment> lu2024_fig4(bool quick) {
   // tau = 0.2 alpha (the paper's markdown); lambda is unspecified there: 1e-6 as in the quick demo.
-  const std::map<std::string, std::string> v = {
-      {"d", quick ? "30" : "100"},
-      {"repeats", quick ? "3" : "5"},
-      {"samples", quick ? "500" : "1000"},
-      {"kappas", quick ? "log:0.1:50:8" : "log:0.08:95.72:31"},
-      {"kappa_grid", quick ? "log:0.05:150:60" : "log:0.05:150:200"}};
+  const std::map<std::string, std::string> v = {{"d", quick ? "30" : "100"},
+                                                {"repeats", quick ? "3" : "5"},
+                                                {"samples", quick ? "500" : "1000"},
+                                                {"kappas", quick ? "log:0.1:50:8" : "log:0.08:95.72:31"},
+                                                {"kappa_grid", quick ? "log:0.05:150:60" : "log:0.05:150:200"}};
   return {
       {"fig4-theory", fill(R"TOML(name = "fig4-theory"
 description = "Lu et al. Fig 4: g_task = e_ICL - e_IDG against kappa, tau = 0.2 alpha (theory)"
@@ -170,7 +181,8 @@ alpha = [6, 10, 20, 40]
 tau = [1.2, 2, 4, 8]
 [grid]
 kappa = "{kappa_grid}"
-)TOML", v)},
+)TOML",
+                           v)},
       {"fig4-simulation", fill(R"TOML(name = "fig4-simulation"
 description = "Lu et al. Fig 4 simulations: g_task of Gamma*, tau = 0.2 alpha, lambda = 1e-6, sphere tasks"
 compute = ["simulation"]
@@ -186,7 +198,8 @@ alpha = [6, 10, 20, 40]
 tau = [1.2, 2, 4, 8]
 [grid]
 kappa = "{kappas}"
-)TOML", v)},
+)TOML",
+                               v)},
       {"fig4-dmmse", fill(R"TOML(name = "fig4-dmmse"
 description = "Lu et al. Fig 4: g_task of the dMMSE (posterior mean over the k pretraining tasks), Monte Carlo"
 compute = ["baselines"]
@@ -198,7 +211,8 @@ rho = 0.01
 [grid]
 alpha = [6, 10, 20, 40]
 kappa = "{kappas}"
-)TOML", v)},
+)TOML",
+                          v)},
   };
 }
 
@@ -229,7 +243,8 @@ ctrain = "linear"
 ctest = {tests}
 [grid]
 kappa = "{kappa_grid}"
-)TOML", v)},
+)TOML",
+                           v)},
       {"fig1-simulation", fill(R"TOML(name = "fig1-simulation"
 description = "Letey et al. Fig 1 simulations (lambda = 1e-6); simulated e_misalign = icl_mean - e_scalar"
 compute = ["theory", "simulation"]
@@ -245,7 +260,8 @@ ctrain = "linear"
 ctest = {tests}
 [grid]
 kappa = "{kappas}"
-)TOML", v)},
+)TOML",
+                               v)},
   };
 }
 
@@ -266,7 +282,8 @@ ctrain = "power:0.9"
 ctest = [{tests}]
 [grid]
 kappa = [0.2, 0.5, 1, 2, 10]
-)TOML", {{"d", quick ? "60" : "120"}, {"tests", tests}})}};
+)TOML",
+                                 {{"d", quick ? "60" : "120"}, {"tests", tests}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig4(bool quick) {
@@ -275,7 +292,8 @@ std::vector<PresetExperiment> letey2025_fig4(bool quick) {
   std::string trains;
   for (int i = 0; i < steps; ++i)
     trains += (i ? ", \"power:" : "\"power:") + format_number(0.4 + 2.5 * i / (steps - 1)) + "\"";
-  return {{"fig4-optimal-pretraining", fill(R"TOML(name = "fig4-optimal-pretraining"
+  return {{"fig4-optimal-pretraining",
+           fill(R"TOML(name = "fig4-optimal-pretraining"
 description = "Letey et al. Fig 4: e_ICL for C_test = power law 0.9 and C_train = power law 0.9 + dp (theory)"
 compute = ["theory"]
 [parameters]
@@ -287,7 +305,8 @@ ctest = "power:0.9"
 [grid]
 ctrain = [{trains}]
 kappa = "{kappas}"
-)TOML", {{"trains", trains}, {"kappas", quick ? "lin:0.1:2.1:41" : "lin:0.1:2.1:81"}})}};
+)TOML",
+                {{"trains", trains}, {"kappas", quick ? "lin:0.1:2.1:41" : "lin:0.1:2.1:81"}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig5(bool quick) {
@@ -302,7 +321,8 @@ ctrain = "power:0.9"
 [grid]
 alpha = [0.5, 2, 8]
 kappa = [0.2, 0.5, 1, 2, 10]
-)TOML", {{"d", quick ? "50" : "100"}})}};
+)TOML",
+                                   {{"d", quick ? "50" : "100"}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig6(bool quick) {
@@ -366,7 +386,8 @@ alpha_test = "{alpha_grid}"
 [zip]
 ctrain = ["iso", "power:1", "power:1.5"]
 ctest = ["iso", "power:1", "power:1.5"]
-)TOML", v)},
+)TOML",
+                               v)},
       {"testtime-simulation", fill(R"TOML(name = "testtime-simulation"
 description = "Letey et al. test-time context length: one Gamma* per repetition scored at every l_test = int(alpha_test d), lambda = 1e-4"
 compute = ["simulation"]
@@ -383,7 +404,8 @@ alpha_test = "{alpha_tests}"
 [zip]
 ctrain = ["iso", "power:1", "power:1.5"]
 ctest = ["iso", "power:1", "power:1.5"]
-)TOML", v)},
+)TOML",
+                                   v)},
   };
 }
 
