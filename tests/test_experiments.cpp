@@ -201,6 +201,20 @@ tau = [0.5, 1]
   }
 }
 
+TEST(ExperimentFile, BadCovarianceSpecsNameTheLine) {
+  const Experiment e = parse_experiment(std::string(kHeader) +
+                                            "[parameters]\nd = 10\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n"
+                                            "ctest = [\"iso\", \"power:x\"]\n",
+                                        "exp.toml");
+  PointEvaluator evaluator(e);
+  try {
+    evaluator.validate(expand_points(e).front());
+    ADD_FAILURE() << "power:x accepted";
+  } catch (const InvalidArgument& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("exp.toml:9: parameters.ctest: 'power:x'", 0), 0u) << error.what();
+  }
+}
+
 TEST(ExperimentFile, ShardSpelling) {
   EXPECT_EQ(parse_shard("3/16").index, 3);
   EXPECT_EQ(parse_shard("3/16").count, 16);

@@ -107,8 +107,8 @@ void PointEvaluator::validate(const ExperimentPoint& p) {
   try {
     const ModelParams m = model_params(p);
     if (general_ || has(e, Quantity::k_spectrum)) {
-      covariance(p.ctrain.empty() ? "iso" : p.ctrain, *p.d, "ctrain");
-      for (const auto& spec : p.ctests) covariance(spec, *p.d, "ctest");
+      covariance(p.ctrain.empty() ? "iso" : p.ctrain, *p.d, experiment_.where("ctrain"));
+      for (const auto& spec : p.ctests) covariance(spec, *p.d, experiment_.where("ctest"));
       for (double a : p.alpha_tests)
         if (test_length(a, *p.d) < 1) throw InvalidArgument("alpha_test: int(alpha_test d) must be >= 1");
     }
@@ -133,7 +133,11 @@ void PointEvaluator::validate(const ExperimentPoint& p) {
       for (double a : p.alpha_tests.empty() ? std::vector<double>{*p.alpha} : p.alpha_tests)
         alignment_point(p, a).validate();
   } catch (const InvalidArgument& error) {
-    throw InvalidArgument(describe(p) + ": " + error.what());
+    // Lead with the file and line when the message names where the bad value is set.
+    const std::string message = error.what();
+    for (const auto& [key, location] : e.locations)
+      if (message.rfind(location, 0) == 0) throw InvalidArgument(message + " (at " + describe(p) + ")");
+    throw InvalidArgument(describe(p) + ": " + message);
   }
 }
 
@@ -155,8 +159,8 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   TaskSetting setting;
   setting.form = error_form(e.error_form);
   if (general_) {
-    setting.train = covariance(train_spec, d, "ctrain");
-    for (const auto& spec : test_specs) setting.tests.push_back(covariance(spec, d, "ctest"));
+    setting.train = covariance(train_spec, d, experiment_.where("ctrain"));
+    for (const auto& spec : test_specs) setting.tests.push_back(covariance(spec, d, experiment_.where("ctest")));
     for (double a : alpha_tests) setting.test_context_lengths.push_back(test_length(a, d));
   }
 
@@ -173,7 +177,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
     b.rho = *p.rho;
     b.samples = e.samples;
     b.seed = e.seed;
-    if (general_) b.train = covariance(train_spec, d, "ctrain");
+    if (general_) b.train = covariance(train_spec, d, experiment_.where("ctrain"));
     bayes = estimate_bayes_baselines(b);
     if (on_unit && has(e, Quantity::simulation)) on_unit();
   }
@@ -182,7 +186,8 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   // is O(d) and keeps the code plain).
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
   std::optional<theory::AlignmentTheory> alignment;
-  if ((theory && general_) || has(e, Quantity::k_spectrum)) alignment.emplace(covariance(train_spec, d, "ctrain"));
+  if ((theory && general_) || has(e, Quantity::k_spectrum))
+    alignment.emplace(covariance(train_spec, d, experiment_.where("ctrain")));
 
   std::vector<std::vector<Cell>> rows;
   auto parameter_cells = [&](std::vector<Cell>& row, double lambda, std::optional<double> alpha_test,

@@ -224,6 +224,11 @@ void check_requirements(const Reader& r, const Experiment& e) {
 
 }  // namespace
 
+std::string Experiment::where(const std::string& key) const {
+  const auto it = locations.find(key);
+  return it == locations.end() ? key : it->second;
+}
+
 bool Experiment::sets(const std::string& key) const {
   if (fixed.count(key)) return true;
   for (const auto& axis : axes)
@@ -325,6 +330,7 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         if (has_key(e, name))
           r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
+        e.locations[name] = source + ":" + std::to_string(value.source().begin.line) + ": " + qualified;
         if (key == "parameters") {
           if (values.size() != 1 && !info.row_level)
             r.fail(value, qualified, "one value here; put a list in [grid] or [zip]");
@@ -345,6 +351,7 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         if (has_key(e, name))
           r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
+        e.locations[name] = source + ":" + std::to_string(value.source().begin.line) + ": " + qualified;
         if (!axis.values.empty() && values.size() != axis.size())
           r.fail(value, qualified,
                  "has " + std::to_string(values.size()) + " values, the other [zip] lists have " +

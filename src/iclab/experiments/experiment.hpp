@@ -50,6 +50,10 @@ struct Experiment {
   std::map<std::string, std::vector<ParamValue>> fixed;
   std::vector<ExperimentAxis> axes;  // product over the axes, the first varying slowest
 
+  // Where each parameter is set, "exp.toml:7: parameters.ctest", for messages about its values.
+  std::map<std::string, std::string> locations;
+  std::string where(const std::string& key) const;
+
   std::size_t num_points() const;
   bool sets(const std::string& key) const;  // in [parameters], [grid] or [zip]
   // Canonical JSON of everything that determines the results (not `output` or `description`):
