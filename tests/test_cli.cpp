@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "iclab/io/text_file.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -19,12 +21,8 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The file's text ("" when missing).
+std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 class Cli : public ::testing::Test {
  protected:

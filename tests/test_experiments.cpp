@@ -18,6 +18,7 @@
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
+#include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace fs = std::filesystem;
@@ -25,12 +26,8 @@ using namespace iclab;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The file's text ("" when missing).
+std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "iclab/io/csv_reader.hpp"
+#include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
@@ -22,12 +23,8 @@ using namespace iclab;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The file's text ("" when missing).
+std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

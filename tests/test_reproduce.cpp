@@ -6,21 +6,16 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "iclab/io/text_file.hpp"
 #include "iclab/reproduce/presets.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The file's text ("" when missing).
+std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 int run(const std::string& args) {
   const int status = std::system((std::string(ICLAB_BINARY) + " " + args + " 2>/dev/null >/dev/null").c_str());

@@ -1,14 +1,13 @@
 // `iclab run EXPERIMENT.toml` (crash-safe, resumable, shardable sweeps) and `iclab merge DIR...`.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "commands.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/io/atomic_file.hpp"
+#include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace iclab::cli {
@@ -20,15 +19,13 @@ struct RunCommandOptions {
 };
 
 void run_run(const RunCommandOptions& o, const std::string& command_line) {
-  std::ifstream in(o.experiment);
-  if (!in) throw InvalidArgument("EXPERIMENT: cannot read '" + o.experiment + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  const Experiment experiment = parse_experiment(text.str(), o.experiment);
+  const auto text = read_text_file(o.experiment);
+  if (!text) throw InvalidArgument("EXPERIMENT: cannot read '" + o.experiment + "'");
+  const Experiment experiment = parse_experiment(*text, o.experiment);
   RunOptions options;
   options.shard = parse_shard(o.shard);
   options.out_dir = !o.out.empty() ? o.out : !experiment.output.empty() ? experiment.output : experiment.name;
-  options.experiment_text = text.str();
+  options.experiment_text = *text;
   options.command_line = command_line;
   options.progress = !o.quiet;
   const RunSummary s = run_experiment(experiment, options);

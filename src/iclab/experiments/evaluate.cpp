@@ -65,7 +65,8 @@ PointEvaluator::PointEvaluator(Experiment experiment)
   c.push_back("point");
   for (const char* key : {"d", "alpha", "alpha_test", "tau", "kappa", "rho"})
     if (e.sets(key)) c.push_back(key);
-  if (e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_)) c.push_back("lambda");
+  lambda_column_ = e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_);
+  if (lambda_column_) c.push_back("lambda");
   if (sim) c.insert(c.end(), {"task_norm", "assignment"});
   if (general_) c.insert(c.end(), {"ctrain", "ctest"});
   if (theory) {
@@ -182,12 +183,19 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
     if (on_unit && has(e, Quantity::simulation)) on_unit();
   }
 
-  // Task-alignment theory: one solve per test length (alpha_test enters e_scalar only, but solving
-  // is O(d) and keeps the code plain).
+  // Task-alignment theory: one solve per test length (alpha_test enters e_scalar only), shared by every
+  // lambda (the theory is ridgeless) and every test.
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
   std::optional<theory::AlignmentTheory> alignment;
   if ((theory && general_) || has(e, Quantity::k_spectrum))
     alignment.emplace(covariance(train_spec, d, experiment_.where("ctrain")));
+  auto alpha_test_at = [&](std::size_t j) {
+    return alpha_tests.empty() ? std::optional<double>{} : std::optional<double>{alpha_tests[j]};
+  };
+  std::vector<theory::PretrainingTheory> solved_by_length;
+  if (theory && general_)
+    for (std::size_t j = 0; j < num_lengths; ++j)
+      solved_by_length.push_back(alignment->solve(alignment_point(p, alpha_test_at(j))));
 
   std::vector<std::vector<Cell>> rows;
   auto parameter_cells = [&](std::vector<Cell>& row, double lambda, std::optional<double> alpha_test,
@@ -199,9 +207,8 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
     if (e.sets("tau")) row.push_back(*p.tau);
     if (e.sets("kappa")) row.push_back(*p.kappa);
     if (e.sets("rho")) row.push_back(*p.rho);
-    const bool sim = has(e, Quantity::simulation);
-    if (e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_)) row.push_back(lambda);
-    if (sim) row.insert(row.end(), {p.task_norm, p.assignment});
+    if (lambda_column_) row.push_back(lambda);
+    if (has(e, Quantity::simulation)) row.insert(row.end(), {p.task_norm, p.assignment});
     if (general_) row.insert(row.end(), {train_spec, test});
   };
 
@@ -221,8 +228,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
     const double lambda = p.lambdas[li];
     for (std::size_t t = 0; t < num_tests; ++t) {
       for (std::size_t j = 0; j < num_lengths; ++j) {
-        const std::optional<double> alpha_test =
-            alpha_tests.empty() ? std::optional<double>{} : std::optional<double>{alpha_tests[j]};
+        const std::optional<double> alpha_test = alpha_test_at(j);
         std::vector<Cell> row;
         parameter_cells(row, lambda, alpha_test, general_ ? test_specs[t] : std::string());
         if (theory && !general_) {
@@ -231,7 +237,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
           row.insert(row.end(), {icl, idg, icl - idg});
         }
         if (theory && general_) {
-          const auto solved = alignment->solve(alignment_point(p, alpha_test));
+          const theory::PretrainingTheory& solved = solved_by_length[j];
           const theory::IclError err = alignment->evaluate(solved, setting.tests[t]);
           row.insert(row.end(), {err.e_icl, solved.e_idg(), err.e_icl - solved.e_idg(), err.e_scalar, err.e_misalign});
           if (has(e, Quantity::alignment)) {

@@ -37,7 +37,8 @@ class PointEvaluator {
   bool general() const { return general_; }
 
   Experiment experiment_;
-  bool general_ = false;  // task-alignment (Letey et al.) setting: a ctrain, ctest or alpha_test is given
+  bool general_ = false;        // task-alignment (Letey et al.) setting: a ctrain, ctest or alpha_test is given
+  bool lambda_column_ = false;  // rows carry a lambda (set once with the columns, read for every row)
   std::vector<std::string> columns_;
   std::unique_ptr<RidgeSolver> solver_;
   std::map<std::pair<std::string, long>, TaskCovariance> covariances_;  // parsed once per (spec, d)

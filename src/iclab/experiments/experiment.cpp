@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
+#include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/random/streams.hpp"
@@ -174,19 +173,20 @@ std::string text_at(const Reader& r, const toml::node& node, const std::string& 
   r.fail(node, key, "expected one of " + list + ", got '" + v + "'");
 }
 
-bool has_key(const Experiment& e, const std::string& key) { return e.sets(key); }
-
 // The parameters each quantity needs, checked once for the whole experiment.
 void check_requirements(const Reader& r, const Experiment& e) {
-  const bool general = has_key(e, "ctrain") || has_key(e, "ctest") || has_key(e, "alpha_test");
+  const bool general = e.sets("ctrain") || e.sets("ctest") || e.sets("alpha_test");
   auto need = [&](Quantity q, std::initializer_list<const char*> keys) {
     for (const char* key : keys)
-      if (!has_key(e, key))
-        r.fail("compute", "'" + to_string(q) + "' needs the parameter '" + key + "' ([parameters], [grid] or [zip])");
+      if (!e.sets(key)) {
+        std::string message = "'";  // built by append: GCC 12 warns falsely (-Wrestrict) on operator+ here
+        message.append(to_string(q)).append("' needs the parameter '").append(key);
+        r.fail("compute", message + "' ([parameters], [grid] or [zip])");
+      }
   };
   auto forbid = [&](Quantity q, std::initializer_list<const char*> keys, const char* why) {
     for (const char* key : keys)
-      if (has_key(e, key)) r.fail(key, std::string("not used by '") + to_string(q) + "' (" + why + ")");
+      if (e.sets(key)) r.fail(key, std::string("not used by '") + to_string(q) + "' (" + why + ")");
   };
   for (Quantity q : e.compute) {
     switch (q) {
@@ -215,7 +215,7 @@ void check_requirements(const Reader& r, const Experiment& e) {
   const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
   if (exclusive && e.compute.size() > 1)
     r.fail("compute", "'alpha_minimum' and 'k_spectrum' have their own rows and cannot be combined with others");
-  if (general && e.compute.count(Quantity::theory) && has_key(e, "lambda")) {
+  if (general && e.compute.count(Quantity::theory) && e.sets("lambda")) {
     // The task-alignment theory is ridgeless; a lambda list is allowed only for the simulation.
     if (!e.compute.count(Quantity::simulation))
       r.fail("lambda", "the task-alignment theory is ridgeless (lambda -> 0+); lambda applies to simulations only");
@@ -327,7 +327,7 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         const std::string name(name_view.str());
         const KeyInfo& info = known_key(r, value, key, name);
         const std::string qualified = key + "." + name;
-        if (has_key(e, name))
+        if (e.sets(name))
           r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
         e.locations[name] = source + ":" + std::to_string(value.source().begin.line) + ": " + qualified;
@@ -348,7 +348,7 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
         const std::string name(name_view.str());
         const KeyInfo& info = known_key(r, value, key, name);
         const std::string qualified = "zip." + name;
-        if (has_key(e, name))
+        if (e.sets(name))
           r.fail(value, qualified, "set more than once ([parameters], [grid] and [zip] exclude each other)");
         auto values = read_values(r, value, info, qualified);
         e.locations[name] = source + ":" + std::to_string(value.source().begin.line) + ": " + qualified;
@@ -378,11 +378,9 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
 }
 
 Experiment load_experiment(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InvalidArgument("EXPERIMENT: cannot read '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_experiment(text.str(), path);
+  const auto text = read_text_file(path);
+  if (!text) throw InvalidArgument("EXPERIMENT: cannot read '" + path + "'");
+  return parse_experiment(*text, path);
 }
 
 std::vector<ExperimentPoint> expand_points(const Experiment& e) {

@@ -20,6 +20,7 @@
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace iclab {
@@ -62,12 +63,8 @@ std::string describe_points(const std::vector<std::size_t>& points, std::size_t 
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// Missing files read as empty: the callers check existence where it matters.
+std::string read_text(const fs::path& path) { return read_text_file(path.string()).value_or(""); }
 
 // Appends with one write() per call, retrying on short writes; throws on failure.
 class AppendFile {
@@ -269,7 +266,7 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
   if (dirs.empty()) throw InvalidArgument("DIR: give at least one result directory");
   MergeResult result;
   std::optional<std::string> identity;
-  std::optional<std::string> header;
+  std::string header;  // the same for every directory: they hold one experiment
   std::map<std::size_t, std::pair<std::string, std::string>> rows;  // point -> (text, file)
   const std::regex complete_name(R"(results(\.shard-\d+-of-\d+)?\.csv)");
   const std::regex partial_name(R"(results(\.shard-\d+-of-\d+)?\.partial\.csv)");
@@ -285,6 +282,7 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
     identity = experiment.identity_hash();
     result.points_total = experiment.num_points();
     const std::string expected_header = header_line(PointEvaluator(experiment).columns());
+    header = expected_header;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
     std::sort(files.begin(), files.end());
@@ -305,7 +303,6 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
       const std::size_t first_newline = text.find('\n');
       if (first_newline == std::string::npos || text.substr(0, first_newline + 1) != expected_header)
         throw InvalidArgument("DIR: '" + file.string() + "' does not have the columns of its experiment");
-      header = expected_header;
       std::map<std::size_t, std::string> here;
       std::size_t pos = first_newline + 1;
       while (pos < text.size()) {
@@ -326,8 +323,7 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
       }
     }
   }
-  result.csv = header.value_or(
-      header_line(PointEvaluator(load_experiment((fs::path(dirs.front()) / "experiment.toml").string())).columns()));
+  result.csv = header;
   for (const auto& [point, entry] : rows) {
     if (point >= result.points_total)
       throw InvalidArgument("DIR: point " + std::to_string(point) + " is outside the experiment's grid");

@@ -64,24 +64,29 @@ CsvData with_column(CsvData data, const std::string& name,
   return data;
 }
 
-std::vector<Series> lines(const CsvData& data, const std::string& x, const std::string& y, const std::string& by) {
-  return plot::series_from_csv(data, x, y, "", by, SeriesStyle::line);
-}
-std::vector<Series> markers(const CsvData& data, const std::string& x, const std::string& y, const std::string& yerr,
-                            const std::string& by) {
-  auto s = plot::series_from_csv(data, x, y, yerr, by, SeriesStyle::points);
-  return s;
-}
-
 void add(Panel& panel, std::vector<Series> series) {
   for (auto& s : series) panel.series.push_back(std::move(s));
 }
 
-// A log y-range that shows the simulations (with their error bars), not the theory's poles.
-std::pair<double, double> log_range_of(const std::vector<Series>& series, double below = 0.6, double above = 2.0) {
+// Theory lines of `theory_y` and simulation markers of `mean` with `std` error bars, grouped by `by` so that
+// a group's line and markers share a colour; `label` (optional) rewrites the legend entries.
+void add_theory_and_simulations(Panel& panel, const CsvData& theory, const std::string& theory_y, const CsvData& sim,
+                                const std::string& mean, const std::string& std, const std::string& x,
+                                const std::string& by,
+                                const std::function<std::string(const std::string&)>& label = {}) {
+  for (auto series : {plot::series_from_csv(theory, x, theory_y, "", by, SeriesStyle::line),
+                      plot::series_from_csv(sim, x, mean, std, by, SeriesStyle::points)}) {
+    if (label)
+      for (auto& s : series) s.label = label(s.label);
+    add(panel, std::move(series));
+  }
+}
+
+// A log y-range that shows the panel's markers (simulations, with their error bars), not the theory's poles.
+std::pair<double, double> log_range_of_markers(const Panel& panel, double below = 0.6, double above = 2.0) {
   double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
-  for (const auto& s : series)
-    for (std::size_t i = 0; i < s.y.size(); ++i) {
+  for (const auto& s : panel.series)
+    for (std::size_t i = 0; s.style == SeriesStyle::points && i < s.y.size(); ++i) {
       const double e = s.yerr.empty() ? 0.0 : s.yerr[i];
       if (std::isfinite(s.y[i]) && s.y[i] > 0) {
         lo = std::min(lo, s.y[i] - e > 0 ? s.y[i] - e : s.y[i]);
@@ -90,10 +95,6 @@ std::pair<double, double> log_range_of(const std::vector<Series>& series, double
     }
   if (!(hi > 0)) return {1e-3, 10.0};
   return {lo * below, hi * above};
-}
-
-void relabel(std::vector<Series>& series, const std::function<std::string(const std::string&)>& f) {
-  for (auto& s : series) s.label = f(s.label);
 }
 
 // "ctest = spike:3" -> "spike at i = 3" etc. (labels from series_from_csv are "column = value").
@@ -185,20 +186,16 @@ void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions
                 {"B  IDG, κ = 0.5, ρ = 0.01, ridgeless", "e_idg", "idg_mean", "idg_std", "e_{IDG}"}};
   for (const auto& p : panels) {
     Panel panel = make_panel(p.title, "τ = n/d^2", p.ylabel, false, true);
-    auto sims = markers(sim, "tau", p.mean, p.std, "alpha");
-    panel.yrange = log_range_of(sims);
-    add(panel, lines(th, "tau", p.theory, "alpha"));
-    add(panel, std::move(sims));
+    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "tau", "alpha");
+    panel.yrange = log_range_of_markers(panel);
     if (const auto authors = authors_data(options, "lu2024_fig1_d100.csv"))
       panel.series.push_back(authors_markers(*authors, "tau", p.mean, p.std, "authors, d = 100"));
     panel.vlines = {1.0};
     f.panels.push_back(std::move(panel));
   }
   Panel c = make_panel("C  ridge ICL, α = 10, κ = ∞", "τ = n/d^2", "e_{ICL}", false, true);
-  auto sims = markers(simc, "tau", "icl_mean", "icl_std", "lambda");
-  c.yrange = log_range_of(sims);
-  add(c, lines(thc, "tau", "e_icl", "lambda"));
-  add(c, std::move(sims));
+  add_theory_and_simulations(c, thc, "e_icl", simc, "icl_mean", "icl_std", "tau", "lambda");
+  c.yrange = log_range_of_markers(c);
   c.vlines = {1.0};
   f.panels.push_back(std::move(c));
   render(f, dir, "lu2024-fig1");
@@ -219,10 +216,8 @@ void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions
   for (const auto& p : panels) {
     const CsvData th = load(dir, std::string(p.name) + "-theory"), sim = load(dir, std::string(p.name) + "-simulation");
     Panel panel = make_panel(std::string(p.title) + " (" + scale_note(sim) + ")", "α = ℓ/d", p.ylabel, true, true);
-    auto sims = markers(sim, "alpha", p.mean, p.std, "kappa");
-    panel.yrange = log_range_of(sims, 0.5, 3.0);
-    add(panel, lines(th, "alpha", p.theory, "kappa"));
-    add(panel, std::move(sims));
+    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "alpha", "kappa");
+    panel.yrange = log_range_of_markers(panel, 0.5, 3.0);
     f.panels.push_back(std::move(panel));
   }
   f.title = "Lu et al. Fig 2: the error is non-monotone in the context length";
@@ -261,10 +256,10 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
                                 plot::escape_enhanced("B  α ∈ {10, 20, 40}")};
   for (int i = 0; i < 2; ++i) {
     Panel panel = make_panel(titles[i], "κ = k/d", "g_{task} = e_{ICL} - e_{IDG}", true, true);
-    auto sims = markers(where_number(sim, "alpha", panel_alphas[i]), "kappa", "gtask_mean", "gtask_std", "alpha");
-    panel.yrange = log_range_of(sims, 0.3, 3.0);
-    add(panel, lines(where_number(th, "alpha", panel_alphas[i]), "kappa", "g_task", "alpha"));
-    add(panel, std::move(sims));
+    add_theory_and_simulations(panel, where_number(th, "alpha", panel_alphas[i]), "g_task",
+                               where_number(sim, "alpha", panel_alphas[i]), "gtask_mean", "gtask_std", "kappa",
+                               "alpha");
+    panel.yrange = log_range_of_markers(panel, 0.3, 3.0);
     auto bayes = plot::series_from_csv(where_number(dmmse, "alpha", panel_alphas[i]), "kappa", "dmmse_gtask_mean", "",
                                        "alpha", SeriesStyle::dashed);
     add(panel, std::move(bayes));
@@ -287,19 +282,9 @@ void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOpti
   f.title = "Letey et al. Fig 1: C_{train} = uniform spectrum, d = " + cell(sim, sim.rows.front(), "d") +
             ", α = 2, τ = 4 (" + cell(sim, sim.rows.front(), "repeats") + " draws)";
   Panel left = make_panel("ICL error", "κ = k/d", "e_{ICL}", false, false);
-  auto theory = lines(th, "kappa", "e_icl", "ctest");
-  auto sims = markers(sim, "kappa", "icl_mean", "icl_std", "ctest");
-  relabel(theory, label);
-  relabel(sims, label);
-  add(left, std::move(theory));
-  add(left, std::move(sims));
+  add_theory_and_simulations(left, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
   Panel right = make_panel("misalignment error", "κ = k/d", "e_{misalign}", false, false);
-  auto theory_mis = lines(th, "kappa", "e_misalign", "ctest");
-  auto sims_mis = markers(sim_mis, "kappa", "misalign_sim", "icl_std", "ctest");
-  relabel(theory_mis, label);
-  relabel(sims_mis, label);
-  add(right, std::move(theory_mis));
-  add(right, std::move(sims_mis));
+  add_theory_and_simulations(right, th, "e_misalign", sim_mis, "misalign_sim", "icl_std", "kappa", "ctest", label);
   f.panels = {std::move(left), std::move(right)};
   render(f, dir, "letey2025-fig1");
 }
@@ -347,8 +332,6 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
   for (const auto& row : data.rows)
     if (row[ct] == "power:0.9") matched[number(row[ck])] = number(row[ce]);
   const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - 0.9; });
-  const std::size_t cdp = cells.column("dp", "plot", "results");
-  (void)cdp;
   Panel panel = make_panel("C_{test} = power law 0.9, d = 100, α = 1, τ = 4", "κ = k/d", "Δp = p_{train} - p_{test}",
                            false, false);
   panel.heatmap = heatmap_of(cells, "kappa", "dp", [&](const auto& row) {
@@ -388,12 +371,7 @@ void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOpti
   Panel panel = make_panel(
       "C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" + scale_note(sim) + ")",
       "κ = k/d", "e_{ICL}", false, true);
-  auto theory = lines(th, "kappa", "e_icl", "ctest");
-  auto sims = markers(sim, "kappa", "icl_mean", "icl_std", "ctest");
-  relabel(theory, label);
-  relabel(sims, label);
-  add(panel, std::move(theory));
-  add(panel, std::move(sims));
+  add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
   if (const auto authors = authors_data(options, "letey2025_fig6_halfmanifold_d80.csv"))
     panel.series.push_back(authors_markers(*authors, "kappa", "icl_mean", "icl_std", "authors, d = 80"));
   panel.hlines = {0.01};
@@ -414,12 +392,7 @@ void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const Plot
   };
   Panel panel = make_panel("pretrained at α = 2, τ = 4, κ = 1 (" + scale_note(sim) + ")", "α_{test} = ℓ_{test}/d",
                            "e_{ICL}", true, true);
-  auto theory = lines(th, "alpha_test", "e_icl", "ctrain");
-  auto sims = markers(sim, "alpha_test", "icl_mean", "icl_std", "ctrain");
-  relabel(theory, label);
-  relabel(sims, label);
-  add(panel, std::move(theory));
-  add(panel, std::move(sims));
+  add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "alpha_test", "ctrain", label);
   panel.vlines = {2.0};
   Figure f;
   f.title = "Letey et al.: ICL error against the test-time context length";
