@@ -228,6 +228,13 @@ TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
   EXPECT_NE(err.find("bad.toml:4: grid.alpah"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_FALSE(fs::exists(dir_ / "out"));
+  write(dir_ / "good.toml", std::string(kHeader) + "[parameters]\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  EXPECT_EQ(run("run " + (dir_ / "good.toml").string() + " --shard 3/3 --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("--shard"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+  EXPECT_EQ(run("merge " + (dir_ / "nowhere").string() + " --out " + (dir_ / "m.csv").string(), &err), 2);
+  EXPECT_NE(err.find("is not a directory"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "m.csv"));
 }
 
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
