@@ -9,6 +9,7 @@ packages=(
   libboost-dev libgtest-dev libbenchmark-dev
   libtomlplusplus-dev gnuplot-nox
   python3-numpy python3-scipy
+  libtorch-dev python3-torch  # the neural-network module (CPU build) and its PyTorch benchmark counterpart
 )
 missing=()
 for p in "${packages[@]}"; do

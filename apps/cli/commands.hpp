@@ -16,5 +16,8 @@ Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 Runner add_plot_command(CLI::App& app);
 Runner add_run_commands(CLI::App& app);        // run, merge
 Runner add_reproduce_command(CLI::App& app);
+#ifdef ICLAB_HAVE_NN
+Runner add_train_command(CLI::App& app);  // train (Transformers, libtorch)
+#endif
 
 }  // namespace iclab::cli

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "nn_handover.hpp"
 #include "iclab/linalg/dense.hpp"
 #include "iclab/params/model_params.hpp"
 
@@ -30,9 +31,12 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  iclab::cli::remember_command_line(argc, argv);
   // iclab parallelises with OpenMP over fixed partitions; threaded OpenBLAS would make the last bits
   // of results depend on the thread count.
   iclab::set_blas_threads(1);
+  // Training and large fits free and reallocate the same big buffers over and over.
+  iclab::retain_freed_memory(1L << 30);
   CLI::App app{"iclab: the exactly solvable theory of in-context learning, and its simulations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(ICLAB_VERSION) + " (" + ICLAB_GIT_DESCRIBE + ")");
@@ -49,11 +53,25 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_plot_command);
   add(iclab::cli::add_run_commands);
   add(iclab::cli::add_reproduce_command);
+#ifdef ICLAB_HAVE_NN
+  add(iclab::cli::add_train_command);
+#else
+  if (iclab::cli::nn_program_available())
+    app.footer("Neural-network commands (libtorch), run by iclab-nn beside this program:\n"
+               "  train    Train a Transformer on ICL regression and test it (iclab train --help)");
+#endif
 
   try {
+    // Commands of the neural-network module run in `iclab-nn` (see nn_handover.hpp).
+    const std::string first = argc > 1 ? argv[1] : "";
+    if (!iclab::cli::has_nn_module() && (first == "train"))
+      iclab::cli::hand_over_to_nn_program(first);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
+  } catch (const iclab::InvalidArgument& e) {
+    std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+    return 2;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
     return 2;

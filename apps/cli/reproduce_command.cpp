@@ -1,4 +1,5 @@
 // `iclab reproduce`: one command per figure of the two linear-model papers (experiments + plot).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,8 @@
 #include "iclab/experiments/runner.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/reproduce/presets.hpp"
+#include "nn_handover.hpp"
+#include "preset_registry.hpp"
 
 namespace iclab::cli {
 namespace {
@@ -18,28 +21,35 @@ struct ReproduceOptions {
 };
 
 void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
+  // The neural-network figures are iclab-nn's (nn_handover.hpp): it lists every figure.
+  const bool known = std::any_of(all_presets().begin(), all_presets().end(),
+                                 [&](const Preset& p) { return p.name == o.name; });
+  if (nn_program_available() && (o.list || (!o.name.empty() && !known))) hand_over_to_nn_program("reproduce");
   if (o.list) {
-    for (const Preset& p : presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
+    for (const Preset& p : all_presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
     return;
   }
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
-  const Preset& preset = find_preset(o.name);
+  const Preset& preset = find_preset(o.name, all_presets());
   if (!o.reference_data.empty() && !std::filesystem::is_directory(o.reference_data))
     throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
   const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (o.quick ? "-quick" : "");
   const auto start = std::chrono::steady_clock::now();
   // Parse every experiment first: nothing is written unless all of them are valid.
   std::vector<std::pair<Experiment, PresetExperiment>> experiments;
-  for (PresetExperiment& e : preset.experiments(o.quick)) {
+  for (PresetExperiment& e : preset.experiments ? preset.experiments(o.quick) : std::vector<PresetExperiment>{}) {
     Experiment parsed = parse_experiment(e.toml, preset.name + "/" + e.name + ".toml");
+    (void)make_evaluator(parsed);  // e.g. a transformer experiment in a build without iclab_nn
     experiments.emplace_back(std::move(parsed), std::move(e));
   }
   if (!o.plot_only) {
+    if (preset.compute) preset.compute(dir, o.quick);
     for (const auto& [experiment, source] : experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;
       options.experiment_text = source.toml;
       options.command_line = command_line;
+      options.evaluator = make_evaluator;
       const RunSummary s = run_experiment(experiment, options);
       std::fprintf(stderr, "iclab reproduce: %s: %zu points, %.1f s -> %s\n", source.name.c_str(), s.points_in_shard,
                    s.seconds, s.results_path.c_str());

@@ -9,6 +9,7 @@
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
+#include "preset_registry.hpp"
 
 namespace iclab::cli {
 namespace {
@@ -28,6 +29,7 @@ void run_run(const RunCommandOptions& o, const std::string& command_line) {
   options.experiment_text = *text;
   options.command_line = command_line;
   options.progress = !o.quiet;
+  options.evaluator = make_evaluator;
   const RunSummary s = run_experiment(experiment, options);
   if (!o.quiet)
     std::fprintf(stderr, "iclab run: %s: %zu of %zu points (%zu found finished), %zu rows, %.1f s -> %s\n",
@@ -48,7 +50,7 @@ void run_merge(const MergeOptions& o, const std::string&) {
     if (!std::filesystem::is_directory(parent))
       throw InvalidArgument("--out: directory '" + parent.string() + "' does not exist");
   }
-  const MergeResult merged = merge_results(o.dirs);
+  const MergeResult merged = merge_results(o.dirs, make_evaluator);
   if (!merged.missing.empty()) {
     std::fprintf(stderr, "iclab merge: %zu of %zu points missing: %s\n", merged.missing.size(), merged.points_total,
                  describe_points(merged.missing).c_str());

@@ -55,6 +55,17 @@ std::string describe(const ExperimentPoint& p) {
 
 }  // namespace
 
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment) {
+  if (has(experiment, Quantity::transformer))
+    throw InvalidArgument(
+        "compute: 'transformer' needs a front end built with the neural-network module (-DICLAB_NN=ON)");
+  return std::make_unique<PointEvaluator>(experiment);
+}
+
+std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment) {
+  return factory ? factory(experiment) : make_point_evaluator(experiment);
+}
+
 PointEvaluator::PointEvaluator(Experiment experiment)
     : experiment_(std::move(experiment)), solver_(make_ridge_solver(experiment_.solver)) {
   const Experiment& e = experiment_;

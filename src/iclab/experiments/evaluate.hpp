@@ -17,20 +17,49 @@
 
 namespace iclab {
 
-class PointEvaluator {
+// What the runner needs of an experiment's evaluation. The core library implements it for the linear
+// model (PointEvaluator); other modules (iclab_nn's TransformerEvaluator) plug in through an
+// EvaluatorFactory, so the core never depends on them.
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // The first column is always "point" (the canonical point index).
+  virtual const std::vector<std::string>& columns() const = 0;
+  // Units of work of a point, for progress bars.
+  virtual long work_units() const = 0;
+  // The rows of one point, cells in column order. `on_unit` is called after each unit of work.
+  virtual std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
+                                                  const std::function<void()>& on_unit = {}) = 0;
+  // Checks that a point can be evaluated without computing it; throws InvalidArgument.
+  virtual void validate(const ExperimentPoint& point) = 0;
+  // What the columns mean and which theory or model produced them, for the run's metadata.
+  virtual nlohmann::json description() const = 0;
+};
+
+// Makes the evaluator of an experiment; throws InvalidArgument when it cannot be evaluated here.
+using EvaluatorFactory = std::function<std::unique_ptr<Evaluator>(const Experiment&)>;
+
+// The core's factory: a PointEvaluator; InvalidArgument for compute = ["transformer"] (that needs the
+// factory of a front end built with iclab_nn).
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment);
+// `factory` when set, else make_point_evaluator.
+std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment);
+
+class PointEvaluator : public Evaluator {
  public:
   explicit PointEvaluator(Experiment experiment);
 
   // The first column is always "point" (the canonical point index).
-  const std::vector<std::string>& columns() const { return columns_; }
+  const std::vector<std::string>& columns() const override { return columns_; }
   // Units of work of a point, for progress bars (simulation repetitions, else 1).
-  long work_units() const;
+  long work_units() const override;
   // The rows of one point, cells in column order. `on_unit` is called after each unit of work.
-  std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point, const std::function<void()>& on_unit = {});
+  std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
+                                          const std::function<void()>& on_unit = {}) override;
   // Checks that a point can be evaluated (sizes, covariance specs, theory domain) without computing it.
-  void validate(const ExperimentPoint& point);
+  void validate(const ExperimentPoint& point) override;
   // What the columns mean and which theory produced them, for the run's metadata.
-  nlohmann::json description() const;
+  nlohmann::json description() const override;
 
  private:
   const TaskCovariance& covariance(const std::string& spec, long d, const std::string& key);

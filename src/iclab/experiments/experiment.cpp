@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
@@ -27,36 +28,57 @@ std::string to_string(Quantity quantity) {
       return "alpha_minimum";
     case Quantity::k_spectrum:
       return "k_spectrum";
+    case Quantity::transformer:
+      return "transformer";
   }
   return "?";
 }
 
 namespace {
 
-constexpr Quantity kQuantities[] = {Quantity::theory,    Quantity::simulation,    Quantity::baselines,
-                                    Quantity::alignment, Quantity::alpha_minimum, Quantity::k_spectrum};
+constexpr Quantity kQuantities[] = {Quantity::theory,     Quantity::simulation,    Quantity::baselines,
+                                    Quantity::alignment,  Quantity::alpha_minimum, Quantity::k_spectrum,
+                                    Quantity::transformer};
 
 // The parameters an experiment may set. Row-level keys may hold a list in [parameters]: their values
 // are evaluated on one draw (lambda) or one fit (alpha_test, ctest) instead of forming grid points.
-enum class Kind { integer, number, kappa, text };
+// Kinds: integer (d, >= 2), count (integers with a key-specific minimum), number, kappa (inf allowed),
+// text, boolean (true/false or 1/0, stored as 1/0), batch (a fraction in (0, 1) or an integer >= 1).
+enum class Kind { integer, count, number, kappa, text, boolean, batch };
 struct KeyInfo {
   const char* name;
   Kind kind;
   bool row_level;
   const char* allowed;  // for the error message
+  bool transformer;     // an option of the `transformer` quantity only
 };
 constexpr KeyInfo kKeys[] = {
-    {"d", Kind::integer, false, "an integer >= 2"},
-    {"alpha", Kind::number, false, "a number > 0"},
-    {"tau", Kind::number, false, "a number > 0"},
-    {"kappa", Kind::kappa, false, "a number > 0 or inf"},
-    {"rho", Kind::number, false, "a number >= 0"},
-    {"lambda", Kind::number, true, "a number >= 0"},
-    {"alpha_test", Kind::number, true, "a number > 0"},
-    {"task_norm", Kind::text, false, "'gaussian' or 'sphere'"},
-    {"assignment", Kind::text, false, "'random' or 'balanced'"},
-    {"ctrain", Kind::text, false, "a covariance spec (e.g. 'power:0.9')"},
-    {"ctest", Kind::text, true, "a covariance spec (e.g. 'power:0.9')"},
+    {"d", Kind::integer, false, "an integer >= 2", false},
+    {"alpha", Kind::number, false, "a number > 0", false},
+    {"tau", Kind::number, false, "a number > 0", false},
+    {"kappa", Kind::kappa, false, "a number > 0 or inf", false},
+    {"rho", Kind::number, false, "a number >= 0", false},
+    {"lambda", Kind::number, true, "a number >= 0", false},
+    {"alpha_test", Kind::number, true, "a number > 0", false},
+    {"task_norm", Kind::text, false, "'gaussian' or 'sphere'", false},
+    {"assignment", Kind::text, false, "'random' or 'balanced'", false},
+    {"ctrain", Kind::text, false, "a covariance spec (e.g. 'power:0.9')", false},
+    {"ctest", Kind::text, true, "a covariance spec (e.g. 'power:0.9')", false},
+    // The transformer quantity's options (docs/experiments.md, "Transformers").
+    {"model", Kind::text, false, "'linear-attention', 'softmax', 'softmax-mlp2' or 'softmax-mlp3'", true},
+    {"hidden", Kind::count, false, "an integer >= 1 (the width h; default d)", true},
+    {"gelu_mlp", Kind::boolean, false, "true or false (or 1/0)", true},
+    {"mlp_residual", Kind::boolean, false, "true or false (or 1/0)", true},
+    {"attention_residual", Kind::boolean, false, "true or false (or 1/0)", true},
+    {"link", Kind::text, false, "'linear', 'tanh', 'cube' or 'square'", true},
+    {"epochs", Kind::count, false, "an integer >= 1", true},
+    {"steps", Kind::count, false, "an integer >= 1", true},
+    {"batch", Kind::batch, false, "a fraction in (0, 1) of the contexts, or an integer batch size >= 1", true},
+    {"lr", Kind::number, false, "a number > 0", true},
+    {"weight_decay", Kind::number, false, "a number >= 0", true},
+    {"test_contexts", Kind::count, false, "an integer >= 1", true},
+    {"train_loss_every", Kind::count, false, "an integer >= 0 (epochs; 0: never)", true},
+    {"device", Kind::text, false, "'cpu', 'cuda' or 'cuda:N'", true},
 };
 
 const KeyInfo* find_key(const std::string& name) {
@@ -88,12 +110,24 @@ std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
   if (std::isnan(v)) return "NaN is not allowed";
   if (key.kind == Kind::kappa) return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0 (or inf)");
   if (!std::isfinite(v)) return "values must be finite";
+  if (key.kind == Kind::count) {
+    const double minimum = name == "train_loss_every" ? 0.0 : 1.0;
+    if (v != std::floor(v)) return "values must be integers";
+    if (v < minimum) return "values must be >= " + format_number(minimum);
+    return std::nullopt;
+  }
+  if (key.kind == Kind::batch) {
+    if (v > 0 && v < 1) return std::nullopt;
+    if (v >= 1 && v == std::floor(v)) return std::nullopt;
+    return "expected a fraction in (0, 1) or an integer >= 1";
+  }
+  if (key.kind == Kind::boolean) return v == 0 || v == 1 ? std::nullopt : std::optional<std::string>("expected 1 or 0");
   if (key.kind == Kind::integer) {
     if (v != std::floor(v)) return "values must be integers";
     if (v < 2) return "values must be >= 2";
     return std::nullopt;
   }
-  if (name == "rho" || name == "lambda")
+  if (name == "rho" || name == "lambda" || name == "weight_decay")
     return v >= 0 ? std::nullopt : std::optional<std::string>("values must be >= 0");
   return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0");
 }
@@ -112,8 +146,26 @@ std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, con
       if (std::string(key.name) == "assignment" && text != "random" && text != "balanced")
         r.fail(n, qualified, "expected 'random' or 'balanced', got '" + text + "'");
       if (text.empty()) r.fail(n, qualified, "empty text");
+      auto one_of = [&](std::initializer_list<const char*> allowed) {
+        for (const char* a : allowed)
+          if (text == a) return;
+        r.fail(n, qualified, std::string("expected ") + key.allowed + ", got '" + text + "'");
+      };
+      if (std::string(key.name) == "model") one_of({"linear-attention", "softmax", "softmax-mlp2", "softmax-mlp3"});
+      if (std::string(key.name) == "link") one_of({"linear", "tanh", "cube", "square"});
+      if (std::string(key.name) == "device" && text != "cpu" && text != "cuda" &&
+          !(text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
+            text.find_first_not_of("0123456789", 5) == std::string::npos))
+        r.fail(n, qualified, std::string("expected ") + key.allowed + ", got '" + text + "'");
       out.emplace_back(text);
       return;
+    }
+    if (key.kind == Kind::boolean) {
+      if (n.is_boolean()) {
+        out.emplace_back(*n.value<bool>() ? 1.0 : 0.0);
+        return;
+      }
+      if (!n.is_integer()) r.fail(n, qualified, std::string("expected ") + key.allowed);
     }
     std::vector<double> values;
     if (n.is_integer() || n.is_floating_point()) {
@@ -210,8 +262,22 @@ void check_requirements(const Reader& r, const Experiment& e) {
       case Quantity::k_spectrum:
         need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"});
         break;
+      case Quantity::transformer:
+        need(q, {"d", "alpha", "tau", "kappa", "rho"});
+        for (const char* key : {"lambda", "alpha_test", "task_norm", "assignment"})
+          if (e.sets(key))
+            throw InvalidArgument(e.where(key) +
+                                  ": not used by 'transformer' (no ridge; Gaussian tasks, random assignment)");
+        if (e.sets("epochs") == e.sets("steps"))
+          r.fail("compute", "'transformer' needs exactly one of the parameters 'epochs' and 'steps'");
+        break;
     }
   }
+  for (const KeyInfo& k : kKeys)
+    if (k.transformer && e.sets(k.name) && !e.compute.count(Quantity::transformer))
+      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
+  if (e.compute.count(Quantity::transformer) && e.compute.size() > 1)
+    r.fail("compute", "'transformer' has its own rows and cannot be combined with other quantities");
   const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
   if (exclusive && e.compute.size() > 1)
     r.fail("compute", "'alpha_minimum' and 'k_spectrum' have their own rows and cannot be combined with others");
@@ -223,6 +289,16 @@ void check_requirements(const Reader& r, const Experiment& e) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& transformer_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const KeyInfo& k : kKeys)
+      if (k.transformer) out.emplace_back(k.name);
+    return out;
+  }();
+  return keys;
+}
 
 std::string Experiment::where(const std::string& key) const {
   const auto it = locations.find(key);
@@ -303,7 +379,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
       if (!array || array->empty()) r.fail(node, key, "expected a non-empty list, e.g. [\"theory\", \"simulation\"]");
       for (const toml::node& item : *array) {
         const std::string name =
-            text_at(r, item, key, {"theory", "simulation", "baselines", "alignment", "alpha_minimum", "k_spectrum"});
+            text_at(r, item, key,
+                    {"theory", "simulation", "baselines", "alignment", "alpha_minimum", "k_spectrum", "transformer"});
         for (Quantity q : kQuantities)
           if (to_string(q) == name) e.compute.insert(q);
       }
@@ -370,7 +447,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
   std::stable_sort(e.axes.begin(), e.axes.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
   if (!have_name) r.fail("name", "missing (a short name for the experiment and its output)");
   if (!have_compute)
-    r.fail("compute", "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum)");
+    r.fail("compute",
+           "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum, transformer)");
   check_requirements(r, e);
   // Fail on impossible points now, before any work or output.
   (void)expand_points(e);
@@ -424,6 +502,8 @@ std::vector<ExperimentPoint> expand_points(const Experiment& e) {
     if (auto l = numbers("lambda"); !l.empty()) p.lambdas = l;
     p.alpha_tests = numbers("alpha_test");
     p.ctests = texts("ctest");
+    for (const std::string& key : transformer_keys())
+      if (auto it = values.find(key); it != values.end()) p.options[key] = it->second.front();
     points.push_back(std::move(p));
   }
   return points;

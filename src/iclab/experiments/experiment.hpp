@@ -22,6 +22,7 @@ enum class Quantity {
   alignment,      // the four alignment measures of each C_test (with the task-alignment theory)
   alpha_minimum,  // alpha at the interior minimum of e_ICL / e_IDG (isotropic theory; Lu et al. Fig 3)
   k_spectrum,     // eigenvalues k_i of the alignment matrix K against C_train's (Letey et al. Fig 5)
+  transformer,    // trained Transformers (iclab_nn): ICL / IDG errors per training seed (needs -DICLAB_NN=ON)
 };
 std::string to_string(Quantity quantity);
 
@@ -41,7 +42,7 @@ struct Experiment {
   std::string description;
   std::set<Quantity> compute;
   std::uint64_t seed = 0;
-  long repeats = 10;     // simulation repetitions per point
+  long repeats = 10;     // simulation repetitions per point (transformer: training seeds per point)
   long samples = 10000;  // Monte-Carlo samples per baseline estimate
   std::string solver = "auto";
   std::string error_form = "exact";
@@ -73,7 +74,13 @@ struct ExperimentPoint {
   std::vector<double> lambdas{0.0};
   std::vector<double> alpha_tests;  // empty: alpha
   std::vector<std::string> ctests;  // empty: the ICL test has the pretraining law
+  // The transformer keys set for this point (model, epochs, steps, batch, lr, ...; see
+  // transformer_keys()): numbers (booleans as 0/1) or texts. Empty for every other quantity.
+  std::map<std::string, ParamValue> options;
 };
+
+// The keys of the `transformer` quantity's training and architecture options, in column order.
+const std::vector<std::string>& transformer_keys();
 
 // The points in canonical order (index = position). Throws InvalidArgument naming the parameter
 // when a point is impossible (e.g. d missing for a simulation).

@@ -177,7 +177,8 @@ void check_same_experiment(const fs::path& dir, const Experiment& experiment) {
 
 RunSummary run_experiment(const Experiment& experiment, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  PointEvaluator evaluator(experiment);
+  const std::unique_ptr<Evaluator> evaluator_owner = make_evaluator(options.evaluator, experiment);
+  Evaluator& evaluator = *evaluator_owner;
   std::vector<ExperimentPoint> points;
   for (auto& p : expand_points(experiment))
     if (options.shard.contains(p.index)) points.push_back(std::move(p));
@@ -262,7 +263,7 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   return summary;
 }
 
-MergeResult merge_results(const std::vector<std::string>& dirs) {
+MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator) {
   if (dirs.empty()) throw InvalidArgument("DIR: give at least one result directory");
   MergeResult result;
   std::optional<std::string> identity;
@@ -281,7 +282,7 @@ MergeResult merge_results(const std::vector<std::string>& dirs) {
       throw InvalidArgument("DIR: '" + d + "' holds a different experiment than '" + dirs.front() + "'");
     identity = experiment.identity_hash();
     result.points_total = experiment.num_points();
-    const std::string expected_header = header_line(PointEvaluator(experiment).columns());
+    const std::string expected_header = header_line(make_evaluator(evaluator, experiment)->columns());
     header = expected_header;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());

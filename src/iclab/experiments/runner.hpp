@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 
 namespace iclab {
@@ -36,6 +37,8 @@ struct RunOptions {
   std::string experiment_text;  // the file as given, copied to out_dir/experiment.toml
   std::string command_line;
   bool progress = true;  // a progress bar with ETA on stderr
+  // Makes the experiment's evaluator; empty: make_point_evaluator (the linear model's quantities).
+  EvaluatorFactory evaluator;
 };
 
 struct RunSummary {
@@ -59,8 +62,9 @@ struct MergeResult {
 };
 // Reads the results (complete shards, and the journaled part of unfinished ones) of the same
 // experiment from each directory. Throws InvalidArgument when the directories hold different
-// experiments or two inputs disagree on a point.
-MergeResult merge_results(const std::vector<std::string>& dirs);
+// experiments or two inputs disagree on a point. `evaluator` gives the experiment's columns (empty:
+// make_point_evaluator).
+MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator = {});
 
 // "3, 7, 10-15" (compact ranges) for messages.
 std::string describe_points(const std::vector<std::size_t>& points, std::size_t max_items = 20);

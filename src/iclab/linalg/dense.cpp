@@ -1,7 +1,13 @@
 #include "iclab/linalg/dense.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <vector>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cblas.h>  // openblas_set_num_threads
 #include <lapacke.h>
@@ -55,6 +61,17 @@ SymmetricSolve solve_symmetric(Matrix& a, Matrix& b) {
 
 int blas_threads() { return openblas_get_num_threads(); }
 void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+
+void retain_freed_memory(long bytes) {
+#ifdef __GLIBC__
+  // glibc refuses mmap thresholds above 32 MB (HEAP_MAX_SIZE / 2 on 64-bit); larger blocks stay mmapped.
+  const int value = static_cast<int>(std::min<long>(bytes, std::numeric_limits<int>::max()));
+  mallopt(M_MMAP_THRESHOLD, std::min(value, 32 << 20));
+  mallopt(M_TRIM_THRESHOLD, value);
+#else
+  (void)bytes;
+#endif
+}
 
 BlasThreadScope::BlasThreadScope(int threads) : previous_(blas_threads()) { set_blas_threads(threads); }
 BlasThreadScope::~BlasThreadScope() { set_blas_threads(previous_); }

@@ -30,6 +30,12 @@ SymmetricSolve solve_symmetric(Matrix& a, Matrix& b);
 int blas_threads();
 void set_blas_threads(int threads);
 
+// Keeps freed blocks of up to `bytes` in the heap instead of returning them to the OS (glibc mallopt:
+// mmap and trim thresholds). Training allocates and frees the same activation buffers every step; with
+// glibc's defaults each becomes fresh page faults (2x slower at the papers' batch sizes). Process-wide:
+// front ends call it once. No-op on other C libraries.
+void retain_freed_memory(long bytes);
+
 // Restores the previous BLAS thread count on scope exit.
 class BlasThreadScope {
  public:

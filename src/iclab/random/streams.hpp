@@ -18,6 +18,8 @@ enum class StreamId : std::uint64_t {
   noise = 4,       // label noise of pretraining contexts
   test = 5,        // Monte-Carlo test contexts (validation only)
   covariance = 6,  // random covariance matrices and rotations
+  network = 7,     // initial weights of neural networks
+  minibatch = 8,   // minibatch indices of network training
 };
 
 // Identifies one unit of random work: the counter prefix of its stream.

@@ -437,9 +437,9 @@ const std::vector<Preset>& presets() {
   return all;
 }
 
-const Preset& find_preset(const std::string& name) {
+const Preset& find_preset(const std::string& name, const std::vector<Preset>& among) {
   std::string names;
-  for (const Preset& p : presets()) {
+  for (const Preset& p : among) {
     if (p.name == name) return p;
     names += (names.empty() ? "" : ", ") + p.name;
   }

@@ -22,13 +22,19 @@ struct PlotOptions {
 struct Preset {
   std::string name;         // e.g. "lu2024-fig1"
   std::string description;  // one line for `iclab reproduce --list`
+  // Experiment files, run by the experiment runner (resumable, shardable); may be empty (see compute).
   std::function<std::vector<PresetExperiment>(bool quick)> experiments;
   // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
   std::function<void(const std::string& dir, const PlotOptions& options)> plot;
+  // For figures that are not grids of points (e.g. training curves): a direct computation that writes
+  // its CSVs under DIR, run before the experiments.
+  std::function<void(const std::string& dir, bool quick)> compute = {};
 };
 
+// The presets of the two linear-model papers (the neural-network ones live in iclab_nn).
 const std::vector<Preset>& presets();
 // Throws InvalidArgument listing the known names.
-const Preset& find_preset(const std::string& name);
+const Preset& find_preset(const std::string& name, const std::vector<Preset>& among);
+inline const Preset& find_preset(const std::string& name) { return find_preset(name, presets()); }
 
 }  // namespace iclab

@@ -73,14 +73,14 @@ FeatureBatch sample_features(const Matrix& tasks, const std::vector<long>& task_
 }
 
 TokenContext sample_tokens(const Eigen::Ref<const Vector>& task, long ell, double rho, RandomStream& covariates,
-                           RandomStream& noise) {
+                           RandomStream& noise, Link link) {
   const long d = static_cast<long>(task.size());
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   const double noise_sd = std::sqrt(rho);
   TokenContext context{Matrix(ell + 1, d), Vector(ell + 1)};
   for (long i = 0; i <= ell; ++i) {
     for (long j = 0; j < d; ++j) context.x(i, j) = scale * covariates.normal();
-    context.y(i) = context.x.row(i).dot(task) + noise_sd * noise.normal();
+    context.y(i) = apply_link(link, context.x.row(i).dot(task)) + noise_sd * noise.normal();
   }
   return context;
 }

@@ -11,6 +11,7 @@
 
 #include "iclab/linalg/dense.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/sampling/link.hpp"
 
 namespace iclab {
 
@@ -35,8 +36,9 @@ FeatureBatch sample_features(const Matrix& tasks, const std::vector<long>& task_
                              StreamAddress address, std::uint64_t unit_offset = 0);
 
 // Direct construction, same law as sample_features (not the same numbers).
+// y_i = link(x_i . task) + N(0, rho) (the link is linear in the papers' model).
 TokenContext sample_tokens(const Eigen::Ref<const Vector>& task, long ell, double rho, RandomStream& covariates,
-                           RandomStream& noise);
+                           RandomStream& noise, Link link = Link::linear);
 void features_from_tokens(const TokenContext& context, Eigen::Ref<Vector> x_query, Eigen::Ref<Vector> z,
                           double& y_query);
 FeatureBatch sample_features_direct(const Matrix& tasks, const std::vector<long>& task_of, long ell, double rho,

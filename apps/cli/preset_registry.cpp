@@ -1,0 +1,34 @@
+#include "preset_registry.hpp"
+
+#include "iclab/params/model_params.hpp"
+#include "nn_handover.hpp"
+
+#ifdef ICLAB_HAVE_NN
+#include "iclab/nn/presets.hpp"
+#include "iclab/nn/transformer_evaluator.hpp"
+#endif
+
+namespace iclab::cli {
+
+const std::vector<Preset>& all_presets() {
+  static const std::vector<Preset> all = [] {
+    std::vector<Preset> list = presets();
+#ifdef ICLAB_HAVE_NN
+    const std::vector<Preset> more = nn::transformer_presets();
+    list.insert(list.end(), more.begin(), more.end());
+#endif
+    return list;
+  }();
+  return all;
+}
+
+std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
+#ifdef ICLAB_HAVE_NN
+  return nn::make_evaluator_with_nn(experiment);
+#else
+  if (experiment.compute.count(Quantity::transformer)) hand_over_to_nn_program("compute: 'transformer'");
+  return make_point_evaluator(experiment);
+#endif
+}
+
+}  // namespace iclab::cli

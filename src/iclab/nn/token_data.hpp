@@ -1,0 +1,42 @@
+// Token-level contexts for the Transformers (spec A1.1), built by the same samplers as the reduced
+// model (sampling/context_sampler.hpp): token i = [x_i ; y_i], the query's label slot is 0 and its
+// label is the target. Torch-free (float buffers), so it is testable without libtorch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/linalg/dense.hpp"
+#include "iclab/random/streams.hpp"
+#include "iclab/sampling/link.hpp"
+
+namespace iclab::nn {
+
+struct TokenBatch {
+  long contexts = 0;
+  long tokens = 0;             // l + 1
+  long width = 0;              // d + 1
+  std::vector<float> values;   // contexts x tokens x width, row-major
+  std::vector<float> targets;  // the query labels y_{l+1}
+};
+
+// A family of contexts: tasks (one per row) and, per context, which task it uses. Context mu draws
+// its covariates and noise from the context/noise streams of `address` with unit = first_unit + mu,
+// so a large set can be produced in chunks that concatenate to the same numbers.
+struct ContextFamily {
+  Matrix tasks;               // k x d
+  std::vector<long> task_of;  // one entry per context (may be empty: see `fresh_tasks`)
+  long ell = 0;
+  double rho = 0.0;
+  Link link = Link::linear;
+  StreamAddress address;
+  // A fresh task per context instead of a pool: task mu = L z_mu with z_mu from the task_pool stream
+  // (unit first_unit + mu), L the factor of `fresh_covariance`. Used for test sets of any size.
+  bool fresh_tasks = false;
+  Matrix fresh_factor;  // L with L L^T = C
+};
+
+TokenBatch sample_token_batch(const ContextFamily& family, long first_unit, long count);
+
+}  // namespace iclab::nn

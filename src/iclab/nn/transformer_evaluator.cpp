@@ -1,0 +1,180 @@
+#include "iclab/nn/transformer_evaluator.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/io/table.hpp"
+#include "iclab/params/model_params.hpp"
+#include "iclab/random/streams.hpp"
+
+namespace iclab::nn {
+namespace {
+
+constexpr const char* kVariantKeys[] = {"gelu_mlp", "mlp_residual", "attention_residual"};
+
+const ParamValue* option(const ExperimentPoint& p, const std::string& key) {
+  const auto it = p.options.find(key);
+  return it == p.options.end() ? nullptr : &it->second;
+}
+double number_option(const ExperimentPoint& p, const std::string& key, double fallback) {
+  const ParamValue* v = option(p, key);
+  return v ? std::get<double>(*v) : fallback;
+}
+std::string text_option(const ExperimentPoint& p, const std::string& key, const std::string& fallback) {
+  const ParamValue* v = option(p, key);
+  return v ? std::get<std::string>(*v) : fallback;
+}
+
+std::string describe(const ExperimentPoint& p) {
+  std::string s = "point " + std::to_string(p.index) + " (d=" + std::to_string(p.d.value_or(0));
+  s.append(", alpha=").append(format_number(p.alpha.value_or(0.0)));
+  s.append(", tau=").append(format_number(p.tau.value_or(0.0)));
+  s.append(", kappa=").append(format_number(p.kappa.value_or(0.0)));
+  if (const ParamValue* m = option(p, "model")) s.append(", model=").append(std::get<std::string>(*m));
+  return s + ")";
+}
+
+}  // namespace
+
+std::uint64_t TransformerEvaluator::training_seed(std::uint64_t experiment_seed, long repetition) {
+  return point_key("transformer-training;seed=" + std::to_string(experiment_seed) +
+                   ";repetition=" + std::to_string(repetition));
+}
+
+TransformerEvaluator::TransformerEvaluator(Experiment experiment) : experiment_(std::move(experiment)) {
+  if (!experiment_.compute.count(Quantity::transformer) || experiment_.compute.size() != 1)
+    throw InvalidArgument("compute: a TransformerEvaluator evaluates compute = [\"transformer\"] only");
+  auto& c = columns_;
+  c = {"point", "d", "alpha", "tau", "kappa", "rho", "ctrain", "model", "hidden", "link"};
+  for (const char* key : kVariantKeys)
+    if (experiment_.sets(key)) {
+      c.emplace_back(key);
+      variant_keys_.emplace_back(key);
+    }
+  c.insert(c.end(), {"batch", "lr", "weight_decay", "epochs", "steps", "test_contexts", "ell", "n", "k", "repeat",
+                     "seed", "train_loss", "ctest", "icl_error", "idg_error", "g_task"});
+}
+
+long TransformerEvaluator::work_units() const { return experiment_.repeats; }
+
+TransformerSetup TransformerEvaluator::setup(const ExperimentPoint& p, long repetition) const {
+  TransformerSetup s;
+  s.data.d = p.d.value_or(0);
+  s.data.alpha = p.alpha.value_or(0.0);
+  s.data.tau = p.tau.value_or(0.0);
+  s.data.kappa = p.kappa.value_or(0.0);
+  s.data.rho = p.rho.value_or(0.0);
+  s.data.ctrain = p.ctrain;
+  s.data.link = parse_link(text_option(p, "link", "linear"));
+  s.architecture.architecture = parse_architecture(text_option(p, "model", "softmax-mlp2"));
+  s.architecture.hidden = static_cast<long>(number_option(p, "hidden", 0.0));
+  s.architecture.gelu_mlp = number_option(p, "gelu_mlp", s.architecture.gelu_mlp ? 1 : 0) != 0;
+  s.architecture.mlp_residual = number_option(p, "mlp_residual", s.architecture.mlp_residual ? 1 : 0) != 0;
+  s.architecture.attention_residual =
+      number_option(p, "attention_residual", s.architecture.attention_residual ? 1 : 0) != 0;
+  TrainingOptions& t = s.training;
+  t.learning_rate = number_option(p, "lr", t.learning_rate);
+  t.weight_decay = number_option(p, "weight_decay", t.weight_decay);
+  const double batch = number_option(p, "batch", t.batch_fraction);
+  if (batch < 1) {
+    t.batch_fraction = batch;
+    t.batch_size = 0;
+  } else {
+    t.batch_size = static_cast<long>(batch);
+  }
+  t.epochs = static_cast<long>(number_option(p, "epochs", 0.0));
+  t.steps = static_cast<long>(number_option(p, "steps", 0.0));
+  t.device = text_option(p, "device", t.device);
+  t.seed = training_seed(experiment_.seed, repetition);
+  s.test_contexts = static_cast<long>(number_option(p, "test_contexts", static_cast<double>(s.test_contexts)));
+  s.train_loss_every = static_cast<long>(number_option(p, "train_loss_every", 0.0));
+  s.tests = p.ctests;
+  if (s.tests.empty()) s.tests.emplace_back();
+  s.data.validate();
+  s.architecture.validate();
+  s.training.validate();
+  return s;
+}
+
+void TransformerEvaluator::validate(const ExperimentPoint& p) {
+  try {
+    const TransformerSetup s = setup(p, 0);
+    if (!p.ctrain.empty()) (void)parse_covariance(p.ctrain, s.data.d, experiment_.where("ctrain"));
+    for (const std::string& spec : p.ctests) (void)parse_covariance(spec, s.data.d, experiment_.where("ctest"));
+  } catch (const InvalidArgument& error) {
+    const std::string message = error.what();
+    for (const auto& [key, location] : experiment_.locations)
+      if (message.rfind(location, 0) == 0) throw InvalidArgument(message + " (at " + describe(p) + ")");
+    throw InvalidArgument(describe(p) + ": " + message);
+  }
+}
+
+std::vector<std::vector<Cell>> TransformerEvaluator::evaluate(const ExperimentPoint& p,
+                                                              const std::function<void()>& on_unit) {
+  validate(p);
+  std::vector<std::vector<Cell>> rows;
+  const std::string train_spec = p.ctrain.empty() ? "iso" : p.ctrain;
+  for (long r = 0; r < experiment_.repeats; ++r) {
+    TransformerSetup s = setup(p, r);
+    TransformerTrainer trainer(s.data, s.architecture, s.training);
+    std::function<void(const EpochLog&)> log;
+    if (on_epoch_) log = [this, r](const EpochLog& entry) { on_epoch_(r, entry); };
+    trainer.train(log, s.train_loss_every);
+    const double train_loss = trainer.train_loss();
+    const double idg = trainer.idg_error(s.test_contexts);
+    for (const std::string& test : s.tests) {
+      const double icl = trainer.icl_error(test, s.test_contexts);
+      std::vector<Cell> row{static_cast<long>(p.index),
+                            s.data.d,
+                            s.data.alpha,
+                            s.data.tau,
+                            s.data.kappa,
+                            s.data.rho,
+                            train_spec,
+                            to_string(s.architecture.architecture),
+                            s.architecture.hidden_for(s.data.d),
+                            to_string(s.data.link)};
+      for (const std::string& key : variant_keys_) row.emplace_back(static_cast<long>(number_option(p, key, 0.0)));
+      row.insert(row.end(), {trainer.batch_size(), s.training.learning_rate, s.training.weight_decay});
+      if (s.training.epochs > 0) {
+        row.emplace_back(s.training.epochs);
+      } else {
+        row.emplace_back(std::monostate());  // steps mode
+      }
+      row.insert(row.end(), {trainer.total_steps(), s.test_contexts, s.data.context_length(), s.data.num_contexts(),
+                             s.data.num_tasks(), r, std::to_string(s.training.seed), train_loss,
+                             test.empty() ? train_spec : test, icl, idg, icl - idg});
+      rows.push_back(std::move(row));
+    }
+    if (on_unit) on_unit();
+  }
+  return rows;
+}
+
+nlohmann::json TransformerEvaluator::description() const {
+  nlohmann::json j;
+  j["point"] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
+  j["transformer"] =
+      "one row per (training seed, ICL test): a Transformer trained with AdamW on one fixed draw of n = int(tau "
+      "d^2) contexts of ell = int(alpha d) examples (k = int(kappa d) tasks ~ N(0, C_train), or a fresh task per "
+      "context at kappa = inf), x ~ N(0, I/d), y = link(x.w) + N(0, rho); tokens [x; y], query label 0";
+  j["seed"] =
+      "training seed of repetition `repeat`: point_key(\"transformer-training;seed=S;repetition=r\"), S the "
+      "experiment's seed; the dataset and initialisation derive from it and the data parameters only";
+  j["train_loss"] = "MSE of the query prediction on the whole training set after training (no 1/2)";
+  j["icl_error"] = "MSE on test_contexts fresh-task contexts, tasks ~ N(0, C_test) (ctest; default C_train)";
+  j["idg_error"] = "MSE on test_contexts contexts with tasks from the pretraining pool (kappa = inf: fresh tasks)";
+  j["g_task"] = "icl_error - idg_error";
+  j["batch"] = "minibatch size B (a `batch` fraction f gives max(1, int(f n)))";
+  j["steps"] = "Adam steps run (epochs x (1 + floor(n / B)) in epoch mode)";
+  j["hidden"] = "width h (default d)";
+  return j;
+}
+
+std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
+  if (experiment.compute.count(Quantity::transformer)) return std::make_unique<TransformerEvaluator>(experiment);
+  return make_point_evaluator(experiment);
+}
+
+}  // namespace iclab::nn

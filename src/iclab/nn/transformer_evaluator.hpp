@@ -1,0 +1,65 @@
+// The `transformer` quantity of experiment files (docs/experiments.md, "Transformers"): at every grid
+// point, `repeats` Transformers trained with TransformerTrainer (one per training seed), each scored on
+// every ICL test (row-level `ctest`) and on the pretraining tasks (IDG). Torch-free header.
+//
+// Rows: one per (repetition, test), repetitions outer. Training seed of repetition r:
+//   TrainingOptions.seed = training_seed(experiment seed, r)
+// so it does not depend on the grid point; the trainer then addresses every draw by (seed, the data's
+// parameters, purpose, index), hence a point's rows are the same whatever grid, shard or resumed run
+// computes them, and two architectures at the same data parameters and repetition see the same dataset.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "iclab/experiments/evaluate.hpp"
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/nn/architecture.hpp"
+#include "iclab/nn/trainer.hpp"
+
+namespace iclab::nn {
+
+// Everything a point's repetition trains and scores with.
+struct TransformerSetup {
+  PretrainingData data;
+  ArchitectureOptions architecture;
+  TrainingOptions training;
+  long test_contexts = 10000;
+  long train_loss_every = 0;
+  std::vector<std::string> tests;  // ICL test covariance specs; "" : the pretraining law
+};
+
+class TransformerEvaluator : public Evaluator {
+ public:
+  explicit TransformerEvaluator(Experiment experiment);
+
+  // point, d, alpha, tau, kappa, rho, ctrain, model, hidden, link, [gelu_mlp, mlp_residual,
+  // attention_residual where set], batch, lr, weight_decay, epochs, steps, test_contexts, ell, n, k,
+  // repeat, seed, train_loss, ctest, icl_error, idg_error, g_task.
+  const std::vector<std::string>& columns() const override { return columns_; }
+  long work_units() const override;  // repeats: one training per unit
+  std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
+                                          const std::function<void()>& on_unit = {}) override;
+  void validate(const ExperimentPoint& point) override;
+  nlohmann::json description() const override;
+
+  // The options of repetition `repetition` at `point` (validated).
+  TransformerSetup setup(const ExperimentPoint& point, long repetition) const;
+  // Optional: called with every training log line (repetition, log), e.g. for a verbose front end.
+  void on_epoch(std::function<void(long, const EpochLog&)> callback) { on_epoch_ = std::move(callback); }
+
+  static std::uint64_t training_seed(std::uint64_t experiment_seed, long repetition);
+
+ private:
+  Experiment experiment_;
+  std::vector<std::string> columns_;
+  std::vector<std::string> variant_keys_;  // the architecture variants the experiment sets
+  std::function<void(long, const EpochLog&)> on_epoch_;
+};
+
+// The front ends' choice: a TransformerEvaluator for compute = ["transformer"], else the core's.
+std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment);
+
+}  // namespace iclab::nn

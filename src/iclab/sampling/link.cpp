@@ -1,0 +1,45 @@
+#include "iclab/sampling/link.hpp"
+
+#include <cmath>
+
+#include "iclab/params/model_params.hpp"
+
+namespace iclab {
+
+Link parse_link(const std::string& text) {
+  if (text == "linear") return Link::linear;
+  if (text == "tanh") return Link::tanh;
+  if (text == "cube") return Link::cube;
+  if (text == "square") return Link::square;
+  throw InvalidArgument("link: expected 'linear', 'tanh', 'cube' or 'square', got '" + text + "'");
+}
+
+std::string to_string(Link link) {
+  switch (link) {
+    case Link::linear:
+      return "linear";
+    case Link::tanh:
+      return "tanh";
+    case Link::cube:
+      return "cube";
+    case Link::square:
+      return "square";
+  }
+  return "?";
+}
+
+double apply_link(Link link, double s) {
+  switch (link) {
+    case Link::linear:
+      return s;
+    case Link::tanh:
+      return std::tanh(s);
+    case Link::cube:
+      return s * s * s;
+    case Link::square:
+      return s * s;
+  }
+  return s;
+}
+
+}  // namespace iclab

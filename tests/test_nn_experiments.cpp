@@ -1,0 +1,242 @@
+// The `transformer` quantity of experiment files: its TOML errors name the file, line and key (exit 2,
+// no output); a tiny transformer sweep runs through `iclab run`, and a run killed and resumed, or split
+// into shards and merged, gives the byte-identical CSV; every Transformer preset's --quick writes its
+// CSVs and plots.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/runner.hpp"
+#include "iclab/io/text_file.hpp"
+#include "iclab/nn/presets.hpp"
+#include "iclab/nn/transformer_evaluator.hpp"
+#include "iclab/params/model_params.hpp"
+
+namespace fs = std::filesystem;
+using namespace iclab;
+
+namespace {
+
+std::string slurp(const fs::path& p) { return read_text_file(p.string()).value_or(""); }
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("iclab_nnexp_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+int run(const std::string& args, const fs::path& dir, std::string* err = nullptr) {
+  const std::string cmd =
+      std::string(ICLAB_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
+  const int status = std::system(cmd.c_str());
+  if (err) *err = slurp(dir / "stderr");
+  return WEXITSTATUS(status);
+}
+
+// A sweep of 4 tiny trainings (2 points x 2 seeds), two tests each.
+const char* kTiny = R"(name = "tiny"
+compute = ["transformer"]
+seed = 3
+repeats = 2
+[parameters]
+d = 4
+alpha = 1
+kappa = 1
+rho = 0.01
+model = "softmax-mlp2"
+steps = 12
+batch = 0.25
+lr = 1e-3
+test_contexts = 64
+ctest = ["iso", "power:1"]
+[grid]
+tau = [1, 2]
+)";
+
+void expect_error(const std::string& toml, const std::string& starts_with, const std::string& contains = "") {
+  try {
+    parse_experiment(toml, "exp.toml");
+    ADD_FAILURE() << "no error for:\n" << toml;
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_EQ(message.rfind(starts_with, 0), 0u) << message << "\n(wanted the start " << starts_with << ")";
+    EXPECT_NE(message.find(contains), std::string::npos) << message << "\n(wanted " << contains << ")";
+  }
+}
+
+const char* kHead =
+    "name = \"t\"\ncompute = [\"transformer\"]\n[parameters]\nd = 4\nalpha = 1\ntau = 1\nkappa = 1\n"
+    "rho = 0.01\n";  // lines 1-8
+
+}  // namespace
+
+TEST(TransformerExperimentFile, KeysAreParsedIntoPointOptions) {
+  const Experiment e = parse_experiment(std::string(kHead) +
+                                            "epochs = 3\nbatch = 16\ngelu_mlp = true\nattention_residual = 0\n"
+                                            "[grid]\nmodel = [\"softmax-mlp2\", \"softmax-mlp3\"]\nlr = [1e-3, 1e-4]\n",
+                                        "exp.toml");
+  const auto points = expand_points(e);
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(std::get<std::string>(points[2].options.at("model")), "softmax-mlp3");
+  EXPECT_EQ(std::get<double>(points[1].options.at("lr")), 1e-4);
+  EXPECT_EQ(std::get<double>(points[0].options.at("gelu_mlp")), 1.0);
+  EXPECT_EQ(std::get<double>(points[0].options.at("attention_residual")), 0.0);
+  nn::TransformerEvaluator evaluator(e);
+  const nn::TransformerSetup s = evaluator.setup(points[2], 1);
+  EXPECT_EQ(s.architecture.architecture, nn::Architecture::softmax_mlp3);
+  EXPECT_EQ(s.training.batch_size, 16);
+  EXPECT_EQ(s.training.epochs, 3);
+  EXPECT_TRUE(s.architecture.gelu_mlp);
+  EXPECT_FALSE(s.architecture.attention_residual);
+  EXPECT_EQ(s.training.seed, nn::TransformerEvaluator::training_seed(0, 1));
+  EXPECT_NE(s.training.seed, nn::TransformerEvaluator::training_seed(0, 0));
+  EXPECT_EQ(evaluator.work_units(), 10);  // the default repeats
+  // Options the architecture refuses are found by validate (before any output), naming the point.
+  const Experiment g =
+      parse_experiment(std::string(kHead) + "steps = 3\nmodel = \"softmax\"\ngelu_mlp = true\n", "exp.toml");
+  try {
+    nn::TransformerEvaluator(g).validate(expand_points(g).front());
+    ADD_FAILURE() << "gelu_mlp accepted for a model without MLP";
+  } catch (const InvalidArgument& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("point 0 (", 0), 0u) << error.what();
+    EXPECT_NE(std::string(error.what()).find("gelu_mlp"), std::string::npos) << error.what();
+  }
+  // A fraction is a batch fraction.
+  const Experiment f = parse_experiment(std::string(kHead) + "steps = 3\nbatch = 0.25\n", "exp.toml");
+  const nn::TransformerSetup sf = nn::TransformerEvaluator(f).setup(expand_points(f).front(), 0);
+  EXPECT_EQ(sf.training.batch_fraction, 0.25);
+  EXPECT_EQ(sf.training.batch_size, 0);
+  EXPECT_EQ(sf.training.steps, 3);
+}
+
+TEST(TransformerExperimentFile, ErrorsNameTheFileLineAndKey) {
+  const std::string head = kHead;
+  expect_error(head + "epochs = 2\nmodel = \"gpt\"\n", "exp.toml:10: parameters.model", "softmax-mlp2");
+  expect_error(head + "epochs = 2\nbatch = 1.5\n", "exp.toml:10: parameters.batch", "fraction");
+  expect_error(head + "epochs = 2\nbatch = 0\n", "exp.toml:10: parameters.batch", "fraction");
+  expect_error(head + "epochs = 0\n", "exp.toml:9: parameters.epochs", ">= 1");
+  expect_error(head + "steps = 2.5\n", "exp.toml:9: parameters.steps", "integers");
+  expect_error(head + "steps = 2\nlr = -1\n", "exp.toml:10: parameters.lr", "> 0");
+  expect_error(head + "steps = 2\nweight_decay = -1\n", "exp.toml:10: parameters.weight_decay", ">= 0");
+  expect_error(head + "steps = 2\nlink = \"relu\"\n", "exp.toml:10: parameters.link", "tanh");
+  expect_error(head + "steps = 2\nhidden = 0\n", "exp.toml:10: parameters.hidden", ">= 1");
+  expect_error(head + "steps = 2\ngelu_mlp = 2\n", "exp.toml:10: parameters.gelu_mlp", "1 or 0");
+  expect_error(head + "steps = 2\nmlp_residual = \"yes\"\n", "exp.toml:10: parameters.mlp_residual", "true or false");
+  expect_error(head + "steps = 2\ndevice = \"tpu\"\n", "exp.toml:10: parameters.device", "cuda");
+  expect_error(head + "steps = 2\ntest_contexts = 0\n", "exp.toml:10: parameters.test_contexts", ">= 1");
+  expect_error(head + "steps = 2\ntrain_loss_every = -1\n", "exp.toml:10: parameters.train_loss_every", ">= 0");
+  expect_error(head + "steps = 2\n[grid]\nlr = [1e-3, 0]\n", "exp.toml:11: grid.lr", "> 0");
+  expect_error(head + "steps = 2\nlambda = 0.1\n", "exp.toml:10: parameters.lambda", "not used by 'transformer'");
+  expect_error(head, "exp.toml: compute", "'epochs' and 'steps'");
+  expect_error(head + "steps = 2\nepochs = 2\n", "exp.toml: compute", "exactly one");
+  expect_error(
+      "name = \"t\"\ncompute = [\"transformer\"]\n[parameters]\nd = 4\nalpha = 1\ntau = 1\nrho = 0\nsteps = 2\n",
+      "exp.toml: compute", "'kappa'");
+  expect_error(std::string("name = \"t\"\ncompute = [\"transformer\", \"theory\"]\n") + (kHead + 37) + "steps = 2\n",
+               "exp.toml: compute", "cannot be combined");
+  expect_error("name = \"t\"\ncompute = [\"theory\"]\n[parameters]\nalpha = 1\ntau = 2\nkappa = 1\nrho = 0\nlr = 0.1\n",
+               "exp.toml:8: parameters.lr", "transformer");
+}
+
+TEST(TransformerExperimentCli, BadFilesExitTwoWithoutOutput) {
+  const fs::path dir = temp_dir("bad");
+  write(dir / "bad.toml", std::string(kHead) + "steps = 2\nbatch = 2.5\n");
+  std::string err;
+  EXPECT_EQ(run("run " + (dir / "bad.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
+  EXPECT_EQ(err.rfind("iclab: error: " + (dir / "bad.toml").string() + ":10: parameters.batch", 0), 0u) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  // An impossible point (a bad covariance spec) is refused before any output, naming its line.
+  write(dir / "spec.toml", std::string(kHead) + "steps = 2\nctest = \"power:x\"\n");
+  EXPECT_EQ(run("run " + (dir / "spec.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
+  EXPECT_NE(err.find(":10: parameters.ctest"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}
+
+TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
+  const fs::path dir = temp_dir("run");
+  write(dir / "tiny.toml", kTiny);
+  const std::string file = (dir / "tiny.toml").string();
+  ASSERT_EQ(run("run " + file + " --quiet --out " + (dir / "full").string(), dir), 0);
+  const std::string csv = slurp(dir / "full" / "results.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "point,d,alpha,tau,kappa,rho,ctrain,model,hidden,link,batch,lr,weight_decay,epochs,steps,test_contexts,"
+            "ell,n,k,repeat,seed,train_loss,ctest,icl_error,idg_error,g_task");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 2 * 2);                // points x seeds x tests
+  EXPECT_NE(csv.find(",softmax-mlp2,4,linear,4,0.001,"), std::string::npos) << csv;  // B = int(0.25 * 16)
+  EXPECT_TRUE(fs::exists(dir / "full" / "results.csv.meta.json"));
+
+  // Resume: keep the first point's journaled rows, cut the rest (and leave a torn half row behind).
+  const fs::path resumed = dir / "resumed";
+  fs::create_directories(resumed);
+  fs::copy_file(dir / "full" / "experiment.toml", resumed / "experiment.toml");
+  const std::string header = csv.substr(0, csv.find('\n') + 1);
+  std::size_t end = header.size();
+  for (int i = 0; i < 4; ++i) end = csv.find('\n', end) + 1;  // point 0: 2 seeds x 2 tests
+  write(resumed / "results.partial.csv", csv.substr(0, end) + csv.substr(end, 20));
+  write(resumed / "results.journal", "header " + std::to_string(header.size()) + "\n0 " + std::to_string(end) + "\n");
+  std::string err;
+  ASSERT_EQ(run("run " + file + " --out " + resumed.string(), dir, &err), 0) << err;
+  EXPECT_NE(err.find("1 found finished"), std::string::npos) << err;
+  EXPECT_EQ(slurp(resumed / "results.csv"), csv);
+
+  // Shards into one directory, merged.
+  const fs::path sharded = dir / "sharded";
+  for (const char* shard : {"0/2", "1/2"})
+    ASSERT_EQ(run("run " + file + " --quiet --out " + sharded.string() + " --shard " + shard, dir), 0);
+  ASSERT_EQ(run("merge " + sharded.string() + " --out " + (dir / "merged.csv").string(), dir), 0);
+  EXPECT_EQ(slurp(dir / "merged.csv"), csv);
+  fs::remove_all(dir);
+}
+
+class TransformerPreset : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TransformerPreset, QuickRunWritesCsvsAndPlots) {
+  const std::string name = GetParam();
+  const fs::path dir = temp_dir("preset_" + name);
+  std::string err;
+  ASSERT_EQ(run("reproduce " + name + " --quick --out " + (dir / "out").string(), dir, &err), 0) << err;
+  const auto presets = nn::transformer_presets();
+  const Preset& preset = find_preset(name, presets);
+  for (const auto& e : preset.experiments(true)) {
+    const fs::path sub = dir / "out" / e.name;
+    EXPECT_EQ(slurp(sub / "experiment.toml"), e.toml) << sub;
+    const std::string csv = slurp(sub / "results.csv");
+    EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 1) << sub;
+  }
+  for (const char* ext : {".png", ".svg", ".gp"}) {
+    const fs::path file = dir / "out" / (name + ext);
+    ASSERT_TRUE(fs::exists(file)) << file;
+    EXPECT_GT(fs::file_size(file), 1000u) << file;
+  }
+  if (name == "lu2024-fig5") {
+    const std::string stars = slurp(dir / "out" / "tau-star.csv");
+    EXPECT_EQ(stars.substr(0, stars.find('\n')), "model,tau_star,threshold");
+    EXPECT_EQ(std::count(stars.begin(), stars.end(), '\n'), 5);
+  }
+  if (name == "letey2025-fig3") {
+    const std::string rho = slurp(dir / "out" / "spearman.csv");
+    EXPECT_EQ(rho.substr(0, rho.find('\n')), "measure,kappa,spearman,tests");
+    EXPECT_EQ(std::count(rho.begin(), rho.end(), '\n'), 1 + 4 * 3);  // 4 measures x (2 kappas + mean)
+    EXPECT_NE(rho.find("e_misalign,0.4,"), std::string::npos) << rho;
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransformerFigures, TransformerPreset,
+                         ::testing::Values("lu2024-fig5", "lu2024-fig6", "letey2025-fig3"), [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
