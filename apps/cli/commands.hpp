@@ -17,6 +17,7 @@ Runner add_plot_command(CLI::App& app);
 Runner add_run_commands(CLI::App& app);        // run, merge
 Runner add_reproduce_command(CLI::App& app);
 #ifdef ICLAB_HAVE_NN
+Runner add_repr_command(CLI::App& app);  // repr train, repr gap
 Runner add_train_command(CLI::App& app);  // train (Transformers, libtorch)
 #endif
 

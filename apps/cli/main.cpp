@@ -54,17 +54,19 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_run_commands);
   add(iclab::cli::add_reproduce_command);
 #ifdef ICLAB_HAVE_NN
+  add(iclab::cli::add_repr_command);
   add(iclab::cli::add_train_command);
 #else
   if (iclab::cli::nn_program_available())
     app.footer("Neural-network commands (libtorch), run by iclab-nn beside this program:\n"
-               "  train    Train a Transformer on ICL regression and test it (iclab train --help)");
+               "  train    Train a Transformer on ICL regression and test it (iclab train --help)\n"
+               "  repr     In-context learning with representations, Yang et al. (iclab repr --help)");
 #endif
 
   try {
     // Commands of the neural-network module run in `iclab-nn` (see nn_handover.hpp).
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!iclab::cli::has_nn_module() && (first == "train"))
+    if (!iclab::cli::has_nn_module() && (first == "train" || first == "repr"))
       iclab::cli::hand_over_to_nn_program(first);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

@@ -6,6 +6,7 @@
 #ifdef ICLAB_HAVE_NN
 #include "iclab/nn/presets.hpp"
 #include "iclab/nn/transformer_evaluator.hpp"
+#include "iclab/repr/presets.hpp"
 #endif
 
 namespace iclab::cli {
@@ -14,8 +15,8 @@ const std::vector<Preset>& all_presets() {
   static const std::vector<Preset> all = [] {
     std::vector<Preset> list = presets();
 #ifdef ICLAB_HAVE_NN
-    const std::vector<Preset> more = nn::transformer_presets();
-    list.insert(list.end(), more.begin(), more.end());
+    for (const auto& more : {nn::transformer_presets(), repr::representation_presets()})
+      list.insert(list.end(), more.begin(), more.end());
 #endif
     return list;
   }();

@@ -1,0 +1,182 @@
+// `iclab repr train` and `iclab repr gap`: in-context learning with representations (Yang, Huang, Liang &
+// Chi 2024, arXiv 2408.10147; docs/representations.md).
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "iclab/io/progress.hpp"
+#include "iclab/io/table.hpp"
+#include "iclab/params/model_params.hpp"
+#include "iclab/params/value_list.hpp"
+#include "iclab/repr/task.hpp"
+#include "iclab/repr/theory.hpp"
+#include "iclab/repr/training.hpp"
+#include "output.hpp"
+
+namespace iclab::cli {
+namespace {
+
+struct ReprTrainOptions {
+  repr::TaskSpec task;
+  repr::TrainOptions training;
+  std::string features = "gaussian", model = "attention", optimizer = "adam", objective = "population";
+  OutputOptions output;
+};
+
+struct ReprGapOptions {
+  repr::TaskSpec task;
+  std::string N = "lin:50:150:11", features = "gaussian";
+  long dictionaries = 5, prompts = 40;
+  OutputOptions output;
+};
+
+void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features) {
+  cmd.add_option("--d", task.d, "token dimension d")->capture_default_str();
+  cmd.add_option("--m", task.m, "number of basis functions m (representation dimension)")->capture_default_str();
+  cmd.add_option("--K", task.K, "dictionary size K")->capture_default_str();
+  cmd.add_option("--tau", task.tau, "representation-noise variance tau (label noise ~ m tau)")->capture_default_str();
+  cmd.add_option("--features", features, "representation f: gaussian|hermite|fourier|relu")->capture_default_str();
+  cmd.add_option("--seed", task.seed, "seed of every random stream")->capture_default_str();
+}
+
+void run_train(ReprTrainOptions o, const std::string& command_line) {
+  o.task.features = repr::parse_features(o.features);
+  o.training.model = repr::parse_model(o.model);
+  o.training.optimizer = repr::parse_optimizer(o.optimizer);
+  o.training.objective = repr::parse_objective(o.objective);
+  o.task.validate();
+  o.training.validate();
+  check_output_target(o.output);
+
+  repr::Trainer trainer(o.task, o.training);
+  Table table({"step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood"});
+  std::vector<long> steps;
+  std::vector<double> gaps;
+  ProgressBar progress("repr train", o.training.steps);
+  long last = 0, diverged_at = -1;
+  trainer.train([&](const repr::LogRow& row) {
+    if (diverged_at < 0 && !std::isfinite(row.train_loss)) diverged_at = row.step;
+    table.add_row({row.step, row.train_loss, row.loss_gap, row.pred_to_ridge_in, row.pred_to_ridge_ood});
+    steps.push_back(row.step);
+    gaps.push_back(row.loss_gap);
+    progress.advance(row.step - last);
+    last = row.step;
+  });
+  progress.finish();
+  if (diverged_at >= 0)
+    std::fprintf(stderr, "iclab repr: the loss diverged (not finite from step %ld on); lower --lr or --eta-q\n",
+                 diverged_at);
+
+  RunInfo info;
+  info.command_line = command_line;
+  info.extra["kind"] = "in-context learning with representations (Yang et al. 2024), training";
+  info.extra["repr"] = trainer.to_json();
+  if (o.training.model == repr::ModelKind::attention) {
+    const repr::RateFit fit = repr::fit_linear_rate(steps, gaps);
+    if (fit.ok) {
+      info.extra["linear_rate"] = {{"contraction_per_step", fit.contraction},
+                                   {"slope_log_gap_per_step", fit.slope},
+                                   {"fit_steps", {fit.first_step, fit.last_step}},
+                                   {"points", fit.points}};
+      std::fprintf(stderr, "iclab repr: loss gap contracts by %.6g per step (log-linear fit over steps %ld..%ld)\n",
+                   fit.contraction, fit.first_step, fit.last_step);
+    } else {
+      std::fprintf(stderr, "iclab repr: too few logged points below half the initial gap to fit a linear rate\n");
+    }
+  }
+  emit(table, info, o.output);
+}
+
+void run_gap(ReprGapOptions o, const std::string& command_line) {
+  o.task.features = repr::parse_features(o.features);
+  const std::vector<long> lengths = parse_integer_list(o.N, "--N");
+  if (o.dictionaries < 1) throw InvalidArgument("--dictionaries: must be >= 1");
+  if (o.prompts < 1) throw InvalidArgument("--prompts: must be >= 1");
+  for (long n : lengths) {
+    repr::TaskSpec spec = o.task;
+    spec.N = n;
+    spec.validate();
+  }
+  check_output_target(o.output);
+  Table table({"N", "gap", "gap_std", "ridge_error", "best_error"});
+  ProgressBar progress("repr gap", static_cast<long>(lengths.size()));
+  for (long n : lengths) {
+    repr::TaskSpec spec = o.task;
+    spec.N = n;
+    const repr::GapPoint p = repr::performance_gap(spec, o.dictionaries, o.prompts);
+    table.add_row({p.N, p.gap, p.gap_std, p.ridge_error, p.best_error});
+    progress.advance();
+  }
+  progress.finish();
+  RunInfo info;
+  info.command_line = command_line;
+  info.extra["kind"] =
+      "performance gap of the trained transformer's limit (ridge, penalty m tau) to the best "
+      "predictor (ridge, penalty N tau), Yang et al. 2024 Fig 3";
+  info.extra["task"] = o.task.to_json();
+  info.extra["dictionaries"] = o.dictionaries;
+  info.extra["prompts"] = o.prompts;
+  info.extra["columns"] = {{"gap", "(1/K) sum_{k>N} (y*_k - y_best,k)^2, mean over prompts and dictionaries"},
+                           {"gap_std", "population std over dictionaries of the per-dictionary mean"},
+                           {"ridge_error", "(1/K) sum_{k>N} (y*_k - y_k)^2 against the noisy labels"},
+                           {"best_error", "(1/K) sum_{k>N} (y_best,k - y_k)^2"}};
+  emit(table, info, o.output);
+}
+
+}  // namespace
+
+Runner add_repr_command(CLI::App& app) {
+  CLI::App* repr = app.add_subcommand("repr", "In-context learning with representations (Yang et al. 2024)");
+  repr->require_subcommand(1);
+
+  auto t = std::make_shared<ReprTrainOptions>();
+  CLI::App* train = repr->add_subcommand(
+      "train", "Train the one-layer multi-head softmax attention (or a Transformer baseline); CSV training curve");
+  add_task_options(*train, t->task, t->features);
+  train->add_option("--N", t->task.N, "prompt length N (the first N tokens show their labels)")->capture_default_str();
+  train->add_option("--heads", t->training.heads, "heads H of the one-layer model")->capture_default_str();
+  train->add_option("--beta", t->training.beta, "initial Q entries ~ N(0, beta^2)")->capture_default_str();
+  train->add_option("--model", t->model, "attention|transformer")->capture_default_str();
+  train->add_option("--optimizer", t->optimizer, "adam|gd")->capture_default_str();
+  train->add_option("--lr", t->training.lr, "Adam learning rate")->capture_default_str();
+  train->add_option("--eta-q", t->training.eta_q, "GD step size of Q")->capture_default_str();
+  train->add_option("--gamma", t->training.gamma, "GD: eta_w = gamma^2 eta_q")->capture_default_str();
+  train
+      ->add_option("--objective", t->objective,
+                   "attention: population (closed form) | sampled (minibatches of training prompts)")
+      ->capture_default_str();
+  train->add_option("--train-prompts", t->training.train_prompts, "training prompts (sampled objective)")
+      ->capture_default_str();
+  train->add_option("--batch", t->training.batch, "minibatch size (sampled objective)")->capture_default_str();
+  train->add_option("--steps", t->training.steps, "optimizer steps")->capture_default_str();
+  train->add_option("--log-every", t->training.log_every, "log a row every this many steps")->capture_default_str();
+  train->add_option("--test-prompts", t->training.test_prompts, "in-domain and OOD test prompts (each)")
+      ->capture_default_str();
+  train->add_option("--layers", t->training.transformer.layers, "transformer: encoder layers")->capture_default_str();
+  train->add_option("--d-model", t->training.transformer.d_model, "transformer: width")->capture_default_str();
+  train->add_option("--d-ff", t->training.transformer.d_ff, "transformer: feed-forward width")->capture_default_str();
+  train->add_option("--transformer-heads", t->training.transformer.heads, "transformer: attention heads")
+      ->capture_default_str();
+  train->add_option("--threads", t->training.threads, "torch intra-op threads")->capture_default_str();
+  t->output.add_to(*train);
+
+  auto g = std::make_shared<ReprGapOptions>();
+  g->task.d = 100;
+  g->task.m = 100;
+  g->task.K = 200;
+  CLI::App* gap = repr->add_subcommand(
+      "gap", "Performance gap of the transformer's limit (ridge, penalty m tau) to the best predictor (Fig 3)");
+  add_task_options(*gap, g->task, g->features);
+  gap->add_option("--N", g->N, "prompt lengths: a value, a list, lin:START:STOP:COUNT")->capture_default_str();
+  gap->add_option("--dictionaries", g->dictionaries, "dictionary draws averaged over")->capture_default_str();
+  gap->add_option("--prompts", g->prompts, "in-domain test prompts per dictionary")->capture_default_str();
+  g->output.add_to(*gap);
+
+  return [t, g, train, gap](const std::string& line) {
+    if (train->parsed()) run_train(*t, line);
+    if (gap->parsed()) run_gap(*g, line);
+  };
+}
+
+}  // namespace iclab::cli
