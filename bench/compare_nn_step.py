@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="alternate iclab and PyTorch this many times")
+    ap.add_argument("--models", default="", help="comma-separated model names to run (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     binary = os.path.join(args.build, "bench", "nn_step")
@@ -136,6 +137,8 @@ def main():
     print(f"{'model':18s} {'d':>3s} {'alpha':>5s} {'B':>5s} {'iclab us':>10s} {'pytorch us':>11s} {'ratio':>6s}")
     ratios = []
     for name, d, alpha, batch in CONFIGS:
+        if args.models and name not in args.models.split(","):
+            continue
         ours, theirs = [], []
         for _ in range(args.rounds):
             ours.append(iclab_step_time(binary, name, d, alpha, batch, args.steps, args.repeats, args.threads))

@@ -151,12 +151,20 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
     tau_star.add_row({std::string(model), optional_cell(star), limit});
     threshold.series.push_back(markers(train, model_label(model), color));
     if (star) threshold.vlines.push_back(*star);
-    if (std::string(model) != "softmax-mlp3") {
+    if (std::string(model) == "softmax-mlp3") {
+      // Panel C shows both MLP models, so that the peak's move to the right with depth is visible.
+      Panel& c = f.panels.back();
+      c.title = "C  2 × and 3 × (softmax + MLP)";
+      c.series.front().label = model_label("softmax-mlp2");
+      c.series.push_back(markers(seed_means(data, "tau", "icl_error")[0.0], model_label(model), color));
+      if (star) c.vlines.push_back(*star);
+    } else {
+      // Only panel A needs a log axis (the theory diverges at tau = 1).
       Panel panel = make_panel(std::string(color == 0   ? "A  "
                                            : color == 1 ? "B  "
                                                         : "C  ") +
                                    model_label(model),
-                               "τ = n/d^2", "e_{ICL}", false, true);
+                               "τ = n/d^2", "e_{ICL}", false, color == 0);
       panel.series.push_back(markers(seed_means(data, "tau", "icl_error")[0.0], "trained", color));
       if (color == 0) {
         auto line = plot::series_from_csv(theory, "tau", "e_icl", "", "", SeriesStyle::line);
@@ -177,6 +185,8 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
     ++color;
   }
   threshold.hlines = {limit_line};
+  // Room below the curves for the legend: the losses of interest are above ~1e-5.
+  threshold.yrange = std::make_pair(1e-7, 3.0);
   threshold.legend_position = "bottom right";
   f.panels.push_back(std::move(threshold));
   f.title = "Lu et al. Fig 5: double descent, α = 1, κ = ∞ (" + note + ")";
