@@ -9,18 +9,10 @@
 
 #include "iclab/io/table.hpp"
 #include "iclab/nn/transformer_plots.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 
 namespace iclab::nn {
 namespace {
-
-std::string fill(std::string text, const std::map<std::string, std::string>& values) {
-  for (const auto& [key, value] : values) {
-    const std::string pattern = "{" + key + "}";
-    for (std::size_t pos = text.find(pattern); pos != std::string::npos; pos = text.find(pattern, pos + value.size()))
-      text.replace(pos, pattern.size(), value);
-  }
-  return text;
-}
 
 // One experiment per architecture (their tau grids differ), plus the isotropic theory of the reduced
 // linear-attention model for panel A.
@@ -52,7 +44,7 @@ std::vector<PresetExperiment> lu2024_fig5(bool quick) {
         {"lr", quick ? "1e-3" : "1e-3"},
         {"test_contexts", quick ? "200" : "20000"},
         {"taus", quick ? "[0.5, 1, 2, 4]" : m.taus_cpu}};
-    out.push_back({name, fill(R"TOML(name = "{name}"
+    out.push_back({name, fill_template(R"TOML(name = "{name}"
 description = "Lu et al. Fig 5 {title}: ICL error of the trained Transformer against tau = n/d^2 (alpha = 1, kappa = inf, rho = 0.01, batch = n/10); {scale}"
 compute = ["transformer"]
 seed = 1
@@ -70,7 +62,7 @@ test_contexts = {test_contexts}
 [grid]
 tau = {taus}
 )TOML",
-                              v)});
+                                       v)});
   }
   out.push_back({"fig5-theory", R"TOML(name = "fig5-theory"
 description = "Lu et al. Fig 5A overlay: isotropic theory of the reduced linear-attention model, ridgeless, alpha = 1, kappa = inf, rho = 0.01 (d -> inf)"
@@ -97,7 +89,7 @@ std::vector<PresetExperiment> lu2024_fig6(bool quick) {
       {"length", quick ? "steps = 40" : "epochs = 200"},
       {"test_contexts", quick ? "200" : "20000"},
       {"kappas", quick ? "[0.4, 1, inf]" : "[0.2, 0.4, 0.6, 0.8, 1, 1.5, 2, 4, inf]"}};
-  return {{"fig6-kappa", fill(R"TOML(name = "fig6-kappa"
+  return {{"fig6-kappa", fill_template(R"TOML(name = "fig6-kappa"
 description = "Lu et al. Fig 6: ICL, IDG and g_task of 2 x (softmax + MLP) against kappa = K/d (alpha = 1, rho = 0.01, batch = n/10); {scale}"
 compute = ["transformer"]
 seed = 1
@@ -115,7 +107,7 @@ test_contexts = {test_contexts}
 [grid]
 kappa = {kappas}
 )TOML",
-                              v)}};
+                                       v)}};
 }
 
 std::vector<PresetExperiment> letey2025_fig3(bool quick) {
@@ -135,7 +127,7 @@ std::vector<PresetExperiment> letey2025_fig3(bool quick) {
       {"test_contexts", quick ? "200" : "50000"},
       {"kappas", quick ? "[0.4, 2]" : "[0.2, 0.5, 1, 2, 10]"},
       {"tests", tests}};
-  return {{"fig3-transformer", fill(R"TOML(name = "fig3-transformer"
+  return {{"fig3-transformer", fill_template(R"TOML(name = "fig3-transformer"
 description = "Letey et al. Fig 3: trained 2 x (softmax + MLP), h = d + 1, batch 16, alpha = 2, tau = 4, C_train = power law 0.9, ICL error per C_test; {scale}"
 compute = ["transformer"]
 seed = 1
@@ -156,8 +148,8 @@ test_contexts = {test_contexts}
 [grid]
 kappa = {kappas}
 )TOML",
-                                    v)},
-          {"fig3-measures", fill(R"TOML(name = "fig3-measures"
+                                             v)},
+          {"fig3-measures", fill_template(R"TOML(name = "fig3-measures"
 description = "Letey et al. Fig 3 x-axes: the four alignment measures (task-alignment theory) at the transformer's d, alpha, tau, kappa, rho, C_train and tests"
 compute = ["alignment"]
 [parameters]
@@ -170,7 +162,7 @@ ctest = [{tests}]
 [grid]
 kappa = {kappas}
 )TOML",
-                                 v)}};
+                                          v)}};
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 #include "iclab/theory/rank_correlation.hpp"
 
 namespace iclab::nn {
@@ -29,29 +30,8 @@ using plot::Panel;
 using plot::Series;
 using plot::SeriesStyle;
 
-CsvData load(const std::string& dir, const std::string& experiment) {
-  return read_csv(dir + "/" + experiment + "/results.csv", experiment);
-}
-
-double number(const std::string& text) {
-  if (text.empty()) return std::numeric_limits<double>::quiet_NaN();
-  if (text == "inf") return std::numeric_limits<double>::infinity();
-  if (text == "-inf") return -std::numeric_limits<double>::infinity();
-  return std::stod(text);
-}
-
 std::string first(const CsvData& data, const std::string& column) {
   return data.rows.empty() ? std::string("?") : data.rows.front()[data.column(column, "plot", "results")];
-}
-
-Panel make_panel(std::string title, std::string xlabel, std::string ylabel, bool logx, bool logy) {
-  Panel panel;
-  panel.title = std::move(title);
-  panel.xlabel = std::move(xlabel);
-  panel.ylabel = std::move(ylabel);
-  panel.logx = logx;
-  panel.logy = logy;
-  return panel;
 }
 
 struct MeanStd {
@@ -75,8 +55,8 @@ std::map<double, std::map<double, MeanStd>> seed_means(const CsvData& data, cons
   const std::size_t cx = data.column(x, "plot", "results"), cy = data.column(y, "plot", "results");
   std::map<double, std::map<double, std::vector<double>>> values;
   for (const auto& row : data.rows) {
-    const double g = group.empty() ? 0.0 : number(row[data.column(group, "plot", "results")]);
-    values[g][number(row[cx])].push_back(number(row[cy]));
+    const double g = group.empty() ? 0.0 : csv_number(row[data.column(group, "plot", "results")]);
+    values[g][csv_number(row[cx])].push_back(csv_number(row[cy]));
   }
   std::map<double, std::map<double, MeanStd>> out;
   for (const auto& [g, by_x] : values)
@@ -122,7 +102,7 @@ void render(const Figure& figure, const std::string& dir, const std::string& nam
 
 void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const char* models[] = {"linear-attention", "softmax", "softmax-mlp2", "softmax-mlp3"};
-  const CsvData theory = load(dir, "fig5-theory");
+  const CsvData theory = load_results(dir, "fig5-theory");
   Figure f;
   f.columns = 2;
   Panel threshold = make_panel("D  train loss; τ^*: it reaches 0.01 (1 + ρ)", "τ = n/d^2", "train loss", false, true);
@@ -131,9 +111,9 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
   double limit_line = 0.0;
   int color = 0;
   for (const char* model : models) {
-    const CsvData data = load(dir, std::string("fig5-") + model);
+    const CsvData data = load_results(dir, std::string("fig5-") + model);
     if (note.empty()) note = scale_note(data);
-    const double rho = number(first(data, "rho"));
+    const double rho = csv_number(first(data, "rho"));
     const double limit = kInterpolationThreshold * (1.0 + rho);
     limit_line = limit;
     // tau*: the smallest tau whose seed-mean final train loss is no longer ~0, after one that is
@@ -195,8 +175,8 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
 }
 
 void plot_lu2024_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData data = load(dir, "fig6-kappa");
-  const double rho = number(first(data, "rho"));
+  const CsvData data = load_results(dir, "fig6-kappa");
+  const double rho = csv_number(first(data, "rho"));
   Panel errors = make_panel("A  ICL and IDG error (grey: 1 + ρ; κ = ∞)", "κ = K/d", "test error", true, false);
   errors.series.push_back(markers(seed_means(data, "kappa", "icl_error")[0.0], "e_{ICL}", 0));
   errors.series.push_back(markers(seed_means(data, "kappa", "idg_error")[0.0], "e_{IDG}", 1));
@@ -217,12 +197,12 @@ void plot_lu2024_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions
 }
 
 void plot_letey2025_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData net = load(dir, "fig3-transformer"), measures = load(dir, "fig3-measures");
+  const CsvData net = load_results(dir, "fig3-transformer"), measures = load_results(dir, "fig3-measures");
   // Seed-mean ICL error per (kappa, ctest), keyed by their CSV texts (both files format them alike).
   const std::size_t nk = net.column("kappa", "plot", "results"), nt = net.column("ctest", "plot", "results"),
                     ne = net.column("icl_error", "plot", "results");
   std::map<std::pair<std::string, std::string>, std::vector<double>> errors;
-  for (const auto& row : net.rows) errors[{row[nk], row[nt]}].push_back(number(row[ne]));
+  for (const auto& row : net.rows) errors[{row[nk], row[nt]}].push_back(csv_number(row[ne]));
   const std::size_t mk = measures.column("kappa", "plot", "results"), mt = measures.column("ctest", "plot", "results");
   const struct {
     const char* column;
@@ -242,9 +222,9 @@ void plot_letey2025_fig3(const std::string& dir, [[maybe_unused]] const PlotOpti
     for (const auto& row : measures.rows) {
       const auto it = errors.find({row[mk], row[mt]});
       if (it == errors.end()) continue;
-      const double kappa = number(row[mk]);
+      const double kappa = csv_number(row[mk]);
       kappa_text[kappa] = row[mk];
-      by_kappa[kappa].first.push_back(number(row[cm]));
+      by_kappa[kappa].first.push_back(csv_number(row[cm]));
       by_kappa[kappa].second.push_back(mean_std(it->second).mean);
     }
     double mean = 0.0;

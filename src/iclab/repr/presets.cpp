@@ -14,6 +14,7 @@
 #include "iclab/plot/gnuplot.hpp"
 #include "iclab/repr/theory.hpp"
 #include "iclab/repr/training.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 
 namespace iclab::repr {
 namespace {
@@ -183,18 +184,6 @@ void compute_fig5(const std::string& dir, bool quick) {
 
 // ---- plots -------------------------------------------------------------------------------------------
 
-CsvData load(const std::string& dir, const std::string& run) { return read_csv(dir + "/" + run + "/results.csv", run); }
-
-Panel make_panel(std::string title, std::string xlabel, std::string ylabel, bool logx, bool logy) {
-  Panel p;
-  p.title = std::move(title);
-  p.xlabel = std::move(xlabel);
-  p.ylabel = std::move(ylabel);
-  p.logx = logx;
-  p.logy = logy;
-  return p;
-}
-
 void add(Panel& panel, std::vector<Series> series, const std::vector<std::string>& labels = {}) {
   for (std::size_t i = 0; i < series.size(); ++i) {
     if (i < labels.size()) series[i].label = labels[i];
@@ -223,13 +212,13 @@ void plot_fig2(const std::string& dir, const PlotOptions& options) {
   f.title = std::string("Yang et al. Fig 2: training and inference losses") + (options.quick ? " (quick)" : "");
   Panel a = make_panel("one-layer softmax attention", "iteration / 1000", "loss", false, true);
   add(a,
-      plot::series_from_csv(scaled(positive(load(dir, "attention"), "loss_gap"), "step", 1000, "kstep"), "kstep",
-                            "loss_gap,pred_to_ridge_in,pred_to_ridge_ood", "", "", SeriesStyle::line),
+      plot::series_from_csv(scaled(positive(load_results(dir, "attention"), "loss_gap"), "step", 1000, "kstep"),
+                            "kstep", "loss_gap,pred_to_ridge_in,pred_to_ridge_ood", "", "", SeriesStyle::line),
       {"training loss - L^*", "inference loss (in-domain)", "inference loss (OOD)"});
   Panel b = make_panel("Transformer baseline", "iteration", "loss", false, true);
   add(b,
-      plot::series_from_csv(load(dir, "transformer"), "step", "train_loss,pred_to_ridge_in,pred_to_ridge_ood", "", "",
-                            SeriesStyle::line),
+      plot::series_from_csv(load_results(dir, "transformer"), "step", "train_loss,pred_to_ridge_in,pred_to_ridge_ood",
+                            "", "", SeriesStyle::line),
       {"training loss", "inference loss (in-domain)", "inference loss (OOD)"});
   a.legend_position = b.legend_position = "below";
   f.panel_width_in = 5.0;
@@ -239,7 +228,7 @@ void plot_fig2(const std::string& dir, const PlotOptions& options) {
 }
 
 void plot_fig3(const std::string& dir, const PlotOptions& options) {
-  const CsvData data = load(dir, "gap");
+  const CsvData data = load_results(dir, "gap");
   Figure f;
   f.title = std::string("Yang et al. Fig 3: performance gap, m = 100, τ = 0.01") + (options.quick ? " (quick)" : "");
   Panel a = make_panel("gap to the best predictor", "N", "(1/K) Σ_{k>N} (ŷ^*_k - ŷ^{best}_k)^2", false, false);
@@ -258,7 +247,7 @@ void plot_fig4(const std::string& dir, const PlotOptions& options) {
   Figure f;
   f.title = std::string("Yang et al. Fig 4: one-layer model vs H") + (options.quick ? " (quick)" : "");
   Panel a = make_panel("training loss - L^*", "iteration / 1000", "L(θ) - L^*", false, true);
-  add(a, plot::series_from_csv(scaled(positive(load(dir, "heads"), "loss_gap"), "step", 1000, "kstep"), "kstep",
+  add(a, plot::series_from_csv(scaled(positive(load_results(dir, "heads"), "loss_gap"), "step", 1000, "kstep"), "kstep",
                                "loss_gap", "", "H", SeriesStyle::line));
   a.legend_title = plot::parameter_symbol("H");  // (a literal trips GCC 12's -Wrestrict false positive)
   f.panels = {std::move(a)};
@@ -266,7 +255,7 @@ void plot_fig4(const std::string& dir, const PlotOptions& options) {
 }
 
 void plot_fig5(const std::string& dir, const PlotOptions& options) {
-  const CsvData data = load(dir, "heads");
+  const CsvData data = load_results(dir, "heads");
   // Panel (a): the last row of every H.
   const std::size_t ch = data.column("H", "plot", "results");
   CsvData last{data.columns, {}};

@@ -17,6 +17,7 @@
 #include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 #include "iclab/theory/rank_correlation.hpp"
 
 namespace iclab {
@@ -27,17 +28,6 @@ using plot::Heatmap;
 using plot::Panel;
 using plot::Series;
 using plot::SeriesStyle;
-
-CsvData load(const std::string& dir, const std::string& experiment) {
-  const std::string path = dir + "/" + experiment + "/results.csv";
-  return read_csv(path, experiment);
-}
-
-double number(const std::string& text) {
-  if (text.empty()) return std::numeric_limits<double>::quiet_NaN();
-  if (text == "inf") return std::numeric_limits<double>::infinity();
-  return std::stod(text);
-}
 
 std::string cell(const CsvData& data, const std::vector<std::string>& row, const std::string& column) {
   return row[data.column(column, "plot", "results")];
@@ -53,7 +43,7 @@ CsvData where(const CsvData& data, const std::function<bool(const std::vector<st
 
 CsvData where_number(const CsvData& data, const std::string& column, std::set<double> values) {
   const std::size_t c = data.column(column, "plot", "results");
-  return where(data, [&](const auto& row) { return values.count(number(row[c])) > 0; });
+  return where(data, [&](const auto& row) { return values.count(csv_number(row[c])) > 0; });
 }
 
 // Appends a computed column.
@@ -123,29 +113,21 @@ Heatmap heatmap_of(const CsvData& data, const std::string& x, const std::string&
   std::set<double> xs, ys;
   const std::size_t cx = data.column(x, "plot", "results"), cy = data.column(y, "plot", "results");
   for (const auto& row : data.rows) {
-    xs.insert(number(row[cx]));
-    ys.insert(number(row[cy]));
+    xs.insert(csv_number(row[cx]));
+    ys.insert(csv_number(row[cy]));
   }
   Heatmap h;
   h.x.assign(xs.begin(), xs.end());
   h.y.assign(ys.begin(), ys.end());
   h.z.assign(h.x.size() * h.y.size(), std::numeric_limits<double>::quiet_NaN());
   for (const auto& row : data.rows) {
-    const auto i = static_cast<std::size_t>(std::lower_bound(h.y.begin(), h.y.end(), number(row[cy])) - h.y.begin());
-    const auto j = static_cast<std::size_t>(std::lower_bound(h.x.begin(), h.x.end(), number(row[cx])) - h.x.begin());
+    const auto i =
+        static_cast<std::size_t>(std::lower_bound(h.y.begin(), h.y.end(), csv_number(row[cy])) - h.y.begin());
+    const auto j =
+        static_cast<std::size_t>(std::lower_bound(h.x.begin(), h.x.end(), csv_number(row[cx])) - h.x.begin());
     h.z[i * h.x.size() + j] = z(row);
   }
   return h;
-}
-
-Panel make_panel(std::string title, std::string xlabel, std::string ylabel, bool logx, bool logy) {
-  Panel panel;
-  panel.title = std::move(title);
-  panel.xlabel = std::move(xlabel);
-  panel.ylabel = std::move(ylabel);
-  panel.logx = logx;
-  panel.logy = logy;
-  return panel;
 }
 
 // The authors' published simulations (shared/reference-data) as black markers, when a directory is given.
@@ -172,8 +154,8 @@ void render(const Figure& figure, const std::string& dir, const std::string& nam
 }  // namespace
 
 void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData th = load(dir, "fig1ab-theory"), sim = load(dir, "fig1ab-simulation");
-  const CsvData thc = load(dir, "fig1c-theory"), simc = load(dir, "fig1c-simulation");
+  const CsvData th = load_results(dir, "fig1ab-theory"), sim = load_results(dir, "fig1ab-simulation");
+  const CsvData thc = load_results(dir, "fig1c-theory"), simc = load_results(dir, "fig1c-simulation");
   Figure f;
   f.title = "Lu et al. Fig 1: double descent in τ (simulations: " + scale_note(sim) + ")";
   const struct {
@@ -214,7 +196,8 @@ void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions
                 {"fig2b", "B  ICL, τ = 0.5, ρ = 0.1", "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
                 {"fig2c", "C  ICL, τ = 20, ρ = 0.1", "e_icl", "icl_mean", "icl_std", "e_{ICL}"}};
   for (const auto& p : panels) {
-    const CsvData th = load(dir, std::string(p.name) + "-theory"), sim = load(dir, std::string(p.name) + "-simulation");
+    const CsvData th = load_results(dir, std::string(p.name) + "-theory"),
+                  sim = load_results(dir, std::string(p.name) + "-simulation");
     Panel panel = make_panel(std::string(p.title) + " (" + scale_note(sim) + ")", "α = ℓ/d", p.ylabel, true, true);
     add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "alpha", "kappa");
     panel.yrange = log_range_of_markers(panel, 0.5, 3.0);
@@ -225,7 +208,7 @@ void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions
 }
 
 void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData data = load(dir, "fig3-alpha-minimum");
+  const CsvData data = load_results(dir, "fig3-alpha-minimum");
   Figure f;
   f.title = "Lu et al. Fig 3: α at the minimum of the error (blank: monotone in α)";
   const struct {
@@ -239,7 +222,7 @@ void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions
     const CsvData rows = where_number(data, "tau", {p.tau});
     const std::size_t c = rows.column(p.column, "plot", "results");
     Panel panel = make_panel(p.title, "κ = k/d", "ρ", false, false);
-    panel.heatmap = heatmap_of(rows, "kappa", "rho", [&](const auto& row) { return number(row[c]); });
+    panel.heatmap = heatmap_of(rows, "kappa", "rho", [&](const auto& row) { return csv_number(row[c]); });
     panel.heatmap->colorbar_label = "α_{min}";
     panel.heatmap->log_color = true;
     f.panels.push_back(std::move(panel));
@@ -248,7 +231,8 @@ void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions
 }
 
 void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData th = load(dir, "fig4-theory"), sim = load(dir, "fig4-simulation"), dmmse = load(dir, "fig4-dmmse");
+  const CsvData th = load_results(dir, "fig4-theory"), sim = load_results(dir, "fig4-simulation"),
+                dmmse = load_results(dir, "fig4-dmmse");
   Figure f;
   f.title = "Lu et al. Fig 4: g_{task} against κ, τ = 0.2α (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
   const std::set<double> panel_alphas[] = {{6, 10, 20}, {10, 20, 40}};
@@ -270,13 +254,13 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
 }
 
 void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData th = load(dir, "fig1-theory");
-  const CsvData sim = load(dir, "fig1-simulation");
+  const CsvData th = load_results(dir, "fig1-theory");
+  const CsvData sim = load_results(dir, "fig1-simulation");
   const std::size_t mean = sim.column("icl_mean", "plot", "results"),
                     scalar = sim.column("e_scalar", "plot", "results");
   // Simulated e_misalign = simulated E(Gamma*) - theoretical e_scalar (spec §6.1).
-  const CsvData sim_mis =
-      with_column(sim, "misalign_sim", [&](const auto& row) { return number(row[mean]) - number(row[scalar]); });
+  const CsvData sim_mis = with_column(sim, "misalign_sim",
+                                      [&](const auto& row) { return csv_number(row[mean]) - csv_number(row[scalar]); });
   auto label = [](const std::string& l) { return covariance_label(l, "linear"); };
   Figure f;
   f.title = "Letey et al. Fig 1: C_{train} = uniform spectrum, d = " + cell(sim, sim.rows.front(), "d") +
@@ -290,7 +274,7 @@ void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOpti
 }
 
 void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData data = load(dir, "fig2-measures");
+  const CsvData data = load_results(dir, "fig2-measures");
   const struct {
     const char* column;
     const char* label;
@@ -308,8 +292,8 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
     // Spearman over the tests at each kappa, averaged over kappa (the authors' protocol, spec §4).
     std::map<double, std::pair<std::vector<double>, std::vector<double>>> by_kappa;
     for (const auto& row : data.rows) {
-      by_kappa[number(row[ck])].first.push_back(number(row[cm]));
-      by_kappa[number(row[ck])].second.push_back(number(row[ce]));
+      by_kappa[csv_number(row[ck])].first.push_back(csv_number(row[cm]));
+      by_kappa[csv_number(row[ck])].second.push_back(csv_number(row[ce]));
     }
     double mean = 0.0;
     for (const auto& [kappa, xy] : by_kappa)
@@ -324,18 +308,18 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
 }
 
 void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData data = load(dir, "fig4-optimal-pretraining");
+  const CsvData data = load_results(dir, "fig4-optimal-pretraining");
   const std::size_t ct = data.column("ctrain", "plot", "results"), ck = data.column("kappa", "plot", "results"),
                     ce = data.column("e_icl", "plot", "results");
-  auto p_train = [&](const std::vector<std::string>& row) { return number(row[ct].substr(row[ct].find(':') + 1)); };
+  auto p_train = [&](const std::vector<std::string>& row) { return csv_number(row[ct].substr(row[ct].find(':') + 1)); };
   std::map<double, double> matched;  // kappa -> e_ICL with C_train = C_test (p = 0.9)
   for (const auto& row : data.rows)
-    if (row[ct] == "power:0.9") matched[number(row[ck])] = number(row[ce]);
+    if (row[ct] == "power:0.9") matched[csv_number(row[ck])] = csv_number(row[ce]);
   const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - 0.9; });
   Panel panel = make_panel("C_{test} = power law 0.9, d = 100, α = 1, τ = 4", "κ = k/d", "Δp = p_{train} - p_{test}",
                            false, false);
   panel.heatmap = heatmap_of(cells, "kappa", "dp", [&](const auto& row) {
-    const double e = number(row[ce]), m = matched.at(number(row[ck]));
+    const double e = csv_number(row[ce]), m = matched.at(csv_number(row[ck]));
     return -100.0 * (e - m) / m;
   });
   panel.heatmap->colorbar_label = "improvement of e_{ICL} over C_{train} = C_{test} (%)";
@@ -350,12 +334,12 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
 }
 
 void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData data = load(dir, "fig5-k-spectrum");
+  const CsvData data = load_results(dir, "fig5-k-spectrum");
   Figure f;
   f.title = "Letey et al. Fig 5: eigenvalues of K against those of C_{train} (power law 0.9, τ = 0.5, d = " +
             cell(data, data.rows.front(), "d") + ")";
   std::set<double> alphas;
-  for (const auto& row : data.rows) alphas.insert(number(cell(data, row, "alpha")));
+  for (const auto& row : data.rows) alphas.insert(csv_number(cell(data, row, "alpha")));
   for (double alpha : alphas) {
     Panel panel = make_panel("α = " + format_number(alpha), "eigenvalue λ_i of C_{train}", "k_i", true, true);
     add(panel, plot::series_from_csv(where_number(data, "alpha", {alpha}), "train_eigenvalue", "k", "", "kappa",
@@ -366,7 +350,7 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
 }
 
 void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData th = load(dir, "fig6-theory"), sim = load(dir, "fig6-simulation");
+  const CsvData th = load_results(dir, "fig6-theory"), sim = load_results(dir, "fig6-simulation");
   auto label = [](const std::string& l) { return covariance_label(l, "lowrank:0.5"); };
   Panel panel = make_panel(
       "C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" + scale_note(sim) + ")",
@@ -385,7 +369,7 @@ void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOpti
 }
 
 void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const CsvData th = load(dir, "testtime-theory"), sim = load(dir, "testtime-simulation");
+  const CsvData th = load_results(dir, "testtime-theory"), sim = load_results(dir, "testtime-simulation");
   auto label = [](const std::string& l) {
     const std::string value = l.substr(l.find("= ") == std::string::npos ? 0 : l.find("= ") + 2);
     return "C_{train} = C_{test} = " + covariance_label("= " + value, "");

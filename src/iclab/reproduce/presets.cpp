@@ -8,25 +8,16 @@
 #include "iclab/io/table.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/reproduce/preset_plots.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 
 namespace iclab {
 namespace {
-
-// Replaces every {key} in `text`.
-std::string fill(std::string text, const std::map<std::string, std::string>& values) {
-  for (const auto& [key, value] : values) {
-    const std::string pattern = "{" + key + "}";
-    for (std::size_t pos = text.find(pattern); pos != std::string::npos; pos = text.find(pattern, pos + value.size()))
-      text.replace(pos, pattern.size(), value);
-  }
-  return text;
-}
 
 std::vector<PresetExperiment> lu2024_fig1(bool quick) {
   const std::map<std::string, std::string> v = {
       {"d", quick ? "40" : "100"}, {"repeats", "10"}, {"taus", quick ? "log:0.1:2.2:60" : "log:0.1:2.2:200"}};
   return {
-      {"fig1ab-theory", fill(R"TOML(name = "fig1ab-theory"
+      {"fig1ab-theory", fill_template(R"TOML(name = "fig1ab-theory"
 description = "Lu et al. Fig 1A/B: ridgeless e_ICL and e_IDG against tau (theory, d -> inf)"
 compute = ["theory"]
 [parameters]
@@ -37,8 +28,8 @@ lambda = 0
 alpha = [1, 10, 100]
 tau = "{taus}"
 )TOML",
-                             v)},
-      {"fig1ab-simulation", fill(R"TOML(name = "fig1ab-simulation"
+                                      v)},
+      {"fig1ab-simulation", fill_template(R"TOML(name = "fig1ab-simulation"
 description = "Lu et al. Fig 1A/B simulations: sphere tasks and balanced assignment as in the authors' code, lambda = 1e-8 (their logs)"
 compute = ["simulation"]
 seed = 1
@@ -54,8 +45,8 @@ assignment = "balanced"
 alpha = [1, 10, 100]
 tau = [0.2, 0.5, 0.85, 1.15, 1.5, 2]
 )TOML",
-                                 v)},
-      {"fig1c-theory", fill(R"TOML(name = "fig1c-theory"
+                                          v)},
+      {"fig1c-theory", fill_template(R"TOML(name = "fig1c-theory"
 description = "Lu et al. Fig 1C: ridge e_ICL against tau at kappa = inf (theory)"
 compute = ["theory"]
 [parameters]
@@ -66,8 +57,8 @@ lambda = [1e-5, 0.1, 1]
 [grid]
 tau = "{taus}"
 )TOML",
-                            v)},
-      {"fig1c-simulation", fill(R"TOML(name = "fig1c-simulation"
+                                     v)},
+      {"fig1c-simulation", fill_template(R"TOML(name = "fig1c-simulation"
 description = "Lu et al. Fig 1C simulations (a fresh task per context, sphere tasks; one draw per repetition serves all lambda)"
 compute = ["simulation"]
 seed = 1
@@ -82,7 +73,7 @@ task_norm = "sphere"
 [grid]
 tau = [0.2, 0.5, 0.85, 1, 1.15, 1.5, 2]
 )TOML",
-                                v)},
+                                         v)},
   };
 }
 
@@ -114,7 +105,7 @@ std::vector<PresetExperiment> lu2024_fig2(bool quick) {
                                                   {"d", quick ? "30" : p.d_full},
                                                   {"repeats", quick ? "5" : "20"},
                                                   {"alpha_grid", quick ? "log:0.3:3000:60" : "log:0.3:3000:200"}};
-    out.push_back({std::string(p.name) + "-theory", fill(R"TOML(name = "{name}-theory"
+    out.push_back({std::string(p.name) + "-theory", fill_template(R"TOML(name = "{name}-theory"
 description = "Lu et al. Fig 2: {what} error against alpha at tau = {tau}, rho = {rho} (theory)"
 compute = ["theory"]
 [parameters]
@@ -125,8 +116,8 @@ lambda = 0
 kappa = {kappas}
 alpha = "{alpha_grid}"
 )TOML",
-                                                         v)});
-    out.push_back({std::string(p.name) + "-simulation", fill(R"TOML(name = "{name}-simulation"
+                                                                  v)});
+    out.push_back({std::string(p.name) + "-simulation", fill_template(R"TOML(name = "{name}-simulation"
 description = "Lu et al. Fig 2 simulations at the theory's alpha minima; lambda = 1e-6; sphere tasks"
 compute = ["simulation"]
 seed = 2
@@ -141,7 +132,7 @@ task_norm = "sphere"
 kappa = {kappas}
 alpha = {alphas}
 )TOML",
-                                                             v)});
+                                                                      v)});
   }
   return out;
 }
@@ -149,7 +140,7 @@ alpha = {alphas}
 std::vector<PresetExperiment> lu2024_fig3(bool quick) {
   const std::map<std::string, std::string> v = {{"kappas", quick ? "lin:0.1:2.1:81" : "lin:0.1:2.1:401"},
                                                 {"rhos", quick ? "lin:0.01:1:60" : "lin:0.01:1:300"}};
-  return {{"fig3-alpha-minimum", fill(R"TOML(name = "fig3-alpha-minimum"
+  return {{"fig3-alpha-minimum", fill_template(R"TOML(name = "fig3-alpha-minimum"
 description = "Lu et al. Fig 3: alpha at the interior minimum of e_ICL (tau = 0.5, 20) and e_IDG (tau = 0.5); empty where monotone"
 compute = ["alpha_minimum"]
 [parameters]
@@ -159,7 +150,7 @@ tau = [0.5, 20]
 kappa = "{kappas}"
 rho = "{rhos}"
 )TOML",
-                                      v)}};
+                                               v)}};
 }
 
 std::vector<PresetExperiment> lu2024_fig4(bool quick) {
@@ -170,7 +161,7 @@ std::vector<PresetExperiment> lu2024_fig4(bool quick) {
                                                 {"kappas", quick ? "log:0.1:50:8" : "log:0.08:95.72:31"},
                                                 {"kappa_grid", quick ? "log:0.05:150:60" : "log:0.05:150:200"}};
   return {
-      {"fig4-theory", fill(R"TOML(name = "fig4-theory"
+      {"fig4-theory", fill_template(R"TOML(name = "fig4-theory"
 description = "Lu et al. Fig 4: g_task = e_ICL - e_IDG against kappa, tau = 0.2 alpha (theory)"
 compute = ["theory"]
 [parameters]
@@ -182,8 +173,8 @@ tau = [1.2, 2, 4, 8]
 [grid]
 kappa = "{kappa_grid}"
 )TOML",
-                           v)},
-      {"fig4-simulation", fill(R"TOML(name = "fig4-simulation"
+                                    v)},
+      {"fig4-simulation", fill_template(R"TOML(name = "fig4-simulation"
 description = "Lu et al. Fig 4 simulations: g_task of Gamma*, tau = 0.2 alpha, lambda = 1e-6, sphere tasks"
 compute = ["simulation"]
 seed = 4
@@ -199,8 +190,8 @@ tau = [1.2, 2, 4, 8]
 [grid]
 kappa = "{kappas}"
 )TOML",
-                               v)},
-      {"fig4-dmmse", fill(R"TOML(name = "fig4-dmmse"
+                                        v)},
+      {"fig4-dmmse", fill_template(R"TOML(name = "fig4-dmmse"
 description = "Lu et al. Fig 4: g_task of the dMMSE (posterior mean over the k pretraining tasks), Monte Carlo"
 compute = ["baselines"]
 seed = 4
@@ -212,7 +203,7 @@ rho = 0.01
 alpha = [6, 10, 20, 40]
 kappa = "{kappas}"
 )TOML",
-                          v)},
+                                   v)},
   };
 }
 
@@ -231,7 +222,7 @@ std::vector<PresetExperiment> letey2025_fig1(bool quick) {
                                                 {"kappas", quick ? "lin:0.1:2.1:11" : "lin:0.1:2.1:21"},
                                                 {"kappa_grid", quick ? "lin:0.05:2.15:22" : "lin:0.05:2.15:43"}};
   return {
-      {"fig1-theory", fill(R"TOML(name = "fig1-theory"
+      {"fig1-theory", fill_template(R"TOML(name = "fig1-theory"
 description = "Letey et al. Fig 1: e_ICL and e_misalign against kappa, C_train = uniform spectrum ('piano'), tests C_train and spikes (theory)"
 compute = ["theory"]
 [parameters]
@@ -244,8 +235,8 @@ ctest = {tests}
 [grid]
 kappa = "{kappa_grid}"
 )TOML",
-                           v)},
-      {"fig1-simulation", fill(R"TOML(name = "fig1-simulation"
+                                    v)},
+      {"fig1-simulation", fill_template(R"TOML(name = "fig1-simulation"
 description = "Letey et al. Fig 1 simulations (lambda = 1e-6); simulated e_misalign = icl_mean - e_scalar"
 compute = ["theory", "simulation"]
 seed = 5
@@ -261,7 +252,7 @@ ctest = {tests}
 [grid]
 kappa = "{kappas}"
 )TOML",
-                               v)},
+                                        v)},
   };
 }
 
@@ -270,7 +261,7 @@ std::vector<PresetExperiment> letey2025_fig2(bool quick) {
   std::string tests = "\"lowrank:0.2\", \"lowrank:0.4\", \"lowrank:0.6\", \"lowrank:0.8\", \"iso\"";
   for (int i = 0; i <= 10; ++i) tests += ", \"power:" + format_number((4.0 + i) / 10.0) + "\"";
   tests += ", \"power:0.9\"";
-  return {{"fig2-measures", fill(R"TOML(name = "fig2-measures"
+  return {{"fig2-measures", fill_template(R"TOML(name = "fig2-measures"
 description = "Letey et al. Fig 2: theory e_ICL against the four alignment measures, C_train = power law 0.9"
 compute = ["alignment"]
 [parameters]
@@ -283,7 +274,7 @@ ctest = [{tests}]
 [grid]
 kappa = [0.2, 0.5, 1, 2, 10]
 )TOML",
-                                 {{"d", quick ? "60" : "120"}, {"tests", tests}})}};
+                                          {{"d", quick ? "60" : "120"}, {"tests", tests}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig4(bool quick) {
@@ -293,7 +284,7 @@ std::vector<PresetExperiment> letey2025_fig4(bool quick) {
   for (int i = 0; i < steps; ++i)
     trains += (i ? ", \"power:" : "\"power:") + format_number(0.4 + 2.5 * i / (steps - 1)) + "\"";
   return {{"fig4-optimal-pretraining",
-           fill(R"TOML(name = "fig4-optimal-pretraining"
+           fill_template(R"TOML(name = "fig4-optimal-pretraining"
 description = "Letey et al. Fig 4: e_ICL for C_test = power law 0.9 and C_train = power law 0.9 + dp (theory)"
 compute = ["theory"]
 [parameters]
@@ -306,11 +297,11 @@ ctest = "power:0.9"
 ctrain = [{trains}]
 kappa = "{kappas}"
 )TOML",
-                {{"trains", trains}, {"kappas", quick ? "lin:0.1:2.1:41" : "lin:0.1:2.1:81"}})}};
+                         {{"trains", trains}, {"kappas", quick ? "lin:0.1:2.1:41" : "lin:0.1:2.1:81"}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig5(bool quick) {
-  return {{"fig5-k-spectrum", fill(R"TOML(name = "fig5-k-spectrum"
+  return {{"fig5-k-spectrum", fill_template(R"TOML(name = "fig5-k-spectrum"
 description = "Letey et al. Fig 5: eigenvalues k_i of K against C_train's (power law 0.9) for tau < 1"
 compute = ["k_spectrum"]
 [parameters]
@@ -322,7 +313,7 @@ ctrain = "power:0.9"
 alpha = [0.5, 2, 8]
 kappa = [0.2, 0.5, 1, 2, 10]
 )TOML",
-                                   {{"d", quick ? "50" : "100"}})}};
+                                            {{"d", quick ? "50" : "100"}})}};
 }
 
 std::vector<PresetExperiment> letey2025_fig6(bool quick) {
@@ -332,7 +323,7 @@ std::vector<PresetExperiment> letey2025_fig6(bool quick) {
                                                 {"kappas", quick ? "lin:0.2:2.2:11" : "lin:0.2:2.2:21"},
                                                 {"kappa_grid", quick ? "lin:0.1:2.3:45" : "lin:0.1:2.3:89"}};
   const char* tests = R"(["lowrank:0.5", "iso", "power:0.5", "revpower:0.5", "spike:1"])";
-  auto text = [&](const char* body) { return fill(fill(body, v), {{"tests", tests}}); };
+  auto text = [&](const char* body) { return fill_template(fill_template(body, v), {{"tests", tests}}); };
   return {
       {"fig6-theory", text(R"TOML(name = "fig6-theory"
 description = "Letey et al. Fig 6: the kappa transition for a rank-d/2 C_train ('half manifold'), alpha = tau = {alpha} (theory)"
@@ -373,7 +364,7 @@ std::vector<PresetExperiment> letey2025_testtime(bool quick) {
                                                 {"alpha_grid", quick ? "log:0.1:1000:41" : "log:0.1:1000:81"}};
   // C_test = C_train for I and the power laws 1.0 and 1.5 (the plotted options 0, 4, 3 of spec §6.6).
   return {
-      {"testtime-theory", fill(R"TOML(name = "testtime-theory"
+      {"testtime-theory", fill_template(R"TOML(name = "testtime-theory"
 description = "Letey et al. (appendix): e_ICL against the test context length alpha_test = l_test/d, C_test = C_train (theory)"
 compute = ["theory"]
 [parameters]
@@ -387,8 +378,8 @@ alpha_test = "{alpha_grid}"
 ctrain = ["iso", "power:1", "power:1.5"]
 ctest = ["iso", "power:1", "power:1.5"]
 )TOML",
-                               v)},
-      {"testtime-simulation", fill(R"TOML(name = "testtime-simulation"
+                                        v)},
+      {"testtime-simulation", fill_template(R"TOML(name = "testtime-simulation"
 description = "Letey et al. test-time context length: one Gamma* per repetition scored at every l_test = int(alpha_test d), lambda = 1e-4"
 compute = ["simulation"]
 seed = 7
@@ -405,7 +396,7 @@ alpha_test = "{alpha_tests}"
 ctrain = ["iso", "power:1", "power:1.5"]
 ctest = ["iso", "power:1", "power:1.5"]
 )TOML",
-                                   v)},
+                                            v)},
   };
 }
 
