@@ -2,6 +2,7 @@
 // and quirks, the data's scale, training, checkpoints and the CLI.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,16 +13,27 @@
 
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/covariances/task_draws.hpp"
+#include "iclab/nn/ensemble_model.hpp"
 #include "iclab/nn/token_data.hpp"
 #include "iclab/nn/trainer.hpp"
-#include "iclab/nn/transformer_models.hpp"
 #include "iclab/theory/isotropic.hpp"
 
 namespace {
 
 using iclab::nn::Architecture;
 using iclab::nn::ArchitectureOptions;
-using iclab::nn::TransformerModel;
+using iclab::nn::EnsembleModel;
+
+// One model: an ensemble of one member whose contexts form one chunk.
+struct TransformerModel {
+  EnsembleModel ensemble;
+  torch::Tensor forward(const torch::Tensor& tokens) const {
+    return ensemble.forward(tokens.unsqueeze(0), torch::zeros({1}, torch::kInt64)).squeeze(0);
+  }
+  torch::Tensor forward_all_tokens(const torch::Tensor& tokens) const {
+    return ensemble.forward_all_tokens(tokens.unsqueeze(0), torch::zeros({1}, torch::kInt64)).squeeze(0);
+  }
+};
 
 const Architecture kAll[] = {Architecture::linear_attention, Architecture::softmax, Architecture::softmax_mlp2,
                              Architecture::softmax_mlp3};
@@ -30,9 +42,17 @@ std::shared_ptr<TransformerModel> make_model(Architecture a, long d, long hidden
   ArchitectureOptions options;
   options.architecture = a;
   options.hidden = hidden;
-  auto model = std::make_shared<TransformerModel>(d, options);
-  model->initialise({7, 1, 0, 0});
+  auto model = std::make_shared<TransformerModel>(TransformerModel{EnsembleModel(1, d, options, torch::kCPU)});
+  model->ensemble.initialise(0, {7, 1, 0, 0});
   return model;
+}
+
+// A file name no other test process uses (ctest -j runs the tests of this file in parallel processes).
+std::string unique_temp_path(const std::string& suffix) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return (std::filesystem::temp_directory_path() /
+          ("iclab_test_nn_" + std::to_string(::getpid()) + "_" + test->name() + "_" + suffix))
+      .string();
 }
 
 torch::Tensor random_tokens(long batch, long length, long width) {
@@ -40,9 +60,10 @@ torch::Tensor random_tokens(long batch, long length, long width) {
   return torch::randn({batch, length, width});
 }
 
-torch::Tensor parameter(TransformerModel& model, std::string name) {
-  std::replace(name.begin(), name.end(), '.', '_');
-  return model.named_parameters()[name];
+torch::Tensor parameter(TransformerModel& model, const std::string& name) {
+  for (const auto& p : model.ensemble.parameters())
+    if (p.name == name) return p.value.select(0, 0);
+  throw std::runtime_error("no parameter " + name);
 }
 
 TEST(NnModels, ShapesAndTheQueryShortcut) {
@@ -105,9 +126,9 @@ TEST(NnModels, BlockWithoutMlpOutputsLn2OfRPlusLn1R) {
 TEST(NnModels, DenseInitialisationIsTruncatedLecunNormal) {
   // flax lecun_normal: variance 1/fan_in, truncated at 2 / 0.8796 standard units of the unscaled normal.
   auto model = make_model(Architecture::softmax_mlp2, 79);  // 80 x 80 kernels: 6400 entries each
-  for (const auto& item : model->named_parameters()) {
-    const std::string name = item.key();
-    const torch::Tensor p = item.value().to(torch::kFloat64);
+  for (const auto& item : model->ensemble.parameters()) {
+    const std::string name = item.name;
+    const torch::Tensor p = item.value.detach().select(0, 0).to(torch::kFloat64);
     if (name.find("norm") != std::string::npos) {
       EXPECT_TRUE(torch::all(p == (name.find("weight") != std::string::npos ? 1.0 : 0.0)).item<bool>()) << name;
     } else if (name.find("bias") != std::string::npos) {
@@ -211,7 +232,7 @@ TEST(NnTraining, SameSeedSameBits) {
 }
 
 TEST(NnTraining, CheckpointRoundTripContinuesExactly) {
-  const std::string path = (std::filesystem::temp_directory_path() / "iclab_test_nn_checkpoint.pt").string();
+  const std::string path = unique_temp_path("checkpoint.pt");
   auto straight = small_trainer(Architecture::softmax_mlp2, 2.0, 20, 1e-3);
   straight.train();
   auto first = small_trainer(Architecture::softmax_mlp2, 2.0, 8, 1e-3);
@@ -239,12 +260,13 @@ TEST(NnTraining, LinearAttentionApproachesTheReducedModelAtLargeTau) {
 }
 
 std::string run_cli(const std::string& args, int& code) {
-  const std::string out = (std::filesystem::temp_directory_path() / "iclab_test_nn_cli.txt").string();
+  const std::string out = unique_temp_path("cli.txt");
   code = std::system((std::string(ICLAB_BINARY) + " " + args + " > " + out + " 2>&1").c_str());
   code = WEXITSTATUS(code);
   std::ifstream in(out);
   std::stringstream text;
   text << in.rdbuf();
+  std::filesystem::remove(out);
   return text.str();
 }
 
