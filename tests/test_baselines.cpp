@@ -12,7 +12,7 @@
 #include <omp.h>
 
 #include "iclab/baselines/bayes.hpp"
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 #include "iclab/theory/isotropic.hpp"
 
 using namespace iclab;

@@ -15,11 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "iclab/error.hpp"
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/io/text_file.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace fs = std::filesystem;
 using namespace iclab;

@@ -12,9 +12,9 @@
 #include <limits>
 #include <sstream>
 
+#include "iclab/error.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/text_file.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "iclab/covariances/covariance_spec.hpp"
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 #include "iclab/theory/alignment.hpp"
 #include "iclab/theory/general.hpp"
 #include "iclab/theory/isotropic.hpp"

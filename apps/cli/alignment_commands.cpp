@@ -6,9 +6,9 @@
 #include <map>
 
 #include "alignment_commands.hpp"
+#include "iclab/error.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/theory/alignment.hpp"
 #include "iclab/theory/general.hpp"

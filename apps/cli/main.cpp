@@ -10,8 +10,8 @@
 
 #include "commands.hpp"
 #include "nn_handover.hpp"
+#include "iclab/error.hpp"
 #include "iclab/linalg/dense.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace {
 

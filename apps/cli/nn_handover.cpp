@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab::cli {
 namespace {

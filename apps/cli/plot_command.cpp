@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "iclab/error.hpp"
 #include "iclab/io/csv_reader.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "iclab/error.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "nn_handover.hpp"
 #include "preset_registry.hpp"

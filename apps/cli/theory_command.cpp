@@ -3,9 +3,9 @@
 
 #include "alignment_commands.hpp"
 #include "commands.hpp"
+#include "iclab/error.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/theory/isotropic.hpp"
 #include "output.hpp"

@@ -9,7 +9,7 @@
 
 #include "iclab/covariances/matrix_file.hpp"
 #include "iclab/covariances/random_matrices.hpp"
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab {
 namespace {

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <vector>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab {
 namespace {

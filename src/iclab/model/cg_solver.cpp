@@ -6,8 +6,8 @@
 #include <numeric>
 #include <optional>
 
+#include "iclab/error.hpp"
 #include "iclab/model/solver_kernels.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace iclab {
 namespace {

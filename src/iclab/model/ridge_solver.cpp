@@ -5,11 +5,11 @@
 #include <cmath>
 #include <fstream>
 
+#include "iclab/error.hpp"
 #include "iclab/model/auto_solver.hpp"
 #include "iclab/model/cg_solver.hpp"
 #include "iclab/model/dual_solver.hpp"
 #include "iclab/model/solver_kernels.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace iclab {
 using ridge_detail::seconds_since;

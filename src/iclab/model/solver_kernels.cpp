@@ -9,7 +9,7 @@
 #include <lapacke.h>
 #include <omp.h>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab::ridge_detail {
 namespace {

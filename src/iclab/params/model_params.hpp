@@ -4,18 +4,13 @@
 
 #include <cstdint>
 #include <limits>
-#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-namespace iclab {
+#include "iclab/error.hpp"
 
-// Raised for invalid user input; front ends turn it into one line on stderr and exit code 2.
-class InvalidArgument : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
+namespace iclab {
 
 // How pretraining (and ICL test) tasks are normalised.
 enum class TaskNorm {

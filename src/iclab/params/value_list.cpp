@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab {
 namespace {

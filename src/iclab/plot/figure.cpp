@@ -9,7 +9,7 @@
 #include <map>
 #include <numeric>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab::plot {
 namespace {

@@ -18,8 +18,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "iclab/error.hpp"
 #include "iclab/io/atomic_file.hpp"
-#include "iclab/params/model_params.hpp"
 
 extern char** environ;
 

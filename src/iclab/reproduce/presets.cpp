@@ -5,8 +5,8 @@
 
 #include <map>
 
+#include "iclab/error.hpp"
 #include "iclab/io/table.hpp"
-#include "iclab/params/model_params.hpp"
 #include "iclab/reproduce/preset_plots.hpp"
 #include "iclab/reproduce/preset_support.hpp"
 

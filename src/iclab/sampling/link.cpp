@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab {
 

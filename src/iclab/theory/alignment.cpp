@@ -5,7 +5,7 @@
 #include <functional>
 #include <limits>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 #include "iclab/theory/rank_correlation.hpp"
 
 namespace iclab::theory {

@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "iclab/error.hpp"
 #include "iclab/numerics/roots.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace iclab::theory {
 namespace {

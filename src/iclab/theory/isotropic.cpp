@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "iclab/error.hpp"
 #include "iclab/numerics/roots.hpp"
-#include "iclab/params/model_params.hpp"
 
 namespace iclab::theory {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "iclab/covariances/covariance_spec.hpp"
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab::theory {
 

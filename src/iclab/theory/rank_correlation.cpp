@@ -5,7 +5,7 @@
 #include <limits>
 #include <numeric>
 
-#include "iclab/params/model_params.hpp"
+#include "iclab/error.hpp"
 
 namespace iclab::theory {
 
