@@ -1,4 +1,4 @@
-// The authors' published Fig 1 simulations (Lu et al., d = 100; ../shared/reference-data) reproduced
+// The authors' published Fig 1 simulations (Lu et al., d = 100; tests/data, see its README) reproduced
 // by iclab's pipeline in the authors' conventions (sphere tasks, balanced assignment, lambda = 1e-8).
 // Both sides are means over independent repetitions with population std s (ddof = 0); the difference
 // of two means has standard error sqrt(s1^2/(R1-1) + s2^2/(R2-1)). We require agreement within 4 such
@@ -46,7 +46,7 @@ std::vector<Row> read_fig1(const std::string& path) {
 
 TEST(ReferenceData, LuFigure1AtD100) {
   const std::string path = std::string(ICLAB_REFERENCE_DATA_DIR) + "/lu2024_fig1_d100.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " not found (tests/data/README.md)";
   const auto rows = read_fig1(path);
   ASSERT_EQ(rows.size(), 12u);
   const auto solver = make_ridge_solver(ICLAB_REFERENCE_SOLVER);
@@ -79,7 +79,7 @@ TEST(ReferenceData, LuFigure1AtD100) {
 // kappa = r/d = 0.5 keep the test to about a minute (n = 512 000 contexts per fit).
 TEST(ReferenceData, LeteyFigure6HalfManifoldAtD80) {
   const std::string path = std::string(ICLAB_REFERENCE_DATA_DIR) + "/letey2025_fig6_halfmanifold_d80.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " not found (tests/data/README.md)";
   const std::map<std::string, std::string> spec_of = {{"train", "lowrank:40"},      {"iso", "iso"},
                                                       {"power0.5", "power:0.5"},    {"revpower0.5", "revpower:0.5"},
                                                       {"spike1", "spike:1"}};
