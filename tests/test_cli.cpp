@@ -1,16 +1,16 @@
 // The command-line front end: the exact spellings, outputs, and bad input handling
 // (one line on stderr naming the parameter, exit code 2, no output file).
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "iclab/io/text_file.hpp"
+#include "iclab/version.hpp"
 
 namespace fs = std::filesystem;
 
@@ -83,6 +83,8 @@ TEST_F(Cli, SimulateSpellingAndOutputFiles) {
   const auto meta = nlohmann::json::parse(slurp(fs::path(out.string() + ".meta.json")));
   EXPECT_EQ(meta["seed"], 1);
   EXPECT_TRUE(meta.contains("conventions"));
+  EXPECT_EQ(meta["version"], std::string(iclab::version()));
+  EXPECT_EQ(meta["git"], std::string(iclab::git_describe()));
   EXPECT_TRUE(meta["command_line"].get<std::string>().find("simulate") != std::string::npos);
   EXPECT_EQ(meta["points"][0]["task_norm"], "sphere");
   EXPECT_EQ(meta["points"][0]["ell"], 100);
@@ -164,7 +166,9 @@ TEST_F(Cli, HelpAndVersionExitZero) {
   EXPECT_EQ(run("simulate --help").exit_code, 0);
   const Result v = run("--version");
   EXPECT_EQ(v.exit_code, 0);
-  EXPECT_NE(v.out.find("0.1"), std::string::npos);
+  // "VERSION (GIT)", both from the library's build-time record.
+  EXPECT_NE(v.out.find(std::string(iclab::version()) + " (" + std::string(iclab::git_describe()) + ")"),
+            std::string::npos);
 }
 
 TEST_F(Cli, NoSubcommandIsAnError) { EXPECT_EQ(run("").exit_code, 2); }

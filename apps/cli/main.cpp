@@ -1,17 +1,17 @@
 // iclab command-line front end: parses, validates (exit 2 on bad input, before any output),
 // runs one subcommand and writes its table.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "commands.hpp"
-#include "nn_handover.hpp"
 #include "iclab/error.hpp"
 #include "iclab/linalg/dense.hpp"
+#include "iclab/version.hpp"
+#include "nn_handover.hpp"
 
 namespace {
 
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   iclab::retain_freed_memory(1L << 30);
   CLI::App app{"iclab: the exactly solvable theory of in-context learning, and its simulations"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(ICLAB_VERSION) + " (" + ICLAB_GIT_DESCRIBE + ")");
+  app.set_version_flag("--version", std::string(iclab::version()) + " (" + std::string(iclab::git_describe()) + ")");
   std::map<CLI::App*, iclab::cli::Runner> runners;
   auto add = [&](auto adder) {
     const auto before = app.get_subcommands({});

@@ -5,6 +5,7 @@
 
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/version.hpp"
 
 namespace iclab::cli {
 
@@ -16,8 +17,8 @@ void OutputOptions::add_to(CLI::App& command) {
 nlohmann::json RunInfo::to_json() const {
   nlohmann::json j;
   j["program"] = "iclab";
-  j["version"] = ICLAB_VERSION;
-  j["git"] = ICLAB_GIT_DESCRIBE;
+  j["version"] = iclab::version();
+  j["git"] = iclab::git_describe();
   j["command_line"] = command_line;
   j["conventions"] = conventions_json();
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
