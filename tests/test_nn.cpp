@@ -282,16 +282,34 @@ TEST(NnCli, TrainPrintsOneRowPerTest) {
   std::getline(lines, header);
   std::getline(lines, row1);
   std::getline(lines, row2);
-  EXPECT_EQ(header, "model,d,alpha,tau,kappa,rho,seed,epochs,steps,train_loss,test,icl_error,idg_error");
-  EXPECT_EQ(row1.rfind("softmax,6,1,2,1,0.01,2,3,", 0), 0u) << row1;
+  EXPECT_EQ(header, "model,d,alpha,tau,kappa,rho,ctrain,seed,epochs,steps,train_loss,test,icl_error,idg_error");
+  EXPECT_EQ(row1.rfind("softmax,6,1,2,1,0.01,iso,2,3,", 0), 0u) << row1;
   EXPECT_NE(row1.find(",iso,"), std::string::npos);
   EXPECT_NE(row2.find(",power:1,"), std::string::npos);
+}
+
+TEST(NnCli, ListsTrainAnEnsembleWhoseRowsEqualSeparateRuns) {
+  // The product tau x seed is trained as one ensemble; on the CPU each row is bit-identical to the
+  // model trained alone (the ensemble contract, nn/ensemble.hpp).
+  int code = 0;
+  const std::string common = "train --model softmax --d 6 --kappa inf --steps 60 --lr 1e-3 --test-contexts 300 ";
+  const std::string together = run_cli(common + "--tau 1,2 --seed 3,4", code);
+  ASSERT_EQ(code, 0) << together;
+  const std::string alone = run_cli(common + "--tau 2 --seed 3", code);
+  ASSERT_EQ(code, 0) << alone;
+  std::istringstream lines(together);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 5u) << together;  // header + 2 taus x 2 seeds, the seed fastest
+  EXPECT_EQ(rows[0] + "\n" + rows[3] + "\n", alone);
 }
 
 TEST(NnCli, BadInputExitsTwoWithOneLine) {
   for (const char* args : {"train --model mamba --epochs 1", "train --epochs 1 --batch 1.5",
                            "train --epochs 1 --ctest nope", "train --epochs 1 --device tpu", "train --d 4",
-                           "train --epochs 1 --link relu", "train --load /nonexistent.pt"}) {
+                           "train --epochs 1 --link relu", "train --load /nonexistent.pt",
+                           "train --epochs 1 --seed -1", "train --epochs 1 --tau 1,x",
+                           "train --epochs 1 --save /nonexistent/x.pt"}) {
     int code = 0;
     const std::string out = run_cli(args, code);
     EXPECT_EQ(code, 2) << args << ": " << out;

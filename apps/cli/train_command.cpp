@@ -1,15 +1,18 @@
-// `iclab train`: trains one Transformer of the nonlinear checks (spec A1/A2) and prints one CSV row per
-// test distribution. The training log (JSON lines) and checkpoints are optional side outputs.
+// `iclab train`: trains Transformers of the nonlinear checks (spec A1/A2) and prints one CSV row per
+// (model, test distribution). List-valued --model, --ctrain, --kappa, --tau and --seed give a product
+// grid trained as ensembles (nn/ensemble.hpp): on the CPU each model's row is bit-identical to its run
+// alone. The training log (JSON lines) and checkpoints are optional side outputs.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "commands.hpp"
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
-#include "iclab/nn/trainer.hpp"
+#include "iclab/nn/ensemble.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
 #include "output.hpp"
@@ -18,13 +21,13 @@ namespace iclab::cli {
 namespace {
 
 struct TrainCommandOptions {
-  std::string model = "softmax-mlp2", kappa = "inf", ctrain, ctest, link = "linear", batch = "0.1";
+  std::string model = "softmax-mlp2", kappa = "inf", tau = "4", seed = "1", ctrain, ctest, link = "linear",
+              batch = "0.1";
   std::string device = "cpu", log, save, load;
   long d = 10, epochs = 0, steps = 0, hidden = 0, test_contexts = 100000, train_loss_every = 0;
-  double alpha = 1.0, tau = 4.0, rho = 0.01, lr = 1e-4, weight_decay = 1e-4;
-  std::uint64_t seed = 1;
+  double alpha = 1.0, rho = 0.01, lr = 1e-4, weight_decay = 1e-4;
   int threads = 1;
-  bool gelu_mlp = false, no_mlp_residual = false, no_attention_residual = false, quiet = false;
+  bool gelu_mlp = false, no_mlp_residual = false, no_attention_residual = false, quiet = false, no_cuda_graph = false;
   OutputOptions output;
 };
 
@@ -47,98 +50,202 @@ void parse_batch(const std::string& text, nn::TrainingOptions& t) {
   }
 }
 
-nn::TransformerTrainer make_trainer(const TrainCommandOptions& o) {
-  if (!o.load.empty()) {
-    nn::TransformerTrainer trainer = nn::TransformerTrainer::load(o.load, o.device);
-    // Continue to the requested length (both 0: evaluate the checkpoint as it is).
-    if (o.epochs > 0 || o.steps > 0)
-      trainer.set_schedule(o.epochs, o.steps);
-    else
-      trainer.set_schedule(0, trainer.steps_done());
-    return trainer;
+nn::EnsembleMember base_member(const TrainCommandOptions& o) {
+  nn::EnsembleMember m;
+  m.data.d = o.d;
+  m.data.alpha = o.alpha;
+  m.data.rho = o.rho;
+  m.data.link = parse_link(o.link);
+  m.architecture.hidden = o.hidden;
+  m.architecture.gelu_mlp = o.gelu_mlp;
+  m.architecture.mlp_residual = !o.no_mlp_residual;
+  m.architecture.attention_residual = !o.no_attention_residual;
+  m.training.learning_rate = o.lr;
+  m.training.weight_decay = o.weight_decay;
+  parse_batch(o.batch, m.training);
+  m.training.epochs = o.epochs;
+  m.training.steps = o.steps;
+  m.training.device = o.device;
+  m.training.threads = o.threads;
+  return m;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find(separator, start);
+    out.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
   }
+  return out;
+}
+
+// The product model x ctrain x kappa x tau x seed (the last fastest), validated before any training.
+std::vector<nn::EnsembleMember> members_of(const TrainCommandOptions& o) {
   if (o.epochs <= 0 && o.steps <= 0) throw InvalidArgument("--epochs: give --epochs N or --steps N (N >= 1)");
   if (o.epochs > 0 && o.steps > 0) throw InvalidArgument("--steps: give either --epochs or --steps, not both");
-  nn::PretrainingData data;
-  data.d = o.d;
-  data.alpha = o.alpha;
-  data.tau = o.tau;
+  std::vector<nn::Architecture> models;
+  for (const std::string& name : split(o.model, ',')) models.push_back(nn::parse_architecture(name));
+  std::vector<std::string> ctrains{""};
+  if (!o.ctrain.empty()) {
+    ctrains.clear();
+    for (const TaskCovariance& c : parse_covariance_list(o.ctrain, o.d, "--ctrain")) ctrains.push_back(c.spec());
+  }
   const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
-  if (kappas.size() != 1) throw InvalidArgument("--kappa: one value");
-  data.kappa = kappas.front();
-  data.rho = o.rho;
-  data.ctrain = o.ctrain;
-  data.link = parse_link(o.link);
-  nn::ArchitectureOptions architecture;
-  architecture.architecture = nn::parse_architecture(o.model);
-  architecture.hidden = o.hidden;
-  architecture.gelu_mlp = o.gelu_mlp;
-  architecture.mlp_residual = !o.no_mlp_residual;
-  architecture.attention_residual = !o.no_attention_residual;
-  nn::TrainingOptions training;
-  training.learning_rate = o.lr;
-  training.weight_decay = o.weight_decay;
-  parse_batch(o.batch, training);
-  training.epochs = o.epochs;
-  training.steps = o.steps;
-  training.seed = o.seed;
-  training.device = o.device;
-  training.threads = o.threads;
-  return nn::TransformerTrainer(data, architecture, training);
+  const auto taus = parse_value_list(o.tau, "--tau");
+  std::vector<std::uint64_t> seeds;
+  for (double seed : parse_value_list(o.seed, "--seed")) {
+    if (!(seed >= 0 && seed < 9007199254740992.0) || seed != std::floor(seed))
+      throw InvalidArgument("--seed: expected integers in [0, 2^53), got '" + o.seed + "'");
+    seeds.push_back(static_cast<std::uint64_t>(seed));
+  }
+  const nn::EnsembleMember base = base_member(o);
+  std::vector<nn::EnsembleMember> members;
+  for (nn::Architecture model : models)
+    for (const std::string& ctrain : ctrains)
+      for (double kappa : kappas)
+        for (double tau : taus)
+          for (std::uint64_t seed : seeds) {
+            nn::EnsembleMember m = base;
+            m.architecture.architecture = model;
+            m.data.ctrain = ctrain;
+            m.data.kappa = kappa;
+            m.data.tau = tau;
+            m.training.seed = seed;
+            m.data.validate();
+            m.architecture.validate();
+            m.training.validate();
+            members.push_back(std::move(m));
+          }
+  return members;
 }
 
 void run_train(const TrainCommandOptions& o, const std::string& command_line) {
   check_output_target(o.output);
   if (o.test_contexts < 1) throw InvalidArgument("--test-contexts: must be >= 1");
   if (o.train_loss_every < 0) throw InvalidArgument("--train-loss-every: must be >= 0");
-  nn::TransformerTrainer trainer = make_trainer(o);
-  const nn::PretrainingData& data = trainer.data();
+  nn::EnsembleOptions engine;
+  engine.device = o.device;
+  engine.threads = o.threads;
+  engine.cuda_graph = !o.no_cuda_graph;
+  engine.validate();
+
+  // The ensembles: a loaded checkpoint, or the product of the list options split into groups that
+  // share an architecture and fit in memory (refused up front when one model alone does not).
+  std::vector<nn::EnsembleMember> members;
+  std::vector<std::vector<std::size_t>> groups;
+  std::optional<nn::EnsembleTrainer> loaded;
+  if (!o.load.empty()) {
+    loaded.emplace(nn::EnsembleTrainer::load(o.load, o.device));
+    for (long m = 0; m < loaded->size(); ++m) {
+      // Continue to the requested length (both 0: evaluate the checkpoint as it is).
+      if (o.epochs > 0 || o.steps > 0)
+        loaded->set_schedule(m, o.epochs, o.steps);
+      else
+        loaded->set_schedule(m, 0, loaded->steps_done());
+      members.push_back(loaded->member(m));
+    }
+    groups.push_back({});
+    for (std::size_t m = 0; m < members.size(); ++m) groups.back().push_back(m);
+  } else {
+    members = members_of(o);
+    const std::size_t budget = nn::EnsembleTrainer::available_bytes(o.device) / 10 * 8;
+    groups = nn::EnsembleTrainer::plan(members, engine, budget);
+  }
+  if (!o.save.empty() && groups.size() != 1)
+    throw InvalidArgument("--save: the models form " + std::to_string(groups.size()) +
+                          " ensembles (different models, or more than fits in memory); save one ensemble at a time");
+  const long data_d = members.front().data.d;
   // Test covariances are checked before training: a typo must not cost an hour.
   std::vector<std::string> tests{""};
   if (!o.ctest.empty()) {
     tests.clear();
-    for (const TaskCovariance& c : parse_covariance_list(o.ctest, data.d, "--ctest")) tests.push_back(c.spec());
+    for (const TaskCovariance& c : parse_covariance_list(o.ctest, data_d, "--ctest")) tests.push_back(c.spec());
   }
   std::unique_ptr<std::ofstream> log;
   if (!o.log.empty()) {
     log = std::make_unique<std::ofstream>(o.log, std::ios::app);
     if (!*log) throw InvalidArgument("--log: cannot write '" + o.log + "'");
   }
+  if (!o.save.empty()) {
+    // Refused before training, not after an hour of it.
+    OutputOptions target;
+    target.out = o.save;
+    try {
+      check_output_target(target);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(std::string("--save") + std::string(e.what()).substr(5));
+    }
+  }
+
+  Table table({"model", "d", "alpha", "tau", "kappa", "rho", "ctrain", "seed", "epochs", "steps", "train_loss", "test",
+               "icl_error", "idg_error"});
   RunInfo info;
   info.command_line = command_line;
-  info.extra["transformer"] = trainer.to_json();
-  {
-    ProgressBar progress("train " + to_string(trainer.architecture().architecture),
-                         std::max(1L, trainer.total_steps() - trainer.steps_done()));
-    long reported = trainer.steps_done();
+  info.extra["transformers"] = nlohmann::json::array();
+  info.extra["ensembles"] = nlohmann::json::array();
+  long work = 0;
+  for (const auto& m : members) {
+    const long batch = m.training.batch_size > 0
+                           ? m.training.batch_size
+                           : std::max(1L, static_cast<long>(m.training.batch_fraction * double(m.data.num_contexts())));
+    work += m.training.steps > 0 ? m.training.steps : m.training.epochs * (1 + m.data.num_contexts() / batch);
+  }
+  ProgressBar progress(members.size() == 1 ? "train " + nn::to_string(members.front().architecture.architecture)
+                                           : "train " + std::to_string(members.size()) + " models",
+                       std::max(1L, work));
+  for (const auto& group : groups) {
+    nn::EnsembleTrainer trainer = loaded ? std::move(*loaded) : [&] {
+      std::vector<nn::EnsembleMember> part;
+      for (std::size_t k : group) part.push_back(members[k]);
+      return nn::EnsembleTrainer(std::move(part), engine);
+    }();
+    long active = trainer.size();
     trainer.train(
-        [&](const nn::EpochLog& e) {
-          progress.advance(e.step - reported);
-          reported = e.step;
-          if (log) {
-            nlohmann::json line = {
-                {"epoch", e.epoch}, {"step", e.step}, {"batch_loss", e.batch_loss}, {"seconds", e.seconds}};
-            if (e.train_loss) line["train_loss"] = *e.train_loss;
-            *log << line.dump() << '\n' << std::flush;
-          }
+        [&](long m, const nn::EpochLog& e) {
+          if (e.step == trainer.total_steps(m)) --active;
+          if (!log) return;
+          const auto& member = trainer.member(m);
+          nlohmann::json line = {
+              {"model", nn::to_string(member.architecture.architecture)},
+              {"tau", member.data.tau},
+              {"kappa", std::isinf(member.data.kappa) ? nlohmann::json("inf") : nlohmann::json(member.data.kappa)},
+              {"ctrain", member.data.ctrain},
+              {"seed", member.training.seed},
+              {"epoch", e.epoch},
+              {"step", e.step},
+              {"batch_loss", e.batch_loss},
+              {"seconds", e.seconds}};
+          if (e.train_loss) line["train_loss"] = *e.train_loss;
+          *log << line.dump() << '\n' << std::flush;
         },
-        o.train_loss_every);
-    progress.finish();
+        o.train_loss_every, [&](long, long) { progress.advance(active); });
+    if (!o.save.empty()) trainer.save(o.save);
+    const auto train_losses = trainer.train_losses();
+    const auto idg = trainer.idg_errors(o.test_contexts);
+    std::vector<std::vector<double>> icl;
+    for (const std::string& test : tests) {
+      // The default test of a kappa = inf member is its IDG test (the same contexts).
+      icl.push_back(trainer.icl_errors(test, o.test_contexts));
+    }
+    info.extra["ensembles"].push_back(trainer.engine_json());
+    for (long m = 0; m < trainer.size(); ++m) {
+      const auto& member = trainer.member(m);
+      info.extra["transformers"].push_back(trainer.member_json(m));
+      const long steps_done = std::min(trainer.steps_done(), trainer.total_steps(m));
+      const long epochs_done = (steps_done + trainer.steps_per_epoch(m) - 1) / trainer.steps_per_epoch(m);
+      const std::string train_spec = member.data.ctrain.empty() ? "iso" : member.data.ctrain;
+      for (std::size_t t = 0; t < tests.size(); ++t)
+        table.add_row({nn::to_string(member.architecture.architecture), member.data.d, member.data.alpha,
+                       member.data.tau, member.data.kappa, member.data.rho, train_spec,
+                       static_cast<long>(member.training.seed), epochs_done, steps_done,
+                       train_losses[static_cast<std::size_t>(m)], tests[t].empty() ? train_spec : tests[t],
+                       icl[t][static_cast<std::size_t>(m)], idg[static_cast<std::size_t>(m)]});
+    }
   }
-  if (!o.save.empty()) trainer.save(o.save);
-  const double train_loss = trainer.train_loss();
-  const double idg = trainer.idg_error(o.test_contexts);
-  Table table({"model", "d", "alpha", "tau", "kappa", "rho", "seed", "epochs", "steps", "train_loss", "test",
-               "icl_error", "idg_error"});
-  const auto& t = trainer.training();
-  const long epochs_done = (trainer.steps_done() + trainer.steps_per_epoch() - 1) / trainer.steps_per_epoch();
-  for (const std::string& test : tests) {
-    const double icl = test.empty() ? (std::isinf(data.kappa) ? idg : trainer.icl_error("", o.test_contexts))
-                                    : trainer.icl_error(test, o.test_contexts);
-    table.add_row({to_string(trainer.architecture().architecture), data.d, data.alpha, data.tau, data.kappa, data.rho,
-                   static_cast<long>(t.seed), epochs_done, trainer.steps_done(), train_loss,
-                   test.empty() ? std::string(data.ctrain.empty() ? "iso" : data.ctrain) : test, icl, idg});
-  }
+  progress.finish();
   emit(table, info, o.output);
 }
 
@@ -147,15 +254,15 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
 Runner add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainCommandOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train a Transformer on ICL regression (libtorch) and test it");
-  cmd->add_option("--model", o->model, "linear-attention | softmax | softmax-mlp2 | softmax-mlp3")
+  cmd->add_option("--model", o->model, "linear-attention | softmax | softmax-mlp2 | softmax-mlp3 (a list: a,b)")
       ->capture_default_str();
   cmd->add_option("--d", o->d, "token dimension")->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "context length ratio, l = int(alpha d)")->capture_default_str();
-  cmd->add_option("--tau", o->tau, "pretraining contexts ratio, n = int(tau d^2)")->capture_default_str();
-  cmd->add_option("--kappa", o->kappa, "task diversity, k = int(kappa d) (inf: a fresh task per context)")
+  cmd->add_option("--tau", o->tau, "pretraining contexts ratio, n = int(tau d^2) (a list)")->capture_default_str();
+  cmd->add_option("--kappa", o->kappa, "task diversity, k = int(kappa d) (inf: a fresh task per context; a list)")
       ->capture_default_str();
   cmd->add_option("--rho", o->rho, "label-noise variance")->capture_default_str();
-  cmd->add_option("--ctrain", o->ctrain, "pretraining task covariance spec (default: I)");
+  cmd->add_option("--ctrain", o->ctrain, "pretraining task covariance specs, 'SPEC;SPEC' (default: I)");
   cmd->add_option("--ctest", o->ctest, "test task covariances, 'SPEC;SPEC' (default: the pretraining law)");
   cmd->add_option("--link", o->link, "labels y = link(x.w) + noise: linear | tanh | cube | square")
       ->capture_default_str();
@@ -169,16 +276,18 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_flag("--no-mlp-residual", o->no_mlp_residual, "variant: block output LN2(MLP(p))");
   cmd->add_flag("--no-attention-residual", o->no_attention_residual,
                 "variant: no residual around attention (the saved kappa runs' bug)");
-  cmd->add_option("--seed", o->seed, "seed of the data, initialisation and minibatches")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seeds of the data, initialisation and minibatches (a list)")
+      ->capture_default_str();
   cmd->add_option("--test-contexts", o->test_contexts, "fresh contexts per test error")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu | cuda[:N] (cuda needs a CUDA build of libtorch)")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "torch threads (1 is fastest for these small models)")
-      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "torch threads while training and testing")->capture_default_str();
+  cmd->add_flag("--no-cuda-graph", o->no_cuda_graph,
+                "on CUDA, launch every kernel of a step (default: replay a graph)");
   cmd->add_option("--log", o->log, "append a JSON line per epoch to this file");
   cmd->add_option("--train-loss-every", o->train_loss_every, "log the full-set train loss every N epochs (0: never)")
       ->capture_default_str();
-  cmd->add_option("--save", o->save, "write a checkpoint here after training");
-  cmd->add_option("--load", o->load, "start from this checkpoint (its data, model and training options)");
+  cmd->add_option("--save", o->save, "write a checkpoint (of the whole ensemble) here after training");
+  cmd->add_option("--load", o->load, "start from this checkpoint (its data, models and training options)");
   o->output.add_to(*cmd);
   return [o](const std::string& line) { run_train(*o, line); };
 }
