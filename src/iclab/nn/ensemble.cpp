@@ -17,7 +17,10 @@
 #include "iclab/nn/torch_support.hpp"
 #include "iclab/sampling/task_pool.hpp"
 
-#if defined(ICLAB_TORCH_CUDA)
+// CUDA graphs and device memory queries need the CUDA headers beside a CUDA libtorch; without them
+// CUDA still trains, eagerly.
+#if defined(ICLAB_TORCH_CUDA) && __has_include(<ATen/cuda/CUDAGraph.h>) && __has_include(<cuda_runtime_api.h>)
+#define ICLAB_CUDA_GRAPHS 1
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -487,7 +490,7 @@ void EnsembleTrainer::train(const std::function<void(long, const EpochLog&)>& on
     after_step();
   };
 
-#if defined(ICLAB_TORCH_CUDA)
+#if defined(ICLAB_CUDA_GRAPHS)
   if (s.device.is_cuda()) {
     // Everything on one side stream: a graph is captured on a non-default stream, and the steps
     // before and after it must be ordered with it.
@@ -642,7 +645,7 @@ std::size_t EnsembleTrainer::estimate_bytes(const std::vector<EnsembleMember>& m
 
 std::size_t EnsembleTrainer::available_bytes(const std::string& device) {
   const torch::Device parsed = parse_device(device);
-#if defined(ICLAB_TORCH_CUDA)
+#if defined(ICLAB_CUDA_GRAPHS)
   if (parsed.is_cuda()) {
     const c10::cuda::CUDAGuard guard(parsed.index() < 0 ? 0 : parsed.index());
     std::size_t free_bytes = 0, total_bytes = 0;
