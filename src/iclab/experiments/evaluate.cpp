@@ -62,6 +62,19 @@ std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment) {
   return std::make_unique<PointEvaluator>(experiment);
 }
 
+std::vector<std::vector<std::size_t>> Evaluator::groups(const std::vector<ExperimentPoint>& points) const {
+  std::vector<std::vector<std::size_t>> out;
+  for (std::size_t i = 0; i < points.size(); ++i) out.push_back({i});
+  return out;
+}
+
+std::vector<std::vector<std::vector<Cell>>> Evaluator::evaluate_group(const std::vector<const ExperimentPoint*>& points,
+                                                                      const std::function<void()>& on_unit) {
+  std::vector<std::vector<std::vector<Cell>>> out;
+  for (const ExperimentPoint* p : points) out.push_back(evaluate(*p, on_unit));
+  return out;
+}
+
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment) {
   return factory ? factory(experiment) : make_point_evaluator(experiment);
 }

@@ -34,6 +34,16 @@ class Evaluator {
   virtual void validate(const ExperimentPoint& point) = 0;
   // What the columns mean and which theory or model produced them, for the run's metadata.
   virtual nlohmann::json description() const = 0;
+
+  // Points evaluated together (e.g. Transformers trained as one ensemble): a partition of `points`
+  // (the whole grid, canonical order) into groups of indices into it. It must depend on the
+  // experiment alone, never on shards or resumes: the runner shards and journals by group. Default:
+  // one point per group.
+  virtual std::vector<std::vector<std::size_t>> groups(const std::vector<ExperimentPoint>& points) const;
+  // The rows of each point of a group (any subset of a group: a resumed run evaluates the points not
+  // yet journaled), in the order given. Default: evaluate() per point.
+  virtual std::vector<std::vector<std::vector<Cell>>> evaluate_group(const std::vector<const ExperimentPoint*>& points,
+                                                                     const std::function<void()>& on_unit = {});
 };
 
 // Makes the evaluator of an experiment; throws InvalidArgument when it cannot be evaluated here.

@@ -79,6 +79,7 @@ constexpr KeyInfo kKeys[] = {
     {"test_contexts", Kind::count, false, "an integer >= 1", true},
     {"train_loss_every", Kind::count, false, "an integer >= 0 (epochs; 0: never)", true},
     {"device", Kind::text, false, "'cpu', 'cuda' or 'cuda:N'", true},
+    {"ensemble", Kind::count, false, "an integer >= 1 (the most models trained at once)", true},
 };
 
 const KeyInfo* find_key(const std::string& name) {

@@ -179,9 +179,22 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   const auto start = std::chrono::steady_clock::now();
   const std::unique_ptr<Evaluator> evaluator_owner = make_evaluator(options.evaluator, experiment);
   Evaluator& evaluator = *evaluator_owner;
+  // The shard holds whole groups (points evaluated together), chosen by group index: the grouping is
+  // the experiment's, so a point's rows do not depend on the shard or on resumes.
+  const std::vector<ExperimentPoint> all_points = expand_points(experiment);
+  std::vector<std::vector<const ExperimentPoint*>> groups;
   std::vector<ExperimentPoint> points;
-  for (auto& p : expand_points(experiment))
-    if (options.shard.contains(p.index)) points.push_back(std::move(p));
+  {
+    const auto partition = evaluator.groups(all_points);
+    for (std::size_t g = 0; g < partition.size(); ++g) {
+      if (!options.shard.contains(g)) continue;
+      groups.emplace_back();
+      for (std::size_t i : partition[g]) {
+        groups.back().push_back(&all_points[i]);
+        points.push_back(all_points[i]);
+      }
+    }
+  }
   // Every impossible point is refused before any output exists.
   for (const auto& p : points) evaluator.validate(p);
 
@@ -227,12 +240,22 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   ProgressBar progress("run " + experiment.name + options.shard.suffix(),
                        static_cast<long>(points.size() - finished.size()) * evaluator.work_units());
   if (!options.progress) progress.finish();
-  for (const ExperimentPoint& p : points) {
-    if (finished.count(p.index)) continue;
-    const std::string text = rows_text(evaluator.columns(), evaluator.evaluate(p, [&] { progress.advance(); }));
+  for (const auto& group : groups) {
+    std::vector<const ExperimentPoint*> todo;
+    for (const ExperimentPoint* p : group)
+      if (!finished.count(p->index)) todo.push_back(p);
+    if (todo.empty()) continue;
+    const auto rows = evaluator.evaluate_group(todo, [&] { progress.advance(); });
+    // The group's rows in one write, then its journal lines in one write: a kill between the two
+    // leaves rows beyond the journal, which a resume truncates.
+    std::string text, journal_lines;
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      text += rows_text(evaluator.columns(), rows[k]);
+      journal_lines += std::to_string(todo[k]->index) + " " + std::to_string(end + text.size()) + "\n";
+    }
     rows_file.append(text);
     end += text.size();
-    journal_file.append(std::to_string(p.index) + " " + std::to_string(end) + "\n");
+    journal_file.append(journal_lines);
   }
   progress.finish();
   rows_file.sync();

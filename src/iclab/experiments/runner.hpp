@@ -2,10 +2,11 @@
 //
 // Output directory layout (S = "" or ".shard-I-of-N"):
 //   experiment.toml            the experiment as run (edit and rerun it with `iclab run`)
-//   results{S}.partial.csv     while running: header, then each finished point's rows, appended with
-//                              one write per point
+//   results{S}.partial.csv     while running: header, then each finished group's rows (points
+//                              evaluated together, e.g. one ensemble of Transformers), one write per group
 //   results{S}.journal         while running: "POINT END_OFFSET" per finished point, appended after its
-//                              rows; only rows below the last complete journal entry count
+//                              group's rows (one write per group); only rows below the last complete
+//                              journal entry count
 //   results{S}.csv             when the run is complete (the partial file renamed), with
 //   results{S}.csv.meta.json   version, conventions, timings, the experiment's identity
 // A killed run restarted with the same command truncates the partial file to its last journaled point,
@@ -21,11 +22,12 @@
 
 namespace iclab {
 
-// A deterministic part of the grid: the points with index % count == index.
+// A deterministic part of the grid: the groups of points (Evaluator::groups; one point each for the
+// linear model's quantities, an ensemble's points for Transformers) with group index % count == index.
 struct Shard {
   long index = 0;
   long count = 1;
-  bool contains(std::size_t point) const { return static_cast<long>(point % static_cast<std::size_t>(count)) == index; }
+  bool contains(std::size_t group) const { return static_cast<long>(group % static_cast<std::size_t>(count)) == index; }
   std::string suffix() const;  // "" or ".shard-I-of-N"
 };
 // "I/N" with 0 <= I < N (SLURM: --shard $SLURM_ARRAY_TASK_ID/N with --array=0-(N-1)).

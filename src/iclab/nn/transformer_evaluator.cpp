@@ -1,10 +1,13 @@
 #include "iclab/nn/transformer_evaluator.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/nn/ensemble.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
 
@@ -110,46 +113,121 @@ void TransformerEvaluator::validate(const ExperimentPoint& p) {
   }
 }
 
+std::vector<std::vector<std::size_t>> TransformerEvaluator::groups(const std::vector<ExperimentPoint>& points) const {
+  std::vector<std::vector<std::size_t>> out;
+  std::string previous_key;
+  long models = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const ExperimentPoint& p = points[i];
+    const TransformerSetup s = setup(p, 0);
+    const std::string key = s.architecture.to_json().dump() + "|" + std::to_string(s.data.d) + "|" +
+                            std::to_string(s.data.context_length()) + "|" + s.training.device + "|" +
+                            std::to_string(s.test_contexts);
+    const long cap = static_cast<long>(number_option(p, "ensemble", 128.0));
+    if (out.empty() || key != previous_key || models + experiment_.repeats > cap) {
+      out.emplace_back();
+      models = 0;
+    }
+    out.back().push_back(i);
+    models += experiment_.repeats;
+    previous_key = key;
+  }
+  return out;
+}
+
 std::vector<std::vector<Cell>> TransformerEvaluator::evaluate(const ExperimentPoint& p,
                                                               const std::function<void()>& on_unit) {
-  validate(p);
-  std::vector<std::vector<Cell>> rows;
-  const std::string train_spec = p.ctrain.empty() ? "iso" : p.ctrain;
-  for (long r = 0; r < experiment_.repeats; ++r) {
-    TransformerSetup s = setup(p, r);
-    TransformerTrainer trainer(s.data, s.architecture, s.training);
-    std::function<void(const EpochLog&)> log;
-    if (on_epoch_) log = [this, r](const EpochLog& entry) { on_epoch_(r, entry); };
-    trainer.train(log, s.train_loss_every);
-    const double train_loss = trainer.train_loss();
-    const double idg = trainer.idg_error(s.test_contexts);
-    for (const std::string& test : s.tests) {
-      const double icl = trainer.icl_error(test, s.test_contexts);
-      std::vector<Cell> row{static_cast<long>(p.index),
-                            s.data.d,
-                            s.data.alpha,
-                            s.data.tau,
-                            s.data.kappa,
-                            s.data.rho,
-                            train_spec,
-                            to_string(s.architecture.architecture),
-                            s.architecture.hidden_for(s.data.d),
-                            to_string(s.data.link)};
-      for (const std::string& key : variant_keys_) row.emplace_back(static_cast<long>(number_option(p, key, 0.0)));
-      row.insert(row.end(), {trainer.batch_size(), s.training.learning_rate, s.training.weight_decay});
-      if (s.training.epochs > 0) {
-        row.emplace_back(s.training.epochs);
-      } else {
-        row.emplace_back(std::monostate());  // steps mode
-      }
-      row.insert(row.end(), {trainer.total_steps(), s.test_contexts, s.data.context_length(), s.data.num_contexts(),
-                             s.data.num_tasks(), r, std::to_string(s.training.seed), train_loss,
-                             test.empty() ? train_spec : test, icl, idg, icl - idg});
-      rows.push_back(std::move(row));
+  return evaluate_group({&p}, on_unit).front();
+}
+
+std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group(
+    const std::vector<const ExperimentPoint*>& points, const std::function<void()>& on_unit) {
+  for (const ExperimentPoint* p : points) validate(*p);
+  // Members: every point's repetitions, points outer.
+  std::vector<TransformerSetup> setups;
+  std::vector<EnsembleMember> members;
+  for (const ExperimentPoint* p : points)
+    for (long r = 0; r < experiment_.repeats; ++r) {
+      setups.push_back(setup(*p, r));
+      members.push_back({setups.back().data, setups.back().architecture, setups.back().training});
     }
-    if (on_unit) on_unit();
+  EnsembleOptions engine;
+  engine.device = members.front().training.device;
+  const auto plan = EnsembleTrainer::plan(members, engine, EnsembleTrainer::available_bytes(engine.device) / 10 * 8);
+  struct Scores {
+    double train_loss = 0, idg = 0;
+    std::map<std::string, double> icl;
+  };
+  std::vector<Scores> scores(members.size());
+  for (const auto& part : plan) {
+    std::vector<EnsembleMember> subset;
+    for (std::size_t k : part) subset.push_back(members[k]);
+    EnsembleTrainer trainer(std::move(subset), engine);
+    std::function<void(long, const EpochLog&)> log;
+    if (on_epoch_)
+      log = [this, &part](long m, const EpochLog& entry) {
+        on_epoch_(static_cast<long>(part[static_cast<std::size_t>(m)]) % experiment_.repeats, entry);
+      };
+    trainer.train(log, setups[part.front()].train_loss_every);
+    const auto train_losses = trainer.train_losses();
+    const auto idg = trainer.idg_errors(setups[part.front()].test_contexts);
+    std::vector<std::string> tests;  // the union of the members' tests, in first-seen order
+    for (std::size_t k : part)
+      for (const std::string& t : setups[k].tests)
+        if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
+    for (const std::string& t : tests) {
+      const auto icl = trainer.icl_errors(t, setups[part.front()].test_contexts);
+      for (std::size_t j = 0; j < part.size(); ++j) scores[part[j]].icl[t] = icl[j];
+    }
+    for (std::size_t j = 0; j < part.size(); ++j) {
+      scores[part[j]].train_loss = train_losses[j];
+      scores[part[j]].idg = idg[j];
+      if (on_unit) on_unit();
+    }
   }
-  return rows;
+
+  std::vector<std::vector<std::vector<Cell>>> out;
+  std::size_t k = 0;
+  for (const ExperimentPoint* pp : points) {
+    const ExperimentPoint& p = *pp;
+    const std::string train_spec = p.ctrain.empty() ? "iso" : p.ctrain;
+    std::vector<std::vector<Cell>> rows;
+    for (long r = 0; r < experiment_.repeats; ++r, ++k) {
+      const TransformerSetup& s = setups[k];
+      const long batch =
+          s.training.batch_size > 0
+              ? s.training.batch_size
+              : std::max(1L, static_cast<long>(s.training.batch_fraction * double(s.data.num_contexts())));
+      const long steps_per_epoch = 1 + s.data.num_contexts() / batch;
+      const long total_steps = s.training.steps > 0 ? s.training.steps : s.training.epochs * steps_per_epoch;
+      for (const std::string& test : s.tests) {
+        const double icl = scores[k].icl.at(test), idg = scores[k].idg;
+        std::vector<Cell> row{static_cast<long>(p.index),
+                              s.data.d,
+                              s.data.alpha,
+                              s.data.tau,
+                              s.data.kappa,
+                              s.data.rho,
+                              train_spec,
+                              to_string(s.architecture.architecture),
+                              s.architecture.hidden_for(s.data.d),
+                              to_string(s.data.link)};
+        for (const std::string& key : variant_keys_) row.emplace_back(static_cast<long>(number_option(p, key, 0.0)));
+        row.insert(row.end(), {batch, s.training.learning_rate, s.training.weight_decay});
+        if (s.training.epochs > 0) {
+          row.emplace_back(s.training.epochs);
+        } else {
+          row.emplace_back(std::monostate());  // steps mode
+        }
+        row.insert(row.end(), {total_steps, s.test_contexts, s.data.context_length(), s.data.num_contexts(),
+                               s.data.num_tasks(), r, std::to_string(s.training.seed), scores[k].train_loss,
+                               test.empty() ? train_spec : test, icl, idg, icl - idg});
+        rows.push_back(std::move(row));
+      }
+    }
+    out.push_back(std::move(rows));
+  }
+  return out;
 }
 
 nlohmann::json TransformerEvaluator::description() const {

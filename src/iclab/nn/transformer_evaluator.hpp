@@ -2,7 +2,8 @@
 // point, `repeats` Transformers trained with TransformerTrainer (one per training seed), each scored on
 // every ICL test (row-level `ctest`) and on the pretraining tasks (IDG). Torch-free header.
 //
-// Rows: one per (repetition, test), repetitions outer. Training seed of repetition r:
+// Rows: one per (repetition, test), repetitions outer. The points of a group (see groups()) are trained
+// together as ensembles (nn/ensemble.hpp). Training seed of repetition r:
 //   TrainingOptions.seed = training_seed(experiment seed, r)
 // so it does not depend on the grid point; the trainer then addresses every draw by (seed, the data's
 // parameters, purpose, index), hence a point's rows are the same whatever grid, shard or resumed run
@@ -44,6 +45,13 @@ class TransformerEvaluator : public Evaluator {
                                           const std::function<void()>& on_unit = {}) override;
   void validate(const ExperimentPoint& point) override;
   nlohmann::json description() const override;
+  // Consecutive points that can share an ensemble (same model and variants, d, alpha, device and
+  // test_contexts), at most `ensemble` models (points x repeats; default 128) per group.
+  std::vector<std::vector<std::size_t>> groups(const std::vector<ExperimentPoint>& points) const override;
+  // Trains the points' repetitions as ensembles (split further only where memory requires; on the
+  // CPU a model's numbers do not depend on that split).
+  std::vector<std::vector<std::vector<Cell>>> evaluate_group(const std::vector<const ExperimentPoint*>& points,
+                                                             const std::function<void()>& on_unit = {}) override;
 
   // The options of repetition `repetition` at `point` (validated).
   TransformerSetup setup(const ExperimentPoint& point, long repetition) const;
