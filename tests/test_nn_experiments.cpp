@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
@@ -17,6 +18,7 @@
 #include "iclab/nn/presets.hpp"
 #include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/reproduce/figure_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace iclab;
@@ -240,3 +242,41 @@ INSTANTIATE_TEST_SUITE_P(AllTransformerFigures, TransformerPreset,
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
+
+namespace {
+
+TEST(TransformerPaperScale, FigureFoldersAreValidExperimentsOfThePapersGrids) {
+  // figures/*/paper/*.toml (embedded): each parses, every point validates (device set to cpu here, as
+  // a user without a GPU would), and the grids are the spec's (A1.5, A2.1): counted models per file.
+  const std::map<std::string, std::size_t> models = {
+      {"lu2024-fig5/paper/fig5-linear-attention.toml", 25 * 5}, {"lu2024-fig5/paper/fig5-softmax.toml", 61 * 10},
+      {"lu2024-fig5/paper/fig5-softmax-mlp2.toml", 82 * 10},    {"lu2024-fig5/paper/fig5-softmax-mlp3.toml", 82 * 5},
+      {"lu2024-fig6/paper/fig6-kappa.toml", 20 * 20},           {"letey2025-fig3/paper/fig3-transformer.toml", 5 * 8}};
+  std::size_t seen = 0;
+  for (const iclab::FigureFile& f : iclab::figure_files()) {
+    if (f.path.find("/paper/") == std::string::npos) continue;
+    std::string text = f.text;
+    const std::string cuda = "device = \"cuda\"";
+    for (auto at = text.find(cuda); at != std::string::npos; at = text.find(cuda))
+      text.replace(at, cuda.size(), "device = \"cpu\"");
+    const iclab::Experiment e = iclab::parse_experiment(text, f.path);
+    const auto evaluator = iclab::nn::make_evaluator_with_nn(e);
+    const auto points = iclab::expand_points(e);
+    for (const auto& p : points) evaluator->validate(p);
+    if (const auto it = models.find(f.path); it != models.end()) {
+      EXPECT_EQ(points.size() * static_cast<std::size_t>(e.repeats), it->second) << f.path;
+      EXPECT_EQ(points.front().d, 20) << f.path;
+      // Groups of whole points, at most 128 models each, covering the grid in order.
+      std::size_t next = 0;
+      for (const auto& group : evaluator->groups(points)) {
+        EXPECT_LE(group.size() * static_cast<std::size_t>(e.repeats), 128u) << f.path;
+        for (std::size_t i : group) EXPECT_EQ(i, next++) << f.path;
+      }
+      EXPECT_EQ(next, points.size()) << f.path;
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, models.size());
+}
+
+}  // namespace

@@ -8,6 +8,7 @@
 #include "iclab/error.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
+#include "iclab/reproduce/figure_files.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "nn_handover.hpp"
 #include "preset_registry.hpp"
@@ -16,14 +17,26 @@ namespace iclab::cli {
 namespace {
 
 struct ReproduceOptions {
-  std::string name, out, reference_data;
+  std::string name, out, reference_data, scale;
   bool list = false, quick = false, plot_only = false;
 };
 
+// The experiment files of a figure folder's scale (figures/NAME/SCALE/*.toml), in file-name order.
+std::vector<PresetExperiment> folder_experiments(const std::string& name, const std::string& scale) {
+  std::vector<PresetExperiment> out;
+  const std::string prefix = name + "/" + scale + "/";
+  for (const FigureFile& f : figure_files())
+    if (f.path.rfind(prefix, 0) == 0) {
+      const std::string stem = f.path.substr(prefix.size(), f.path.size() - prefix.size() - 5);  // minus ".toml"
+      out.push_back({stem, f.text});
+    }
+  return out;
+}
+
 void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   // The neural-network figures are iclab-nn's (nn_handover.hpp): it lists every figure.
-  const bool known = std::any_of(all_presets().begin(), all_presets().end(),
-                                 [&](const Preset& p) { return p.name == o.name; });
+  const bool known =
+      std::any_of(all_presets().begin(), all_presets().end(), [&](const Preset& p) { return p.name == o.name; });
   if (nn_program_available() && (o.list || (!o.name.empty() && !known))) hand_over_to_nn_program("reproduce");
   if (o.list) {
     for (const Preset& p : all_presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
@@ -31,19 +44,40 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   }
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
   const Preset& preset = find_preset(o.name, all_presets());
+  // --scale: quick and cpu are the presets' own; other scales are figure folders (figures/NAME/SCALE).
+  const std::string scale = o.quick ? "quick" : o.scale.empty() ? "cpu" : o.scale;
+  if (o.quick && !o.scale.empty() && o.scale != "quick")
+    throw InvalidArgument("--scale: --quick is --scale quick; give one of them");
+  const bool quick = scale == "quick";
+  std::vector<PresetExperiment> sources;
+  if (scale == "quick" || scale == "cpu") {
+    if (preset.experiments) sources = preset.experiments(quick);
+  } else {
+    sources = folder_experiments(preset.name, scale);
+    if (sources.empty()) {
+      std::string have;
+      for (const FigureFile& f : figure_files())
+        if (f.path.find("/" + scale + "/") != std::string::npos) {
+          const std::string figure = f.path.substr(0, f.path.find('/'));
+          if (have.find(figure) == std::string::npos) have += (have.empty() ? "" : ", ") + figure;
+        }
+      throw InvalidArgument("--scale: '" + scale + "' is not a scale of " + preset.name + " (quick, cpu" +
+                            (have.empty() ? "" : "; '" + scale + "' exists for " + have) + ")");
+    }
+  }
   if (!o.reference_data.empty() && !std::filesystem::is_directory(o.reference_data))
     throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
-  const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (o.quick ? "-quick" : "");
+  const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (scale == "cpu" ? "" : "-" + scale);
   const auto start = std::chrono::steady_clock::now();
   // Parse every experiment first: nothing is written unless all of them are valid.
   std::vector<std::pair<Experiment, PresetExperiment>> experiments;
-  for (PresetExperiment& e : preset.experiments ? preset.experiments(o.quick) : std::vector<PresetExperiment>{}) {
+  for (PresetExperiment& e : sources) {
     Experiment parsed = parse_experiment(e.toml, preset.name + "/" + e.name + ".toml");
     (void)make_evaluator(parsed);  // e.g. a transformer experiment in a build without iclab_nn
     experiments.emplace_back(std::move(parsed), std::move(e));
   }
   if (!o.plot_only) {
-    if (preset.compute) preset.compute(dir, o.quick);
+    if (preset.compute) preset.compute(dir, quick);
     for (const auto& [experiment, source] : experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;
@@ -55,10 +89,10 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
                    s.seconds, s.results_path.c_str());
     }
   }
-  preset.plot(dir, PlotOptions{o.quick, o.reference_data});
+  preset.plot(dir, PlotOptions{quick, o.reference_data});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "iclab reproduce: %s%s in %.1f s -> %s/%s.png (.svg, .gp)\n", preset.name.c_str(),
-               o.quick ? " (quick)" : "", seconds, dir.c_str(), preset.name.c_str());
+  std::fprintf(stderr, "iclab reproduce: %s (%s scale) in %.1f s -> %s/%s.png (.svg, .gp)\n", preset.name.c_str(),
+               scale.c_str(), seconds, dir.c_str(), preset.name.c_str());
 }
 
 }  // namespace
@@ -68,7 +102,10 @@ Runner add_reproduce_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("reproduce", "Reproduce a figure of the papers: experiments, CSVs and plots");
   cmd->add_option("NAME", o->name, "figure name (see --list)");
   cmd->add_flag("--list", o->list, "list the figures");
-  cmd->add_flag("--quick", o->quick, "reduced d, repetitions and grids (under a minute)");
+  cmd->add_flag("--quick", o->quick, "reduced d, repetitions and grids (under a minute): --scale quick");
+  cmd->add_option("--scale", o->scale,
+                  "quick | cpu (default: the papers' parameters, or for the Transformer figures a CPU scale) | paper "
+                  "(the Transformer figures at the papers' scale, for a GPU: figures/NAME/paper)");
   cmd->add_option("--out", o->out, "output directory (default: reproduce/NAME, or reproduce/NAME-quick)");
   cmd->add_flag("--plot-only", o->plot_only, "redraw the plot from existing results");
   cmd->add_option("--reference-data", o->reference_data,
