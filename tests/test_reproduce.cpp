@@ -1,11 +1,21 @@
-// Every figure preset's --quick run writes its experiment files, CSVs and plots; the experiment file
-// it wrote reruns with `iclab run` to the same CSV; bad names exit 2.
+// Every figure preset's --quick run writes its experiment files, CSVs and plots, and its numbers match
+// the stored ones (tests/data/quick); the experiment file it wrote reruns with `iclab run` to the same
+// CSV; bad names exit 2.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "iclab/io/text_file.hpp"
 #include "iclab/reproduce/presets.hpp"
@@ -16,6 +26,172 @@ namespace {
 
 // The file's text ("" when missing).
 std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
+
+// ---- Stored numbers of the quick runs -----------------------------------------------------------------
+//
+// tests/data/quick/<preset>/<experiment>.csv holds rows of the quick run's results.csv, verbatim, behind
+// a first column `row` (the 0-based data row of results.csv): every row of a table of up to kWholeRows
+// rows, else every s-th row for the smallest prime s >= rows / kWholeRows (a prime stride walks across
+// every axis of a grid) plus the last row, which also pins the row count. All columns are compared:
+// text exactly, numbers within a tolerance of their kind (below). Regenerate after an intended change:
+//   ICLAB_UPDATE_GOLDEN=1 ctest --test-dir build -R '^AllFigures/Reproduce'
+// (writes into the source tree; review `git diff tests/data/quick` and commit it with the change).
+//
+// Tolerances. A rerun with the same seed on the same build is bit-identical (randomness is addressed by
+// (seed, point, repetition), never by thread count or order of work; BLAS runs single-threaded; OpenMP
+// partitions are fixed, docs/conventions.md), so on the machine that wrote the numbers every difference is
+// 0 (checked: OMP_NUM_THREADS=1 and 2 give identical files). The tolerances absorb only what legitimately
+// changes between machines that build the same sources on Debian 12, measured by forcing other code paths
+// on one machine (AMD EPYC, OpenBLAS core "Haswell"):
+//  - OpenBLAS picks its kernels by CPU at run time (Debian's build is DYNAMIC_ARCH), and dgemm/dsyrk/dpotrf
+//    sum in another order on SSE, AVX, AVX2 or AVX-512 machines. The last-bit changes of Gamma* are
+//    amplified by the ridge system's conditioning (lambda down to 1e-8, near the interpolation peak
+//    tau ~ 1): OPENBLAS_CORETYPE=Prescott, Sandybridge, SkylakeX or Cooperlake moved the simulation
+//    means and stds by up to 8e-9 relative (lu2024-fig1 at alpha = 100, tau = 1.15). 1e-6 leaves a factor
+//    > 100 for other CPUs and is still 1e4 below the Monte-Carlo scatter (~1e-2), so any change of a draw
+//    or of the fit is caught.
+//  - glibc picks exp/log/pow variants by CPU (FMA or not) that may differ in the last bit. Theory columns
+//    (closed forms, bracketed roots to ~1e-15, BLAS-free) did not change at all with
+//    GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F; 1e-12 leaves room for amplification in the
+//    self-consistent equations. An arg-min found by Brent's method is determined only to ~sqrt(machine
+//    epsilon) relative (the error is flat at its minimum), and there a last-bit change of the error moved
+//    alpha_min_icl by 7e-8: alpha_min_* columns get 1e-5.
+// Errors are O(1) (E||x||^2 = 1) and differences such as g_task come from cancelling O(1) terms, so the
+// tolerance is relative to max(|value|, 1): absolute for small values such as a g_task of 1e-16.
+constexpr std::size_t kWholeRows = 60;
+constexpr double kSimulationTolerance = 1e-6;
+constexpr double kTheoryTolerance = 1e-12;
+constexpr double kArgMinTolerance = 1e-5;
+
+double tolerance_of(const std::string& column) {
+  auto ends_with = [&](const std::string& tail) {
+    return column.size() >= tail.size() && column.compare(column.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (column.rfind("alpha_min", 0) == 0) return kArgMinTolerance;
+  // Means and standard deviations over repetitions (simulations, the Monte-Carlo dMMSE and Bayes ridge).
+  if (ends_with("_mean") || ends_with("_std")) return kSimulationTolerance;
+  return kTheoryTolerance;
+}
+
+struct CsvText {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> lines;  // the data lines, verbatim
+};
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream ss(line);
+  for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  return cells;
+}
+
+CsvText parse(const std::string& text) {
+  CsvText csv;
+  std::stringstream in(text);
+  std::string line;
+  if (!std::getline(in, line)) return csv;
+  csv.header = split(line);
+  while (std::getline(in, line)) {
+    csv.lines.push_back(line);
+    csv.rows.push_back(split(line));
+  }
+  return csv;
+}
+
+bool is_prime(std::size_t n) {
+  if (n < 2) return false;
+  for (std::size_t f = 2; f * f <= n; ++f)
+    if (n % f == 0) return false;
+  return true;
+}
+
+std::vector<std::size_t> stored_rows(std::size_t rows) {
+  std::vector<std::size_t> out;
+  std::size_t stride = 1;
+  if (rows > kWholeRows) {
+    stride = (rows + kWholeRows - 1) / kWholeRows;
+    while (!is_prime(stride)) ++stride;
+  }
+  for (std::size_t r = 0; r < rows; r += stride) out.push_back(r);
+  if (rows > 0 && out.back() != rows - 1) out.push_back(rows - 1);
+  return out;
+}
+
+bool update_golden() {
+  const char* v = std::getenv("ICLAB_UPDATE_GOLDEN");
+  return v != nullptr && std::string(v) == "1";
+}
+
+void write_golden(const fs::path& golden, const CsvText& fresh) {
+  fs::create_directories(golden.parent_path());
+  std::ofstream out(golden, std::ios::binary);
+  out << "row";
+  for (const auto& h : fresh.header) out << ',' << h;
+  out << '\n';
+  for (std::size_t r : stored_rows(fresh.rows.size())) out << r << ',' << fresh.lines[r] << '\n';
+  ASSERT_TRUE(out.good()) << golden;
+}
+
+std::string short_number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+std::optional<double> number(const std::string& cell) {
+  if (cell.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(cell.c_str(), &end);
+  if (end != cell.c_str() + cell.size()) return std::nullopt;
+  return v;
+}
+
+// Compares a fresh results.csv with its stored rows; every mismatch names the file, row and column.
+void expect_matches_golden(const fs::path& golden, const fs::path& results) {
+  const CsvText fresh = parse(slurp(results));
+  ASSERT_FALSE(fresh.header.empty()) << results << " is empty";
+  if (update_golden()) {
+    write_golden(golden, fresh);
+    std::cout << "[ wrote    ] " << golden.string() << "\n";
+    return;
+  }
+  const std::string name = fs::relative(golden, fs::path(ICLAB_SOURCE_DIR)).string();
+  ASSERT_TRUE(fs::exists(golden)) << name << " missing: regenerate with ICLAB_UPDATE_GOLDEN=1 (tests/data/README.md)";
+  const CsvText stored = parse(slurp(golden));
+  ASSERT_FALSE(stored.rows.empty()) << name;
+  ASSERT_EQ(std::vector<std::string>(stored.header.begin() + 1, stored.header.end()), fresh.header)
+      << name << ": the columns of " << results << " changed; regenerate with ICLAB_UPDATE_GOLDEN=1";
+  const std::size_t expected_rows = std::stoul(stored.rows.back().front()) + 1;
+  ASSERT_EQ(fresh.rows.size(), expected_rows) << name << ": number of rows of " << results;
+  int failures = 0;
+  for (const auto& srow : stored.rows) {
+    const std::size_t r = std::stoul(srow.front());
+    ASSERT_EQ(srow.size(), stored.header.size()) << name << " row " << r;
+    const auto& frow = fresh.rows[r];
+    ASSERT_EQ(frow.size(), fresh.header.size()) << results << " row " << r;
+    for (std::size_t c = 0; c < fresh.header.size(); ++c) {
+      const std::string& want = srow[c + 1];
+      const std::string& got = frow[c];
+      if (want == got) continue;
+      const std::string where = name + " row " + std::to_string(r) + " column " + fresh.header[c];
+      const auto w = number(want), g = number(got);
+      if (!w || !g) {
+        ADD_FAILURE() << where << ": fresh '" << got << "', stored '" << want << "'";
+      } else {
+        const double tol = tolerance_of(fresh.header[c]);
+        const double scale = std::max({std::abs(*w), std::abs(*g), 1.0});
+        if (!(std::abs(*g - *w) <= tol * scale))  // also fails on NaN
+          ADD_FAILURE() << where << ": fresh " << got << ", stored " << want << ", difference "
+                        << std::abs(*g - *w) / scale << " (relative to max(|value|, 1)) > " << short_number(tol);
+        else
+          continue;
+      }
+      if (++failures >= 20) FAIL() << name << ": stopping after 20 mismatches";
+    }
+  }
+}
 
 int run(const std::string& args) {
   const int status = std::system((std::string(ICLAB_BINARY) + " " + args + " 2>/dev/null >/dev/null").c_str());
@@ -30,13 +206,27 @@ TEST_P(Reproduce, QuickRunWritesCsvsExperimentFilesAndPlots) {
   fs::remove_all(dir);
   ASSERT_EQ(run("reproduce " + name + " --quick --out " + dir.string()), 0);
   const iclab::Preset& preset = iclab::find_preset(name);
+  const fs::path stored = fs::path(ICLAB_SOURCE_DIR) / "tests" / "data" / "quick" / name;
+  std::set<fs::path> expected;
   for (const auto& e : preset.experiments(true)) {
     const fs::path sub = dir / e.name;
     EXPECT_EQ(slurp(sub / "experiment.toml"), e.toml) << sub;
     const std::string csv = slurp(sub / "results.csv");
     EXPECT_GT(std::count(csv.begin(), csv.end(), '\n'), 1) << sub;
     EXPECT_TRUE(fs::exists(sub / "results.csv.meta.json")) << sub;
+    expected.insert(stored / (e.name + ".csv"));
+    expect_matches_golden(stored / (e.name + ".csv"), sub / "results.csv");
   }
+  // No stored numbers of an experiment the preset no longer has (an update removes them).
+  if (fs::is_directory(stored))
+    for (const auto& entry : fs::directory_iterator(stored))
+      if (!expected.count(entry.path())) {
+        if (update_golden())
+          fs::remove(entry.path());
+        else
+          ADD_FAILURE() << entry.path() << " belongs to no experiment of " << name
+                        << ": regenerate with ICLAB_UPDATE_GOLDEN=1";
+      }
   for (const char* ext : {".png", ".svg", ".gp"}) {
     const fs::path file = dir / (name + ext);
     ASSERT_TRUE(fs::exists(file)) << file;
