@@ -8,6 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev librandom123-dev
   libboost-dev libgtest-dev libbenchmark-dev
   libtomlplusplus-dev gnuplot-nox
+  clang-format  # CI's format check (.ci/format-check.sh); version 14 on Debian 12
   python3-numpy python3-scipy
   libtorch-dev python3-torch  # the neural-network module (CPU build) and its PyTorch benchmark counterpart
 )
