@@ -169,6 +169,7 @@ TEST_F(Cli, HelpAndVersionExitZero) {
   // "VERSION (GIT)", both from the library's build-time record.
   EXPECT_NE(v.out.find(std::string(iclab::version()) + " (" + std::string(iclab::git_describe()) + ")"),
             std::string::npos);
+  EXPECT_EQ(iclab::version().substr(0, 4), "0.2.");
 }
 
 TEST_F(Cli, NoSubcommandIsAnError) { EXPECT_EQ(run("").exit_code, 2); }

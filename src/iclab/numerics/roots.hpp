@@ -1,4 +1,5 @@
 // Bracketed, checked scalar root finding and minimisation (Boost.Math TOMS 748 / Brent).
+// Internal: not installed (src/CMakeLists.txt, ICLAB_INTERNAL_HEADERS), which keeps Boost out of the API.
 #pragma once
 
 #include <cmath>

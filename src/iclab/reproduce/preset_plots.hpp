@@ -1,4 +1,5 @@
 // The figures of the presets: each reads DIR/<experiment>/results.csv and writes DIR/<name>.{png,svg,gp}.
+// Internal: not installed (src/CMakeLists.txt, ICLAB_INTERNAL_HEADERS); users reach them via Preset::plot.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // Building blocks shared by every figure preset (the linear-model ones here, the neural-network ones in
-// iclab_nn): experiment-file templates, reading a run's results, and panels.
+// iclab_nn): experiment-file templates, reading a run's results, and panels. Internal: not installed
+// (src/CMakeLists.txt, ICLAB_INTERNAL_HEADERS).
 #pragma once
 
 #include <map>
