@@ -22,6 +22,7 @@
 #include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/version.hpp"
 
 namespace iclab {
 namespace fs = std::filesystem;
@@ -269,8 +270,8 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json meta;
   meta["program"] = "iclab";
-  meta["version"] = ICLAB_VERSION;
-  meta["git"] = ICLAB_GIT_DESCRIBE;
+  meta["version"] = std::string(version());
+  meta["git"] = std::string(git_describe());
   meta["command_line"] = options.command_line;
   meta["experiment"] = experiment.identity();
   meta["experiment_hash"] = experiment.identity_hash();
