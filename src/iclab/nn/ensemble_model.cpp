@@ -1,10 +1,70 @@
 #include "iclab/nn/ensemble_model.hpp"
 
+#include <Eigen/Dense>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
 namespace iclab::nn {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// C[i] = op(A[i]) op(B[i]) for every context i; A, B contiguous CPU float tensors (N, rows, cols).
+// torch's CPU bmm makes two tensor views and one BLAS call per matrix, which costs more than the
+// arithmetic of an (l+1) x h attention product; here each product is an Eigen coefficient-based (lazy)
+// product, computed wholly by one thread, so a context's result depends on nothing but its inputs.
+torch::Tensor small_bmm(const torch::Tensor& a, bool transpose_a, const torch::Tensor& b, bool transpose_b) {
+  const long count = a.size(0);
+  const long m = transpose_a ? a.size(2) : a.size(1);
+  const long n = transpose_b ? b.size(1) : b.size(2);
+  torch::Tensor c = torch::empty({count, m, n}, a.options());
+  const float* pa = a.data_ptr<float>();
+  const float* pb = b.data_ptr<float>();
+  float* pc = c.data_ptr<float>();
+  const long a_size = a.size(1) * a.size(2), b_size = b.size(1) * b.size(2);
+  at::parallel_for(0, count, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Eigen::Map<const RowMatrix> ma(pa + i * a_size, a.size(1), a.size(2));
+      const Eigen::Map<const RowMatrix> mb(pb + i * b_size, b.size(1), b.size(2));
+      Eigen::Map<RowMatrix> mc(pc + i * m * n, m, n);
+      if (!transpose_a && !transpose_b) mc.noalias() = ma.lazyProduct(mb);
+      if (!transpose_a && transpose_b) mc.noalias() = ma.lazyProduct(mb.transpose());
+      if (transpose_a && !transpose_b) mc.noalias() = ma.transpose().lazyProduct(mb);
+      if (transpose_a && transpose_b) mc.noalias() = ma.transpose().lazyProduct(mb.transpose());
+    }
+  });
+  return c;
+}
+
+// a (N, m, k) times b (N, k, n), or times b^T for b (N, n, k) when transpose_b, with its gradients.
+struct ContextProduct : torch::autograd::Function<ContextProduct> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& a,
+                               const torch::Tensor& b, bool transpose_b) {
+    const torch::Tensor ac = a.contiguous(), bc = b.contiguous();
+    context->save_for_backward({ac, bc});
+    context->saved_data["transpose_b"] = transpose_b;
+    return small_bmm(ac, false, bc, transpose_b);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = context->get_saved_variables();
+    const torch::Tensor& a = saved[0];
+    const torch::Tensor& b = saved[1];
+    const torch::Tensor g = grads[0].contiguous();
+    if (context->saved_data["transpose_b"].toBool())  // C = A B^T: dA = G B, dB = G^T A
+      return {small_bmm(g, false, b, false), small_bmm(g, true, a, false), torch::Tensor()};
+    return {small_bmm(g, false, b, true), small_bmm(a, true, g, false), torch::Tensor()};  // C = A B
+  }
+};
+
+// The per-context products of attention: Eigen on the CPU (see small_bmm), bmm elsewhere.
+torch::Tensor context_product(const torch::Tensor& a, const torch::Tensor& b, bool transpose_b) {
+  if (a.is_cpu() && a.scalar_type() == torch::kFloat32) return ContextProduct::apply(a, b, transpose_b);
+  return torch::bmm(a, transpose_b ? b.transpose(1, 2) : b);
+}
+
+}  // namespace
 
 EnsembleModel::EnsembleModel(long members, long d, ArchitectureOptions options, const torch::Device& device)
     : members_(members), d_(d), h_(options.hidden_for(d)), options_(std::move(options)), device_(device) {
@@ -152,14 +212,15 @@ torch::Tensor EnsembleModel::block_forward(const Block& block, const torch::Tens
   const torch::Tensor input = query_only ? u.reshape({chunks, contexts, tokens, h_}).select(2, tokens - 1) : u;
   const long rows = query_only ? 1 : tokens;
   const torch::Tensor query = project(input, block.query, owner).reshape({chunks * contexts, rows, h_});
-  torch::Tensor scores = torch::bmm(query, key.transpose(1, 2)).mul_(scale);
+  torch::Tensor scores = context_product(query, key, true).mul_(scale);
   if (!query_only) {
     // -inf above the diagonal (key j > query i); the authors' int32 minimum gives the same softmax.
     const torch::Tensor mask =
         torch::full({tokens, tokens}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
     scores = scores + mask;
   }
-  const torch::Tensor attended = torch::bmm(torch::softmax(scores, -1), value).reshape({chunks, contexts * rows, h_});
+  const torch::Tensor attended =
+      context_product(torch::softmax(scores, -1), value, false).reshape({chunks, contexts * rows, h_});
   const torch::Tensor r = options_.attention_residual ? input + attended : attended;
   const torch::Tensor p = layer_norm(r, block.norm1, owner);
   if (!options_.has_mlp()) {
@@ -183,8 +244,8 @@ torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const to
     const torch::Tensor q = dense(queries, la_query_, owner).reshape({chunks * contexts, rows, h_});
     const torch::Tensor k = dense(all, la_key_, owner).reshape({chunks * contexts, length, h_});
     const torch::Tensor v = dense(all, la_value_, owner).reshape({chunks * contexts, length, h_});
-    const torch::Tensor scores = torch::bmm(q, k.transpose(1, 2)).mul_(scale);
-    return torch::bmm(scores, v).reshape({chunks, contexts * rows, h_});
+    const torch::Tensor scores = context_product(q, k, true).mul_(scale);
+    return context_product(scores, v, false).reshape({chunks, contexts * rows, h_});
   }
   torch::Tensor u = dense(all, embedding_, owner);
   for (std::size_t b = 0; b < blocks_.size(); ++b)
