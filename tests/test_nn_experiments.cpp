@@ -101,7 +101,7 @@ TEST(TransformerExperimentFile, KeysAreParsedIntoPointOptions) {
   EXPECT_FALSE(s.architecture.attention_residual);
   EXPECT_EQ(s.training.seed, nn::TransformerEvaluator::training_seed(0, 1));
   EXPECT_NE(s.training.seed, nn::TransformerEvaluator::training_seed(0, 0));
-  EXPECT_EQ(evaluator.work_units(), 10);  // the default repeats
+  EXPECT_EQ(evaluator.work_units(), 10 * 100);  // the default repeats x 100 progress units
   // Options the architecture refuses are found by validate (before any output), naming the point.
   const Experiment g =
       parse_experiment(std::string(kHead) + "steps = 3\nmodel = \"softmax\"\ngelu_mlp = true\n", "exp.toml");

@@ -29,6 +29,8 @@ std::string text_option(const ExperimentPoint& p, const std::string& key, const 
   return v ? std::get<std::string>(*v) : fallback;
 }
 
+constexpr long kUnitsPerModel = 100;  // progress units per trained model
+
 std::string describe(const ExperimentPoint& p) {
   std::string s = "point " + std::to_string(p.index) + " (d=" + std::to_string(p.d.value_or(0));
   s.append(", alpha=").append(format_number(p.alpha.value_or(0.0)));
@@ -59,7 +61,7 @@ TransformerEvaluator::TransformerEvaluator(Experiment experiment) : experiment_(
                      "seed", "train_loss", "ctest", "icl_error", "idg_error", "g_task"});
 }
 
-long TransformerEvaluator::work_units() const { return experiment_.repeats; }
+long TransformerEvaluator::work_units() const { return experiment_.repeats * kUnitsPerModel; }
 
 TransformerSetup TransformerEvaluator::setup(const ExperimentPoint& p, long repetition) const {
   TransformerSetup s;
@@ -168,7 +170,17 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
       log = [this, &part](long m, const EpochLog& entry) {
         on_epoch_(static_cast<long>(part[static_cast<std::size_t>(m)]) % experiment_.repeats, entry);
       };
-    trainer.train(log, setups[part.front()].train_loss_every);
+    // Progress: kUnitsPerModel units per model, 90% of them spread over the training steps (an ensemble
+    // finishes all its models at once), the rest when its tests are scored.
+    const long part_units = static_cast<long>(part.size()) * kUnitsPerModel;
+    const long training_units = part_units * 9 / 10;
+    long emitted = 0;
+    auto emit_to = [&](long target) {
+      for (; emitted < target; ++emitted)
+        if (on_unit) on_unit();
+    };
+    trainer.train(log, setups[part.front()].train_loss_every,
+                  [&](long done, long total) { emit_to(total > 0 ? training_units * done / total : 0); });
     const auto train_losses = trainer.train_losses();
     const auto idg = trainer.idg_errors(setups[part.front()].test_contexts);
     std::vector<std::string> tests;  // the union of the members' tests, in first-seen order
@@ -182,8 +194,8 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     for (std::size_t j = 0; j < part.size(); ++j) {
       scores[part[j]].train_loss = train_losses[j];
       scores[part[j]].idg = idg[j];
-      if (on_unit) on_unit();
     }
+    emit_to(part_units);
   }
 
   std::vector<std::vector<std::vector<Cell>>> out;

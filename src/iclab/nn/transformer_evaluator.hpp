@@ -40,7 +40,7 @@ class TransformerEvaluator : public Evaluator {
   // attention_residual where set], batch, lr, weight_decay, epochs, steps, test_contexts, ell, n, k,
   // repeat, seed, train_loss, ctest, icl_error, idg_error, g_task.
   const std::vector<std::string>& columns() const override { return columns_; }
-  long work_units() const override;  // repeats: one training per unit
+  long work_units() const override;  // 100 per repetition, advanced along training and testing
   std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
                                           const std::function<void()>& on_unit = {}) override;
   void validate(const ExperimentPoint& point) override;
