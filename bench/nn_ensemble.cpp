@@ -3,9 +3,11 @@
 // over [TAU_MIN, TAU_MAX] (so ragged batches B = 0.1 tau d^2) and seeds 1..M, alpha = 1, kappa = inf.
 // Prints one JSON line: ms per ensemble step, model-steps per second both ways, and their ratio.
 //
-//   build/bench/nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH]
+//   build/bench/nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH] [CHUNK]
 // SEPARATE = all (default): every member alone; 1: only the first, scaled by M (for large M on a GPU).
 // GRAPH = graph (default) or eager: on CUDA, replay each step as a captured CUDA graph or not.
+// CHUNK = contexts per chunk (default 16); the largest batch B makes every member one padded chunk,
+// i.e. the padding-with-masks layout, for comparison.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,8 +41,9 @@ double train_seconds(const std::vector<iclab::nn::EnsembleMember>& members, cons
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr,
-                 "usage: nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH]\n");
+    std::fprintf(
+        stderr,
+        "usage: nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH] [CHUNK]\n");
     return 2;
   }
   iclab::retain_freed_memory(1L << 30);  // as the iclab front end does
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
   const double tau_min = argc > 7 ? std::atof(argv[7]) : 0.5, tau_max = argc > 8 ? std::atof(argv[8]) : 5.0;
   const bool all_separately = !(argc > 9 && std::string(argv[9]) == "1");
   options.cuda_graph = !(argc > 10 && std::string(argv[10]) == "eager");
+  if (argc > 11) options.chunk = std::atol(argv[11]);
   std::vector<iclab::nn::EnsembleMember> members;
   for (long m = 0; m < count; ++m) {
     iclab::nn::EnsembleMember member;
@@ -74,10 +78,10 @@ int main(int argc, char** argv) {
   const double model_steps = static_cast<double>(count * steps);
   std::printf(
       "{\"model\": \"%s\", \"d\": %ld, \"members\": %ld, \"taus\": [%g, %g], \"device\": \"%s\", \"threads\": %d, "
-      "\"cuda_graph\": %s, \"ms_per_ensemble_step\": %.3f, \"model_steps_per_s_ensemble\": %.0f, "
+      "\"chunk\": %ld, \"cuda_graph\": %s, \"ms_per_ensemble_step\": %.3f, \"model_steps_per_s_ensemble\": %.0f, "
       "\"model_steps_per_s_separate\": %.0f, \"speedup\": %.2f, \"separate\": \"%s\"}\n",
-      model.c_str(), d, count, tau_min, tau_max, options.device.c_str(), options.threads, graph ? "true" : "false",
-      1e3 * together / static_cast<double>(steps), model_steps / together, model_steps / apart, apart / together,
-      all_separately ? "every member alone" : "first member alone, times M");
+      model.c_str(), d, count, tau_min, tau_max, options.device.c_str(), options.threads, options.chunk,
+      graph ? "true" : "false", 1e3 * together / static_cast<double>(steps), model_steps / together,
+      model_steps / apart, apart / together, all_separately ? "every member alone" : "first member alone, times M");
   return 0;
 }
