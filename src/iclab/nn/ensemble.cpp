@@ -217,9 +217,6 @@ void EnsembleTrainer::State::adamw(bool all_active) {
   p.sub_(exp_avg.div(denominator).mul_(learning_rate).mul_(schedule.select(0, 0)));
   if (!all_active) {
     // A finished member keeps its parameters and moments.
-    std::vector<torch::Tensor> masks;
-    for (const Member& m : members)
-      masks.push_back(torch::full({model->parameters_per_member()}, m.total > steps_done, torch::kBool));
     // Element order of flat is parameter-major: expand the member mask like learning_rate.
     torch::Tensor active = torch::empty_like(p, torch::TensorOptions().dtype(torch::kBool).device(device));
     for (const auto& param : model->parameters()) {
