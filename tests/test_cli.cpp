@@ -45,6 +45,11 @@ class Cli : public ::testing::Test {
 
 std::string header(const std::string& csv) { return csv.substr(0, csv.find('\n')); }
 long count_lines(const std::string& s) { return static_cast<long>(std::count(s.begin(), s.end(), '\n')); }
+std::string repeated(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
 
 }  // namespace
 
@@ -255,6 +260,9 @@ TEST_F(Cli, BadCovarianceInput) {
       {"heatmap --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp 0,1 --kappa 0", "--kappa"},
       {"simulate --d 10 --alpha 2 --tau 2 --kappa 1 --rho 0.01 --repeats 1 --ctrain power:-", "--ctrain"},
       {"simulate --d 10 --alpha 2 --tau 2 --kappa 1 --rho 0.01 --repeats 1 --error-form sloppy", "--error-form"},
+      // 10 000 nested prefixes used to overflow the stack (SIGSEGV)
+      {th + "--ctrain " + repeated("raw:", 10000) + "iso", "--ctrain: covariance specification nested too deeply"},
+      {th + "--ctest " + repeated("rot:1:", 10000) + "iso", "--ctest: covariance specification nested too deeply"},
   };
   for (const auto& [args, name] : cases) {
     const fs::path out = dir_ / "out.csv";

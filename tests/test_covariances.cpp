@@ -305,6 +305,24 @@ TEST(CovarianceValidation, BadSpecificationsNameTheOptionAndTheProblem) {
   expect_invalid("", 4, "empty covariance specification");
 }
 
+TEST(CovarianceValidation, DeepNestingIsRefusedInsteadOfExhaustingTheStack) {
+  std::string raw_chain;
+  std::string rot_chain;
+  for (int i = 0; i < 32; ++i) raw_chain += "raw:";
+  for (int i = 0; i < 32; ++i) rot_chain += "rot:1:";
+  EXPECT_NO_THROW((void)parse_covariance(raw_chain + "iso", 3, "--ctrain"));
+  EXPECT_NO_THROW((void)parse_covariance(rot_chain + "iso", 3, "--ctrain"));
+  expect_invalid("raw:" + raw_chain + "iso", 3, "at most 32 raw:/rot: prefixes");
+  expect_invalid("rot:1:" + rot_chain + "iso", 3, "at most 32 raw:/rot: prefixes");
+  // The inputs: these crashed with SIGSEGV.
+  raw_chain.clear();
+  rot_chain.clear();
+  for (int i = 0; i < 10000; ++i) raw_chain += "raw:";
+  for (int i = 0; i < 20000; ++i) rot_chain += "rot:1:";
+  expect_invalid(raw_chain + "iso", 3, "nested too deeply");
+  expect_invalid(rot_chain + "iso", 3, "nested too deeply");
+}
+
 TEST(CovarianceValidation, MatricesAreCheckedForShapeSymmetryAndDefiniteness) {
   EXPECT_THROW((void)TaskCovariance::from_matrix(Matrix::Ones(2, 3), "m", "--ctest"), InvalidArgument);
   EXPECT_THROW((void)TaskCovariance::from_matrix((Matrix(2, 2) << 1, 0.5, 0.4, 1).finished(), "m", "--ctest"),

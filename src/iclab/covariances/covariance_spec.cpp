@@ -18,6 +18,8 @@ namespace {
 // up to rounding, and a singular PSD matrix has eigenvalues of either sign at rounding level.
 constexpr double kSymmetryTolerance = 1e-8;
 constexpr double kPsdTolerance = 1e-10;
+// raw:/rot: prefixes recurse; a bound keeps a hostile specification from exhausting the stack.
+constexpr int kMaxNesting = 32;
 
 std::string format_number(double x) {
   std::ostringstream out;
@@ -49,13 +51,16 @@ class SpecParser {
  public:
   SpecParser(long d, const std::string& option, const std::string& text) : d_(d), option_(option), text_(text) {}
 
-  TaskCovariance parse(std::string_view spec, bool normalise) const {
+  TaskCovariance parse(std::string_view spec, bool normalise, int depth = 0) const {
     const Head head = split_head(spec);
+    if ((head.name == "raw" || head.name == "rot") && depth >= kMaxNesting)
+      throw InvalidArgument(option_ + ": covariance specification nested too deeply (at most " +
+                            std::to_string(kMaxNesting) + " raw:/rot: prefixes are allowed)");
     if (head.name == "raw") {
       if (!head.has_argument) fail("'raw:' must be followed by a covariance specification");
-      return parse(head.argument, false);
+      return parse(head.argument, false, depth + 1);
     }
-    if (head.name == "rot") return rotated(head.argument, normalise);
+    if (head.name == "rot") return rotated(head.argument, normalise, depth + 1);
     if (head.name == "wishart") {
       require_argument(head, "wishart:SEED");
       Matrix m = wishart_matrix(d_, seed(head.argument, "SEED"));
@@ -200,11 +205,12 @@ class SpecParser {
   }
 
   // Q C Q^T keeps the spectrum of C and rotates its eigenvectors, so no new decomposition is needed.
-  TaskCovariance rotated(std::string_view argument, bool normalise) const {
+  TaskCovariance rotated(std::string_view argument, bool normalise, int depth) const {
     const Head parts = split_head(argument);
     if (!parts.has_argument || parts.argument.empty()) fail("expected rot:SEED:SPEC");
-    const Matrix q = haar_orthogonal(d_, seed(parts.name, "SEED"));
-    const TaskCovariance inner = parse(parts.argument, normalise);
+    const std::uint64_t rotation_seed = seed(parts.name, "SEED");
+    const TaskCovariance inner = parse(parts.argument, normalise, depth);  // checked before any rotation is drawn
+    const Matrix q = haar_orthogonal(d_, rotation_seed);
     Matrix u = inner.is_diagonal() ? q : Matrix(q * inner.eigenvectors());
     Vector eigenvalues = inner.eigenvalues();
     return TaskCovariance::from_eigendecomposition(std::move(eigenvalues), std::move(u), text_);
