@@ -157,6 +157,9 @@ TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
                {"exp.toml:8:", "grid.alpha", "> 0"});
   expect_error(std::string(kHeader) + "[parameters]\nalpha = \"ten\"\n", {"exp.toml:4:", "parameters.alpha"});
   expect_error(std::string(kHeader) + "seed = \"x\"\n", {"exp.toml:3:", "seed", "integer"});
+  expect_error(std::string(kHeader) + "seed = -1\n", {"exp.toml:3:", "seed", ">= 0"});  // the CLI's --seed rule
+  expect_error(std::string(kHeader) + "seed = 1.5\n", {"exp.toml:3:", "seed", "integer"});
+  expect_error(std::string(kHeader) + "seed = 18446744073709551615\n", {"exp.toml:3:"});  // past TOML's int64
   expect_error(std::string(kHeader) + "repeats = 0\n", {"exp.toml:3:", "repeats", ">= 1"});
   expect_error(std::string(kHeader) + "[parameters]\nd = 10.5\n", {"exp.toml:4:", "parameters.d", "integer"});
   expect_error(std::string(kHeader) + "[parameters]\nalpha = [1, 2]\n", {"exp.toml:4:", "parameters.alpha", "[grid]"});

@@ -51,6 +51,23 @@ TEST(ValueList, IntegerList) {
   EXPECT_THROW(parse_integer_list("40.5", "--d"), InvalidArgument);
 }
 
+TEST(ValueList, SeedsAreNonNegativeIntegersThatFitTheOutputs) {
+  EXPECT_EQ(parse_seed("0", "--seed"), 0u);
+  EXPECT_EQ(parse_seed("42", "--seed"), 42u);
+  EXPECT_EQ(parse_seed("9223372036854775807", "--seed"), 9223372036854775807u);
+  // -1 used to wrap to 18446744073709551615 in the meta while the CSV said -1.
+  for (const char* bad : {"-1", "+1", "1.5", "1e3", "", "abc", "7x", "9223372036854775808", "18446744073709551615",
+                          "18446744073709551616", "99999999999999999999999"}) {
+    try {
+      (void)parse_seed(bad, "--seed");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--seed: expected an integer in [0, 9223372036854775807]", 0), 0u)
+          << e.what();
+    }
+  }
+}
+
 TEST(GridIndex, LastAxisFastest) {
   const GridIndex grid({2, 3});
   EXPECT_EQ(grid.size(), 6u);

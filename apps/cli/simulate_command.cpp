@@ -19,7 +19,7 @@ namespace {
 struct SimulateOptions {
   std::string d, alpha, tau, kappa, rho, lambda = "0";
   long repeats = 10;
-  std::uint64_t seed = 0;
+  std::string seed = "0";
   std::string task_norm = "gaussian", assignment = "random", solver = "auto";
   std::string ctrain, ctest, error_form = "exact";
   bool with_theory = false;
@@ -47,6 +47,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   const auto taus = parse_value_list(o.tau, "--tau");
   const auto rhos = parse_value_list(o.rho, "--rho");
   const auto lambdas = parse_value_list(o.lambda, "--lambda");
+  const std::uint64_t seed = parse_seed(o.seed, "--seed");
   const TaskNorm norm = parse_task_norm(o.task_norm);
   const Assignment assignment = parse_assignment(o.assignment);
   const ErrorForm form = parse_error_form(o.error_form);
@@ -101,7 +102,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   Table table(columns);
   RunInfo info;
   info.command_line = command_line;
-  info.extra["seed"] = o.seed;
+  info.extra["seed"] = seed;
   info.extra["error_form"] = o.error_form;
   nlohmann::json reports = nlohmann::json::array();
 
@@ -109,7 +110,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   for (const SimulationPoint& point : points) {
     const ModelParams& m = point.model;
     const auto results =
-        simulate_point(m, point.setting, lambdas, o.repeats, o.seed, *solver, [&] { progress.advance(); });
+        simulate_point(m, point.setting, lambdas, o.repeats, seed, *solver, [&] { progress.advance(); });
     // The task-alignment theory (ridgeless) is solved once per point and evaluated on every test.
     std::vector<theory::IclError> general_theory;
     double general_idg = 0.0;
@@ -139,7 +140,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
           }
         }
         row.insert(row.end(), {m.context_length(), m.num_tasks(), m.num_contexts(), to_string(m.task_norm),
-                               to_string(m.assignment), static_cast<long>(o.seed)});
+                               to_string(m.assignment), static_cast<long>(seed)});
         table.add_row(std::move(row));
       }
       nlohmann::json entry = m.to_json();
@@ -177,7 +178,8 @@ Runner add_simulate_command(CLI::App& app) {
   cmd->add_option("--lambda", o->lambda,
                   std::string("ridge, (n/d) lambda ||Gamma||^2; a list reuses each draw: ") + list_help);
   cmd->add_option("--repeats", o->repeats, "independent draws per point (>= 1)");
-  cmd->add_option("--seed", o->seed, "seed (results depend only on seed, point and repetition)");
+  cmd->add_option("--seed", o->seed,
+                  "seed, an integer in [0, 2^63) (results depend only on seed, point and repetition)");
   cmd->add_option("--task-norm", o->task_norm, "gaussian (w ~ N(0,I), default) | sphere (||w|| = sqrt(d))");
   cmd->add_option("--assignment", o->assignment, "random (default) | balanced (authors' code)");
   cmd->add_option("--solver", o->solver,

@@ -90,6 +90,21 @@ std::vector<long> parse_integer_list(std::string_view text, std::string_view opt
   return out;
 }
 
+std::uint64_t parse_seed(std::string_view text, std::string_view option) {
+  constexpr auto largest = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  std::string_view token = text;
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  std::uint64_t value = 0;
+  const char* last = token.data() + token.size();
+  // from_chars for unsigned types accepts no sign, so "-1" is refused rather than wrapped to 2^64 - 1.
+  const auto [ptr, ec] = std::from_chars(token.data(), last, value);
+  if (token.empty() || ec != std::errc() || ptr != last || value > largest)
+    throw InvalidArgument(std::string(option) + ": expected an integer in [0, " + std::to_string(largest) + "], got " +
+                          quoted(text));
+  return value;
+}
+
 GridIndex::GridIndex(std::vector<std::size_t> sizes) : sizes_(std::move(sizes)) {
   for (auto s : sizes_) total_ *= s;
 }

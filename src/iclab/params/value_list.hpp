@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,11 @@ std::vector<double> parse_value_list(std::string_view text, std::string_view opt
                                      ValueListOptions options = {});
 // Integer-valued list (e.g. d): every value must be an integer.
 std::vector<long> parse_integer_list(std::string_view text, std::string_view option);
+
+// A random seed: a decimal integer in [0, 2^63 - 1] (the range of the signed 64-bit seed cells of the
+// CSVs and of TOML integers, so every output records the seed it was given). Throws InvalidArgument
+// "<option>: ..." on a sign, a fraction, an exponent or a larger value.
+std::uint64_t parse_seed(std::string_view text, std::string_view option);
 
 // Odometer over the product of axis sizes; the last axis varies fastest.
 class GridIndex {
