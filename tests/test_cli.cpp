@@ -135,6 +135,8 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndNoFile) {
       {sim + "--d 10 --seed -1", "--seed"},
       {sim + "--d 10 --seed 1.5", "--seed"},
       {sim + "--d 10 --seed 18446744073709551616", "--seed"},
+      {"simulate --d 10 --alpha 10 --tau 1e17 --kappa 0.5 --rho 0.01 --repeats 1", "--tau: tau*d^2 must be at most"},
+      {"simulate --d 10 --alpha 10 --tau 2 --kappa 1e300 --rho 0.01 --repeats 1", "--kappa: kappa*d must be at most"},
       {th + "--tau 1", "--tau"},
       {th + "--tau 0.5,,2", "--tau"},
       {th + "--tau lin:0:1", "--tau"},

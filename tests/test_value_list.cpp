@@ -128,3 +128,40 @@ TEST(ModelParams, ValidationNamesTheParameter) {
   bad.tau = -2;
   expect_bad(bad, "--tau");
 }
+
+// Counts past 2^53 used to overflow the conversion to long and come out as "too small" or negative.
+TEST(ModelParams, CountsThatDoNotFitAreRefusedWithTheLargestAllowed) {
+  ModelParams m;
+  m.d = 40;
+  m.alpha = 10;
+  m.tau = 2;
+  m.kappa = 0.5;
+  m.rho = 0.01;
+  auto message = [](ModelParams p) -> std::string {
+    try {
+      p.validate();
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  ModelParams bad = m;
+  bad.tau = 1e17;
+  EXPECT_EQ(message(bad), "--tau: tau*d^2 must be at most 2^53, so tau <= 5.62e+12 for d=40");
+  bad.tau = 5.62e12;  // the largest allowed is allowed
+  EXPECT_EQ(message(bad), "accepted");
+  bad = m;
+  bad.kappa = 1e300;
+  EXPECT_EQ(message(bad), "--kappa: kappa*d must be at most 2^53, so kappa <= 2.25e+14 (or inf) for d=40");
+  bad.kappa = kInfinity;
+  EXPECT_EQ(message(bad), "accepted");
+  bad = m;
+  bad.alpha = 1e300;
+  EXPECT_EQ(message(bad), "--alpha: alpha*d must be at most 2^53, so alpha <= 2.25e+14 for d=40");
+  bad = m;
+  bad.d = 94906266;
+  bad.tau = 1e-15;
+  EXPECT_EQ(message(bad).rfind("--d: must be at most 94906265 ", 0), 0u) << message(bad);
+  bad.d = 94906265;
+  EXPECT_EQ(message(bad), "accepted");
+}

@@ -1,6 +1,7 @@
 #include "iclab/params/model_params.hpp"
 
 #include <cmath>
+#include <sstream>
 
 namespace iclab {
 
@@ -20,6 +21,23 @@ std::string to_string(TaskNorm norm) { return norm == TaskNorm::gaussian ? "gaus
 std::string to_string(Assignment assignment) {
   return assignment == Assignment::random ? "random" : "balanced";
 }
+
+namespace {
+
+// The largest count l, k, n or p: 2^53, up to which every integer is a double.
+constexpr double kLargestCount = 9007199254740992.0;
+constexpr long kLargestD = 94906265;  // the largest d with d(d+1) <= 2^53
+
+// Rounded down to 3 significant digits, so the stated largest value is itself allowed.
+std::string short_number(double x) {
+  const double scale = std::pow(10.0, std::floor(std::log10(x)) - 2.0);
+  std::ostringstream out;
+  out.precision(3);
+  out << std::floor(x / scale) * scale;
+  return out.str();
+}
+
+}  // namespace
 
 long ModelParams::context_length() const { return static_cast<long>(alpha * static_cast<double>(d)); }
 
@@ -46,6 +64,19 @@ void ModelParams::validate() const {
   need(std::isfinite(tau) && tau > 0, "--tau: must be a finite number > 0");
   need(kappa > 0 && !std::isnan(kappa), "--kappa: must be > 0 (or inf)");
   need(std::isfinite(rho) && rho >= 0, "--rho: must be a finite number >= 0");
+  // The sizes truncate double products to long; past 2^53 the products no longer hold every integer
+  // (and far past it the conversion overflows), so larger ratios are refused before any size is formed.
+  const auto dd = static_cast<double>(d);
+  need(dd * (dd + 1.0) <= kLargestCount, "--d: must be at most " + std::to_string(kLargestD) +
+                                             " so that the p = d(d+1) parameters can be counted, got " +
+                                             std::to_string(d));
+  need(alpha * dd <= kLargestCount, "--alpha: alpha*d must be at most 2^53, so alpha <= " +
+                                        short_number(kLargestCount / dd) + " for d=" + std::to_string(d));
+  if (!std::isinf(kappa))
+    need(kappa * dd <= kLargestCount, "--kappa: kappa*d must be at most 2^53, so kappa <= " +
+                                          short_number(kLargestCount / dd) + " (or inf) for d=" + std::to_string(d));
+  need(tau * dd * dd <= kLargestCount, "--tau: tau*d^2 must be at most 2^53, so tau <= " +
+                                           short_number(kLargestCount / (dd * dd)) + " for d=" + std::to_string(d));
   need(context_length() >= 1, "--alpha: alpha*d must be >= 1 so that a context holds at least one example (d=" +
                                   std::to_string(d) + ")");
   if (!std::isinf(kappa))
