@@ -220,6 +220,24 @@ TEST_F(Cli, AlignSpellingAndSpearman) {
   EXPECT_NE(missing.err.find("nope"), std::string::npos);
 }
 
+// A measured error is read whole: "0.5abc" used to count as 0.5 and "abc" to fail with std::stod's "stod".
+TEST_F(Cli, SpearmanRefusesCellsThatAreNotNumbers) {
+  const std::string align =
+      "align --d 10 --ctrain iso --ctest 'iso;spike:3' --alpha 2 --tau 4 --kappa 1 --rho 0.01 "
+      "--error-column e_icl --spearman-against " +
+      (dir_ / "errors.csv").string() + " --out " + (dir_ / "out.csv").string();
+  for (const char* text : {"0.5abc", "abc", ""}) {
+    const std::string cell = text;
+    std::ofstream(dir_ / "errors.csv") << "ctest,kappa,e_icl\niso,1," << cell << "\nspike:3,1,0.7\n";
+    const Result r = run(align);
+    EXPECT_EQ(r.exit_code, 2) << cell << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("--spearman-against: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("column 'e_icl': '" + cell + "' is not a number"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out.csv"));
+  }
+}
+
 TEST_F(Cli, HeatmapSpelling) {
   const Result r = run("heatmap --d 100 --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp lin:-0.5:2:51 --kappa "
                        "lin:0.1:2.1:81");

@@ -107,7 +107,8 @@ Table spearman_table(const AlignOptions& o, const std::vector<double>& kappas, c
       for (const auto& row : data.rows) {
         const double kappa = parse_value_list(row[c_kappa], "--spearman-against", {.allow_infinity = true})[0];
         const bool same_kappa = kappa == kappas[ki] || std::fabs(kappa - kappas[ki]) <= 1e-9 * std::fabs(kappas[ki]);
-        if (row[c_test] == test.spec() && same_kappa) found = std::stod(row[c_error]);
+        if (row[c_test] == test.spec() && same_kappa)
+          found = parse_csv_number(row[c_error], "--spearman-against", o.spearman_against, o.error_column);
       }
       if (!found)
         throw InvalidArgument("--spearman-against: " + o.spearman_against + " has no row with ctest '" + test.spec() +

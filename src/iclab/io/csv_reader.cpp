@@ -1,5 +1,6 @@
 #include "iclab/io/csv_reader.hpp"
 
+#include <charconv>
 #include <fstream>
 
 #include "iclab/error.hpp"
@@ -59,6 +60,16 @@ CsvData read_csv(const std::string& path, const std::string& option) {
     data.rows.push_back(std::move(cells));
   }
   return data;
+}
+
+double parse_csv_number(const std::string& cell, const std::string& option, const std::string& path,
+                        const std::string& column) {
+  double value = 0.0;
+  const char* last = cell.data() + cell.size();
+  const auto [ptr, ec] = std::from_chars(cell.data(), last, value);
+  if (cell.empty() || ec != std::errc() || ptr != last)
+    throw InvalidArgument(option + ": " + path + " column '" + column + "': '" + cell + "' is not a number");
+  return value;
 }
 
 }  // namespace iclab

@@ -16,4 +16,10 @@ struct CsvData {
 // Throws InvalidArgument naming `option` when the file cannot be read or a row has the wrong width.
 CsvData read_csv(const std::string& path, const std::string& option);
 
+// The number in one cell, as Table writes them (a decimal or scientific number, "inf", "-inf", "nan").
+// The whole cell must be the number: "0.5abc" or "" throws InvalidArgument
+// "<option>: PATH column 'NAME': '0.5abc' is not a number".
+double parse_csv_number(const std::string& cell, const std::string& option, const std::string& path,
+                        const std::string& column);
+
 }  // namespace iclab
