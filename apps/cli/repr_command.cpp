@@ -21,26 +21,28 @@ struct ReprTrainOptions {
   repr::TaskSpec task;
   repr::TrainOptions training;
   std::string features = "gaussian", model = "attention", optimizer = "adam", objective = "population";
+  std::string seed = "1";  // parse_seed: CLI11 would wrap -1 into the uint64 task.seed
   OutputOptions output;
 };
 
 struct ReprGapOptions {
   repr::TaskSpec task;
-  std::string N = "lin:50:150:11", features = "gaussian";
+  std::string N = "lin:50:150:11", features = "gaussian", seed = "1";
   long dictionaries = 5, prompts = 40;
   OutputOptions output;
 };
 
-void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features) {
+void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features, std::string& seed) {
   cmd.add_option("--d", task.d, "token dimension d")->capture_default_str();
   cmd.add_option("--m", task.m, "number of basis functions m (representation dimension)")->capture_default_str();
   cmd.add_option("--K", task.K, "dictionary size K")->capture_default_str();
   cmd.add_option("--tau", task.tau, "representation-noise variance tau (label noise ~ m tau)")->capture_default_str();
   cmd.add_option("--features", features, "representation f: gaussian|hermite|fourier|relu")->capture_default_str();
-  cmd.add_option("--seed", task.seed, "seed of every random stream")->capture_default_str();
+  cmd.add_option("--seed", seed, "seed of every random stream, an integer in [0, 2^63)")->capture_default_str();
 }
 
 void run_train(ReprTrainOptions o, const std::string& command_line) {
+  o.task.seed = parse_seed(o.seed, "--seed");
   o.task.features = repr::parse_features(o.features);
   o.training.model = repr::parse_model(o.model);
   o.training.optimizer = repr::parse_optimizer(o.optimizer);
@@ -89,6 +91,7 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
 }
 
 void run_gap(ReprGapOptions o, const std::string& command_line) {
+  o.task.seed = parse_seed(o.seed, "--seed");
   o.task.features = repr::parse_features(o.features);
   const std::vector<long> lengths = parse_integer_list(o.N, "--N");
   if (o.dictionaries < 1) throw InvalidArgument("--dictionaries: must be >= 1");
@@ -133,7 +136,7 @@ Runner add_repr_command(CLI::App& app) {
   auto t = std::make_shared<ReprTrainOptions>();
   CLI::App* train = repr->add_subcommand(
       "train", "Train the one-layer multi-head softmax attention (or a Transformer baseline); CSV training curve");
-  add_task_options(*train, t->task, t->features);
+  add_task_options(*train, t->task, t->features, t->seed);
   train->add_option("--N", t->task.N, "prompt length N (the first N tokens show their labels)")->capture_default_str();
   train->add_option("--heads", t->training.heads, "heads H of the one-layer model")->capture_default_str();
   train->add_option("--beta", t->training.beta, "initial Q entries ~ N(0, beta^2)")->capture_default_str();
@@ -167,7 +170,7 @@ Runner add_repr_command(CLI::App& app) {
   g->task.K = 200;
   CLI::App* gap = repr->add_subcommand(
       "gap", "Performance gap of the transformer's limit (ridge, penalty m tau) to the best predictor (Fig 3)");
-  add_task_options(*gap, g->task, g->features);
+  add_task_options(*gap, g->task, g->features, g->seed);
   gap->add_option("--N", g->N, "prompt lengths: a value, a list, lin:START:STOP:COUNT")->capture_default_str();
   gap->add_option("--dictionaries", g->dictionaries, "dictionary draws averaged over")->capture_default_str();
   gap->add_option("--prompts", g->prompts, "in-domain test prompts per dictionary")->capture_default_str();
