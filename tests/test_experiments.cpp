@@ -159,6 +159,9 @@ TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
   expect_error(std::string(kHeader) + "seed = \"x\"\n", {"exp.toml:3:", "seed", "integer"});
   expect_error(std::string(kHeader) + "seed = -1\n", {"exp.toml:3:", "seed", ">= 0"});  // the CLI's --seed rule
   expect_error(std::string(kHeader) + "seed = 1.5\n", {"exp.toml:3:", "seed", "integer"});
+  // Integers past what a count can hold are refused by name, not cast (d = 1e19 once read as -2^63).
+  expect_error(std::string(kHeader) + "[parameters]\nd = 1e19\n", {"exp.toml:4:", "parameters.d", "<= 94906265"});
+  expect_error(std::string(kHeader) + "repeats = 1e300\n", {"exp.toml:3:", "repeats"});
   expect_error(std::string(kHeader) + "seed = 18446744073709551615\n", {"exp.toml:3:"});  // past TOML's int64
   expect_error(std::string(kHeader) + "repeats = 0\n", {"exp.toml:3:", "repeats", ">= 1"});
   expect_error(std::string(kHeader) + "[parameters]\nd = 10.5\n", {"exp.toml:4:", "parameters.d", "integer"});

@@ -111,21 +111,27 @@ std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
   if (std::isnan(v)) return "NaN is not allowed";
   if (key.kind == Kind::kappa) return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0 (or inf)");
   if (!std::isfinite(v)) return "values must be finite";
+  // Counts become 64-bit integers: past 2^53 a double no longer holds every integer, and a cast past
+  // 2^63 is undefined.
+  constexpr double kLargestCount = 9007199254740992.0;  // 2^53
   if (key.kind == Kind::count) {
     const double minimum = name == "train_loss_every" ? 0.0 : 1.0;
     if (v != std::floor(v)) return "values must be integers";
     if (v < minimum) return "values must be >= " + format_number(minimum);
+    if (v > kLargestCount) return "values must be <= 2^53 (9007199254740992)";
     return std::nullopt;
   }
   if (key.kind == Kind::batch) {
     if (v > 0 && v < 1) return std::nullopt;
-    if (v >= 1 && v == std::floor(v)) return std::nullopt;
-    return "expected a fraction in (0, 1) or an integer >= 1";
+    if (v >= 1 && v == std::floor(v) && v <= kLargestCount) return std::nullopt;
+    return "expected a fraction in (0, 1) or an integer in [1, 2^53]";
   }
   if (key.kind == Kind::boolean) return v == 0 || v == 1 ? std::nullopt : std::optional<std::string>("expected 1 or 0");
   if (key.kind == Kind::integer) {
     if (v != std::floor(v)) return "values must be integers";
     if (v < 2) return "values must be >= 2";
+    // d(d+1), the reduced model's parameter count, must stay an exact count (ModelParams' 2^53 rule).
+    if (v > 94906265.0) return "values must be <= 94906265 (so that d(d+1) <= 2^53)";
     return std::nullopt;
   }
   if (name == "rho" || name == "lambda" || name == "weight_decay")
