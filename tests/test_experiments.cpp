@@ -62,6 +62,14 @@ kappa = [0.5, 2]
 tau = "lin:0.6:3:6"
 )";
 
+// The same sweep with 4x the points (about 2 s on an idle core): the kill test needs a run that outlasts
+// its random delays (60-460 ms) several times, whatever the machine's speed and load.
+const std::string kLongSweep = [] {
+  std::string text = kSweep;
+  const std::string grid = "lin:0.6:3:6";
+  return text.replace(text.find(grid), grid.size(), "lin:0.6:3:24");
+}();
+
 class Runner : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -244,10 +252,10 @@ TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
 }
 
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
-  write(dir_ / "sweep.toml", kSweep);
+  write(dir_ / "sweep.toml", kLongSweep);
   ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
   const std::string reference = slurp(dir_ / "reference" / "results.csv");
-  ASSERT_EQ(std::count(reference.begin(), reference.end(), '\n'), 1 + 12 * 2);
+  ASSERT_EQ(std::count(reference.begin(), reference.end(), '\n'), 1 + 48 * 2);
 
   // SIGKILL after deterministic pseudo-random delays; each restart is the same command.
   const fs::path out = dir_ / "killed";
