@@ -187,12 +187,7 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
   info.extra["transformers"] = nlohmann::json::array();
   info.extra["ensembles"] = nlohmann::json::array();
   long work = 0;
-  for (const auto& m : members) {
-    const long batch = m.training.batch_size > 0
-                           ? m.training.batch_size
-                           : std::max(1L, static_cast<long>(m.training.batch_fraction * double(m.data.num_contexts())));
-    work += m.training.steps > 0 ? m.training.steps : m.training.epochs * (1 + m.data.num_contexts() / batch);
-  }
+  for (const auto& m : members) work += nn::scheduled_steps(m.data, m.training);
   ProgressBar progress(members.size() == 1 ? "train " + nn::to_string(members.front().architecture.architecture)
                                            : "train " + std::to_string(members.size()) + " models",
                        std::max(1L, work));

@@ -34,24 +34,8 @@ constexpr long kEvaluationContexts = 32768;  // contexts per scoring pass, all m
 constexpr long kIndexBlock = 256;            // steps whose minibatch indices go to the device at once
 constexpr const char* kCheckpointFormat = "iclab-ensemble-checkpoint-1";
 
-ModelParams model_params(const PretrainingData& data) {
-  ModelParams p;
-  p.d = data.d;
-  p.alpha = data.alpha;
-  p.tau = data.tau;
-  p.kappa = data.kappa;
-  p.rho = data.rho;
-  return p;  // gaussian tasks, random assignment: the authors' FiniteSampler
-}
-
 TaskCovariance task_covariance(const std::string& spec, long d, const std::string& option) {
   return parse_covariance(spec.empty() ? "iso" : spec, d, option);
-}
-
-long batch_of(const EnsembleMember& m) {
-  const long n = m.data.num_contexts();
-  return m.training.batch_size > 0 ? m.training.batch_size
-                                   : std::max(1L, static_cast<long>(m.training.batch_fraction * double(n)));
 }
 
 long ceil_div(long a, long b) { return (a + b - 1) / b; }
@@ -129,6 +113,9 @@ struct EnsembleTrainer::State {
     for (const Member& m : members) most = std::max(most, m.total);
     return most;
   }
+  // One value per member, spread over the flat buffer's elements (parameter-major: each parameter's
+  // block holds every member's copy in turn).
+  torch::Tensor per_element(const std::vector<float>& per_member) const;
   void fill_block(long first_step);
   void prepare_step(long step);
   void step_body();
@@ -138,6 +125,14 @@ struct EnsembleTrainer::State {
   std::vector<double> score(const std::vector<long>& contexts, const Source& source);
   std::pair<torch::Tensor, torch::Tensor> sample(const ContextFamily& family, long first, long count) const;
 };
+
+torch::Tensor EnsembleTrainer::State::per_element(const std::vector<float>& per_member) const {
+  std::vector<float> values(static_cast<std::size_t>(model->flat().numel()));
+  for (const auto& param : model->parameters())
+    for (std::size_t k = 0; k < per_member.size(); ++k)
+      std::fill_n(values.begin() + param.offset + static_cast<long>(k) * param.numel, param.numel, per_member[k]);
+  return to_device(values, {model->flat().numel()}, device);
+}
 
 void EnsembleTrainer::State::fill_block(long first_step) {
   // B indices per member without replacement, a pure function of (member seed, data, step): partial
@@ -217,14 +212,9 @@ void EnsembleTrainer::State::adamw(bool all_active) {
   p.sub_(exp_avg.div(denominator).mul_(learning_rate).mul_(schedule.select(0, 0)));
   if (!all_active) {
     // A finished member keeps its parameters and moments.
-    // Element order of flat is parameter-major: expand the member mask like learning_rate.
-    torch::Tensor active = torch::empty_like(p, torch::TensorOptions().dtype(torch::kBool).device(device));
-    for (const auto& param : model->parameters()) {
-      long numel = 1;
-      for (int64_t s : param.shape) numel *= s;
-      for (std::size_t k = 0; k < members.size(); ++k)
-        active.narrow(0, param.offset + static_cast<long>(k) * numel, numel).fill_(members[k].total > steps_done);
-    }
+    std::vector<float> still_training;
+    for (const Member& m : members) still_training.push_back(m.total > steps_done ? 1.0f : 0.0f);
+    const torch::Tensor active = per_element(still_training).to(torch::kBool);
     p.copy_(torch::where(active, p, *old_p));
     exp_avg.copy_(torch::where(active, exp_avg, *old_m));
     exp_avg_sq.copy_(torch::where(active, exp_avg_sq, *old_v));
@@ -319,12 +309,12 @@ EnsembleTrainer::EnsembleTrainer(std::vector<EnsembleMember> members, EnsembleOp
     State::Member m;
     m.spec = std::move(spec);
     m.n = m.spec.data.num_contexts();
-    m.batch = batch_of(m.spec);
+    m.batch = minibatch_size(m.spec.data, m.spec.training);
     if (m.batch > m.n)
       throw InvalidArgument("batch: " + std::to_string(m.batch) + " is more than the " + std::to_string(m.n) +
                             " pretraining contexts");
-    m.steps_per_epoch = 1 + m.n / m.batch;
-    m.total = m.spec.training.steps > 0 ? m.spec.training.steps : m.spec.training.epochs * m.steps_per_epoch;
+    m.steps_per_epoch = nn::steps_per_epoch(m.spec.data, m.spec.training);
+    m.total = scheduled_steps(m.spec.data, m.spec.training);
     m.order.resize(static_cast<std::size_t>(m.n));
     for (long i = 0; i < m.n; ++i) m.order[static_cast<std::size_t>(i)] = i;
     m.first_row = rows;
@@ -336,7 +326,7 @@ EnsembleTrainer::EnsembleTrainer(std::vector<EnsembleMember> members, EnsembleOp
     m.data_key = point_key(m.spec.data.canonical());
     const StreamAddress data_address = m.address(m.data_key);
     m.ctrain = task_covariance(m.spec.data.ctrain, m.spec.data.d, "ctrain");
-    const ModelParams params = model_params(m.spec.data);
+    const ModelParams params = m.spec.data.model_params();
     m.pool = draw_tasks(*m.ctrain, params.num_tasks(), data_address);
     ContextFamily family;
     family.tasks = m.pool;
@@ -382,21 +372,13 @@ EnsembleTrainer::EnsembleTrainer(std::vector<EnsembleMember> members, EnsembleOp
   const long total = s.model->flat().numel();
   s.exp_avg = torch::zeros({total}, float_options);
   s.exp_avg_sq = torch::zeros({total}, float_options);
-  std::vector<float> learning_rate(static_cast<std::size_t>(total)), decay(static_cast<std::size_t>(total));
-  for (const auto& param : s.model->parameters()) {
-    long numel = 1;
-    for (int64_t d : param.shape) numel *= d;
-    for (long k = 0; k < count; ++k) {
-      const TrainingOptions& t = s.members[static_cast<std::size_t>(k)].spec.training;
-      for (long i = 0; i < numel; ++i) {
-        const std::size_t at = static_cast<std::size_t>(param.offset + k * numel + i);
-        learning_rate[at] = static_cast<float>(t.learning_rate);
-        decay[at] = static_cast<float>(1.0 - t.learning_rate * t.weight_decay);
-      }
-    }
+  std::vector<float> learning_rate, decay;
+  for (const State::Member& m : s.members) {
+    learning_rate.push_back(static_cast<float>(m.spec.training.learning_rate));
+    decay.push_back(static_cast<float>(1.0 - m.spec.training.learning_rate * m.spec.training.weight_decay));
   }
-  s.learning_rate = to_device(learning_rate, {total}, s.device);
-  s.decay = to_device(decay, {total}, s.device);
+  s.learning_rate = s.per_element(learning_rate);
+  s.decay = s.per_element(decay);
   s.index = torch::zeros({chunks * s.options.chunk}, torch::TensorOptions().dtype(torch::kInt64).device(s.device));
   s.schedule = torch::zeros({2}, float_options);
   s.index_block = torch::zeros({kIndexBlock, chunks * s.options.chunk},
@@ -430,7 +412,7 @@ void EnsembleTrainer::set_schedule(long m, long epochs, long steps) {
   auto& member = state_->members.at(static_cast<std::size_t>(m));
   member.spec.training.epochs = epochs;
   member.spec.training.steps = steps;
-  member.total = steps > 0 ? steps : epochs * member.steps_per_epoch;
+  member.total = scheduled_steps(member.spec.data, member.spec.training);
 }
 
 void EnsembleTrainer::train(const std::function<void(long, const EpochLog&)>& on_epoch, long train_loss_every,
@@ -626,7 +608,7 @@ std::size_t EnsembleTrainer::estimate_bytes(const std::vector<EnsembleMember>& m
   double rows = 0, slots = 0;
   for (const EnsembleMember& m : members) {
     rows += static_cast<double>(m.data.num_contexts());
-    slots += static_cast<double>(ceil_div(batch_of(m), options.chunk) * options.chunk);
+    slots += static_cast<double>(ceil_div(minibatch_size(m.data, m.training), options.chunk) * options.chunk);
   }
   const double m = static_cast<double>(members.size());
   const double parameters = m * (width + 2.0) * h * 3.0 + m * blocks * (5.0 * h * h + 6.0 * h);

@@ -99,8 +99,7 @@ EnsembleModel::EnsembleModel(long members, long d, ArchitectureOptions options, 
   flat_ = torch::zeros({per_member_ * members_}, float_options);
   flat_grad_ = torch::zeros({per_member_ * members_}, float_options);
   for (Parameter& p : parameters_) {
-    long numel = 1;
-    for (int64_t s : p.shape) numel *= s;
+    const long numel = p.numel;
     std::vector<int64_t> stacked{members_};
     stacked.insert(stacked.end(), p.shape.begin(), p.shape.end());
     // A leaf that aliases the flat buffer (detach shares the storage), whose gradient aliases flat_grad:
@@ -116,9 +115,9 @@ int EnsembleModel::add(const std::string& name, std::vector<int64_t> shape, long
   p.shape = std::move(shape);
   p.fan_in = fan_in;
   p.offset = per_member_ * members_;
-  long numel = 1;
-  for (int64_t s : p.shape) numel *= s;
-  per_member_ += numel;
+  p.numel = 1;
+  for (int64_t s : p.shape) p.numel *= s;
+  per_member_ += p.numel;
   parameters_.push_back(std::move(p));
   return static_cast<int>(parameters_.size() - 1);
 }

@@ -25,6 +25,7 @@ class EnsembleModel {
   struct Parameter {
     std::string name;            // flax-style, e.g. "block0.query.weight"
     std::vector<int64_t> shape;  // of one member's tensor
+    long numel = 0;              // of one member's tensor
     long fan_in = 0;             // > 0: lecun_normal kernel; 0: zeros (biases); -1: ones (LayerNorm scale)
     long offset = 0;             // in the flat buffer (members x numel values, member-major inside)
     torch::Tensor value;         // (members, shape...), a view of flat()

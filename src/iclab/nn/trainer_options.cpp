@@ -1,5 +1,6 @@
 #include "iclab/nn/trainer_options.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -7,26 +8,22 @@
 #include "iclab/nn/torch_support.hpp"
 
 namespace iclab::nn {
-namespace {
-
-ModelParams model_params(const PretrainingData& data) {
+ModelParams PretrainingData::model_params() const {
   ModelParams p;
-  p.d = data.d;
-  p.alpha = data.alpha;
-  p.tau = data.tau;
-  p.kappa = data.kappa;
-  p.rho = data.rho;
-  return p;
+  p.d = d;
+  p.alpha = alpha;
+  p.tau = tau;
+  p.kappa = kappa;
+  p.rho = rho;
+  return p;  // gaussian tasks, random assignment: the authors' FiniteSampler
 }
 
-}  // namespace
-
-long PretrainingData::context_length() const { return model_params(*this).context_length(); }
-long PretrainingData::num_contexts() const { return model_params(*this).num_contexts(); }
-long PretrainingData::num_tasks() const { return model_params(*this).num_tasks(); }
+long PretrainingData::context_length() const { return model_params().context_length(); }
+long PretrainingData::num_contexts() const { return model_params().num_contexts(); }
+long PretrainingData::num_tasks() const { return model_params().num_tasks(); }
 
 void PretrainingData::validate() const {
-  model_params(*this).validate();
+  model_params().validate();
   if (!ctrain.empty()) parse_covariance(ctrain, d, "ctrain");
 }
 
@@ -79,6 +76,19 @@ nlohmann::json TrainingOptions::to_json() const {
           {"seed", seed},
           {"device", device},
           {"threads", threads}};
+}
+
+long minibatch_size(const PretrainingData& data, const TrainingOptions& training) {
+  if (training.batch_size > 0) return training.batch_size;
+  return std::max(1L, static_cast<long>(training.batch_fraction * static_cast<double>(data.num_contexts())));
+}
+
+long steps_per_epoch(const PretrainingData& data, const TrainingOptions& training) {
+  return 1 + data.num_contexts() / minibatch_size(data, training);
+}
+
+long scheduled_steps(const PretrainingData& data, const TrainingOptions& training) {
+  return training.steps > 0 ? training.steps : training.epochs * steps_per_epoch(data, training);
 }
 
 nlohmann::json transformer_conventions() {

@@ -31,10 +31,11 @@ struct PretrainingData {
   std::string ctrain;  // covariance spec of the pretraining tasks; "" : I_d
   Link link = Link::linear;
 
-  long context_length() const;  // l = int(alpha d)
-  long num_contexts() const;    // n = int(tau d^2)
-  long num_tasks() const;       // k = int(kappa d), or n for kappa = inf
-  void validate() const;        // throws InvalidArgument naming the parameter
+  ModelParams model_params() const;  // d, alpha, tau, kappa, rho; gaussian tasks, random assignment
+  long context_length() const;       // l = int(alpha d)
+  long num_contexts() const;         // n = int(tau d^2)
+  long num_tasks() const;            // k = int(kappa d), or n for kappa = inf
+  void validate() const;             // throws InvalidArgument naming the parameter
   nlohmann::json to_json() const;
   std::string canonical() const;  // the key of the dataset's random streams
 };
@@ -66,6 +67,12 @@ struct EpochLog {
   std::optional<double> train_loss;  // on the full training set, when requested
   double seconds = 0.0;              // since training started
 };
+
+// The schedule of a training run on `data`: the minibatch size B (batch_size, or max(1, int(batch_fraction
+// n))), an epoch's 1 + floor(n / B) steps, and the steps it runs (steps, or epochs x steps per epoch).
+long minibatch_size(const PretrainingData& data, const TrainingOptions& training);
+long steps_per_epoch(const PretrainingData& data, const TrainingOptions& training);
+long scheduled_steps(const PretrainingData& data, const TrainingOptions& training);
 
 // What every Transformer output records about the data and training conventions.
 nlohmann::json transformer_conventions();

@@ -206,12 +206,8 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     std::vector<std::vector<Cell>> rows;
     for (long r = 0; r < experiment_.repeats; ++r, ++k) {
       const TransformerSetup& s = setups[k];
-      const long batch =
-          s.training.batch_size > 0
-              ? s.training.batch_size
-              : std::max(1L, static_cast<long>(s.training.batch_fraction * double(s.data.num_contexts())));
-      const long steps_per_epoch = 1 + s.data.num_contexts() / batch;
-      const long total_steps = s.training.steps > 0 ? s.training.steps : s.training.epochs * steps_per_epoch;
+      const long batch = minibatch_size(s.data, s.training);
+      const long total_steps = scheduled_steps(s.data, s.training);
       for (const std::string& test : s.tests) {
         const double icl = scores[k].icl.at(test), idg = scores[k].idg;
         std::vector<Cell> row{static_cast<long>(p.index),
