@@ -35,8 +35,8 @@ class Cli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result run(const std::string& args) {
-    const std::string cmd = std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
-                            (dir_ / "stderr").string();
+    const std::string cmd =
+        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
     const int status = std::system(cmd.c_str());
     return {WEXITSTATUS(status), slurp(dir_ / "stdout"), slurp(dir_ / "stderr")};
   }
@@ -77,8 +77,10 @@ TEST_F(Cli, AlphaMinSpelling) {
 
 TEST_F(Cli, SimulateSpellingAndOutputFiles) {
   const fs::path out = dir_ / "sim.csv";
-  const Result r = run("simulate --d 10 --alpha 10 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 3 --seed 1 "
-                       "--task-norm sphere --assignment balanced --with-theory --out " + out.string());
+  const Result r =
+      run("simulate --d 10 --alpha 10 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 3 --seed 1 "
+          "--task-norm sphere --assignment balanced --with-theory --out " +
+          out.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   const std::string csv = slurp(out);
@@ -99,8 +101,9 @@ TEST_F(Cli, SimulateSpellingAndOutputFiles) {
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++files;
   EXPECT_EQ(files, 4);  // sim.csv, sim.csv.meta.json, stdout, stderr
   // same seed, same bytes
-  const Result again = run("simulate --d 10 --alpha 10 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 3 "
-                           "--seed 1 --task-norm sphere --assignment balanced --with-theory");
+  const Result again =
+      run("simulate --d 10 --alpha 10 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 3 "
+          "--seed 1 --task-norm sphere --assignment balanced --with-theory");
   EXPECT_EQ(again.out, csv);
 }
 
@@ -145,6 +148,10 @@ TEST_F(Cli, BadInputIsOneLineExitTwoAndNoFile) {
       {"theory --alpha-min xyz --tau 0.5 --kappa 0.5 --rho 0.1", "--alpha-min"},
       {"theory --alpha 10 --tau 2 --kappa 0.5", "--rho"},
       {"simulate --d 10 --alpha 10 --tau 2 --kappa 0.5 --rho 0.01 --repeats 1 --out /nonexistent/dir/x.csv", "--out"},
+      // reproduce --out is a directory: none may be created for a refused scale.
+      {"reproduce lu2024-fig1 --scale nope", "--scale: 'nope' is not a scale of lu2024-fig1"},
+      {"reproduce lu2024-fig1 --scale paper", "'paper' exists for letey2025-fig3, lu2024-fig5, lu2024-fig6"},
+      {"reproduce lu2024-fig1 --quick --scale cpu", "--scale"},
   };
   for (const Bad& c : cases) {
     const fs::path out = dir_ / "out.csv";
@@ -186,8 +193,9 @@ TEST_F(Cli, NoSubcommandIsAnError) { EXPECT_EQ(run("").exit_code, 2); }
 
 // Task-alignment spellings (Letey et al.).
 TEST_F(Cli, GeneralTheorySpelling) {
-  const Result r = run("theory --d 120 --ctrain linear --ctest 'linear;spike:0;spike:119' --alpha 2 --tau 4 --kappa 1 "
-                       "--rho 0.01 --alpha-test 10");
+  const Result r =
+      run("theory --d 120 --ctrain linear --ctest 'linear;spike:0;spike:119' --alpha 2 --tau 4 --kappa 1 "
+          "--rho 0.01 --alpha-test 10");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(header(r.out),
             "d,ctrain,ctest,alpha,alpha_test,tau,kappa,rho,e_icl,e_idg,e_scalar,e_misalign,q,lambda_tilde,sigma");
@@ -201,8 +209,9 @@ TEST_F(Cli, GeneralTheorySpelling) {
 }
 
 TEST_F(Cli, AlignSpellingAndSpearman) {
-  const std::string align = "align --d 120 --ctrain power:0.9 --ctest 'lowrank:0.2;power:0.4;iso;spike:3' --alpha 2 "
-                            "--tau 4 --kappa 0.2,1 --rho 0.01";
+  const std::string align =
+      "align --d 120 --ctrain power:0.9 --ctest 'lowrank:0.2;power:0.4;iso;spike:3' --alpha 2 "
+      "--tau 4 --kappa 0.2,1 --rho 0.01";
   const Result r = run(align);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(header(r.out), "ctest,kappa,e_icl,e_misalign,resolvent,trace,inv_cka");
@@ -239,8 +248,9 @@ TEST_F(Cli, SpearmanRefusesCellsThatAreNotNumbers) {
 }
 
 TEST_F(Cli, HeatmapSpelling) {
-  const Result r = run("heatmap --d 100 --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp lin:-0.5:2:51 --kappa "
-                       "lin:0.1:2.1:81");
+  const Result r =
+      run("heatmap --d 100 --ptest 0.9 --alpha 1 --tau 4 --rho 0.01 --dp lin:-0.5:2:51 --kappa "
+          "lin:0.1:2.1:81");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(header(r.out), "dp,kappa,e_icl,e_matched,improvement_pct");
   EXPECT_EQ(count_lines(r.out), 1 + 51 * 81);
@@ -249,8 +259,9 @@ TEST_F(Cli, HeatmapSpelling) {
 }
 
 TEST_F(Cli, SimulateWithCovariances) {
-  const Result r = run("simulate --d 12 --ctrain power:0.9 --ctest 'power:0.9;spike:0;rot:2:power:0.9' --alpha 2 "
-                       "--tau 4 --kappa 1 --rho 0.01 --lambda 1e-6 --repeats 2 --seed 3 --with-theory");
+  const Result r =
+      run("simulate --d 12 --ctrain power:0.9 --ctest 'power:0.9;spike:0;rot:2:power:0.9' --alpha 2 "
+          "--tau 4 --kappa 1 --rho 0.01 --lambda 1e-6 --repeats 2 --seed 3 --with-theory");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(header(r.out).rfind("d,ctrain,ctest,alpha,kappa,tau,rho,lambda,repeats,icl_mean,icl_std,idg_mean,idg_std,"
                                 "e_icl_ridgeless,e_idg_ridgeless",
