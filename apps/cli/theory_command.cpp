@@ -19,17 +19,6 @@ struct TheoryOptions {
   OutputOptions output;
 };
 
-void check_point(const theory::IsotropicPoint& p, bool needs_alpha) {
-  if (needs_alpha && !(p.alpha > 0)) throw InvalidArgument("--alpha: must be > 0");
-  if (!(p.tau > 0)) throw InvalidArgument("--tau: must be > 0");
-  if (!(p.kappa > 0)) throw InvalidArgument("--kappa: must be > 0 (or inf)");
-  if (!(p.rho >= 0)) throw InvalidArgument("--rho: must be >= 0");
-  if (!(p.lambda >= 0)) throw InvalidArgument("--lambda: must be >= 0");
-  if (p.tau == 1.0 && p.lambda == 0.0)
-    throw InvalidArgument("--tau: tau = 1 with lambda = 0 is the interpolation threshold where the error diverges; "
-                          "use lambda > 0 or tau != 1");
-}
-
 void run_theory(const TheoryOptions& o, const std::string& command_line) {
   if (o.general.requested()) {
     if (!o.alpha_min.empty()) throw InvalidArgument("--alpha-min: only for the isotropic theory (no --ctrain/--ctest)");
@@ -59,7 +48,7 @@ void run_theory(const TheoryOptions& o, const std::string& command_line) {
   for (std::size_t i = 0; i < grid.size(); ++i) {
     const auto ix = grid.at(i);
     const theory::IsotropicPoint p{alphas[ix[0]], taus[ix[1]], kappas[ix[2]], rhos[ix[3]], lambdas[ix[4]]};
-    check_point(p, !minimise);
+    theory::validate(p, !minimise);
     points.push_back(p);
   }
 

@@ -246,7 +246,11 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
     for (const ExperimentPoint* p : group)
       if (!finished.count(p->index)) todo.push_back(p);
     if (todo.empty()) continue;
-    const auto rows = evaluator.evaluate_group(todo, [&] { progress.advance(); });
+    if (options.checkpoint) options.checkpoint();
+    const auto rows = evaluator.evaluate_group(todo, [&] {
+      progress.advance();
+      if (options.checkpoint) options.checkpoint();
+    });
     // The group's rows in one write, then its journal lines in one write: a kill between the two
     // leaves rows beyond the journal, which a resume truncates.
     std::string text, journal_lines;

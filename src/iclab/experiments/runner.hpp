@@ -14,6 +14,7 @@
 // from (seed, point parameters, repetition), never from the order of work.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct RunOptions {
   bool progress = true;  // a progress bar with ETA on stderr
   // Makes the experiment's evaluator; empty: make_point_evaluator (the linear model's quantities).
   EvaluatorFactory evaluator;
+  // Called before each group of points and after each unit of work (optional). It may throw to stop the
+  // run (e.g. the Python module on Ctrl-C): the exception propagates, finished points stay journaled and
+  // the same command resumes, exactly as after a kill.
+  std::function<void()> checkpoint;
 };
 
 struct RunSummary {

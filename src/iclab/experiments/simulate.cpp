@@ -43,15 +43,24 @@ void require_simulation_memory(const ModelParams& model, const RidgeSolver& solv
                                model.d);
 }
 
+PretrainingDraw draw_pretraining(const ModelParams& model, const TaskSetting& setting, std::uint64_t seed,
+                                 std::uint64_t repetition) {
+  const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
+  PretrainingDraw draw;
+  draw.pool = draw_pool(model, setting, address);
+  draw.task_of = assign_tasks(model, address);
+  draw.batch = sample_features(draw.pool.tasks(), draw.task_of, model.context_length(), model.rho, address);
+  return draw;
+}
+
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
                                                   std::span<const double> lambdas, std::uint64_t seed,
                                                   std::uint64_t repetition, const RidgeSolver& solver) {
   require_simulation_memory(model, solver);
-  const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
-  const TaskPool pool = draw_pool(model, setting, address);
-  const std::vector<long> task_of = assign_tasks(model, address);
+  const PretrainingDraw draw = draw_pretraining(model, setting, seed, repetition);
+  const TaskPool& pool = draw.pool;
+  const FeatureBatch& batch = draw.batch;
   const long ell = model.context_length();
-  const FeatureBatch batch = sample_features(pool.tasks(), task_of, ell, model.rho, address);
   std::vector<TaskMoments> icl_tasks;
   if (setting.tests.empty())
     icl_tasks.push_back(isotropic_task_moments(model.d, model.rho, model.task_norm));
@@ -96,12 +105,23 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
   std::exception_ptr failure;
 #pragma omp parallel for schedule(dynamic, 1) if (small)
   for (long r = 0; r < repeats; ++r) {
+    bool stopped = false;
+#pragma omp critical(iclab_failure)
+    stopped = failure != nullptr;
+    if (stopped) continue;  // after a failure (or a caller's stop from on_repetition) start nothing new
     try {
       per_rep[static_cast<std::size_t>(r)] =
           simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
       if (on_repetition) {
+        // An exception must not leave the critical section either (GCC terminates): carry it out.
+        std::exception_ptr stop;
 #pragma omp critical(iclab_progress)
-        on_repetition();
+        try {
+          on_repetition();
+        } catch (...) {
+          stop = std::current_exception();
+        }
+        if (stop) std::rethrow_exception(stop);
       }
     } catch (...) {
 #pragma omp critical(iclab_failure)

@@ -13,6 +13,8 @@
 #include "iclab/evaluation/test_error.hpp"
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/sampling/context_sampler.hpp"
+#include "iclab/sampling/task_pool.hpp"
 
 namespace iclab {
 
@@ -55,13 +57,24 @@ std::uint64_t simulation_point_key(const ModelParams& model, const TaskSetting& 
 // the available memory: checked before any sampling, and by front ends before any output.
 void require_simulation_memory(const ModelParams& model, const RidgeSolver& solver);
 
+// The pretraining data of one repetition: the task pool, each context's task and the features the fit
+// needs. simulate_repetition fits exactly this draw, so a caller can refit it with its own solver.
+struct PretrainingDraw {
+  TaskPool pool;
+  std::vector<long> task_of;  // task index of each of the n contexts
+  FeatureBatch batch;
+};
+PretrainingDraw draw_pretraining(const ModelParams& model, const TaskSetting& setting, std::uint64_t seed,
+                                 std::uint64_t repetition);
+
 // One repetition: a fit per lambda on one draw, each evaluated on every test.
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
                                                   std::span<const double> lambdas, std::uint64_t seed,
                                                   std::uint64_t repetition, const RidgeSolver& solver);
 
 // All repetitions of a point (in parallel where that is faster; results do not depend on it).
-// `on_repetition` (optional) is called after each finished repetition, e.g. for a progress bar.
+// `on_repetition` (optional) is called after each finished repetition, e.g. for a progress bar; when it
+// (or a repetition) throws, no further repetition starts and the first exception is rethrown.
 std::vector<SimulationResult> simulate_point(const ModelParams& model, const TaskSetting& setting,
                                              std::span<const double> lambdas, long repeats, std::uint64_t seed,
                                              const RidgeSolver& solver,

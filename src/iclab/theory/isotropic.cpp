@@ -15,6 +15,18 @@ void require_off_threshold(const IsotropicPoint& p) {
 
 }  // namespace
 
+void validate(const IsotropicPoint& p, bool needs_alpha) {
+  if (needs_alpha && !(p.alpha > 0)) throw InvalidArgument("--alpha: must be > 0");
+  if (!(p.tau > 0)) throw InvalidArgument("--tau: must be > 0");
+  if (!(p.kappa > 0)) throw InvalidArgument("--kappa: must be > 0 (or inf)");
+  if (!(p.rho >= 0)) throw InvalidArgument("--rho: must be >= 0");
+  if (!(p.lambda >= 0)) throw InvalidArgument("--lambda: must be >= 0");
+  if (p.tau == 1.0 && p.lambda == 0.0)
+    throw InvalidArgument(
+        "--tau: tau = 1 with lambda = 0 is the interpolation threshold where the error diverges; "
+        "use lambda > 0 or tau != 1");
+}
+
 double mp_resolvent(double x, double kappa) {
   if (std::isinf(kappa)) return 1.0 / (1.0 + x);
   const double b = x + 1.0 - 1.0 / kappa;

@@ -21,6 +21,11 @@ struct IsotropicPoint {
 double mp_resolvent(double x, double kappa);
 double mp_resolvent_derivative(double x, double kappa);
 
+// Throws InvalidArgument naming the option (--alpha, --tau, --kappa, --rho, --lambda) when the point is
+// outside the theory's domain: alpha (when needed), tau, kappa > 0 (kappa = inf allowed), rho, lambda >= 0,
+// and not tau = 1 with lambda = 0. `needs_alpha` = false for the alpha-minimum, which ignores p.alpha.
+void validate(const IsotropicPoint& p, bool needs_alpha = true);
+
 // q* = (1 + rho)/alpha.
 double effective_noise(const IsotropicPoint& p);
 
