@@ -10,6 +10,8 @@ packages=(
   libtomlplusplus-dev gnuplot-nox
   clang-format  # CI's format check (.ci/format-check.sh); version 14 on Debian 12
   python3-numpy python3-scipy
+  pybind11-dev python3-dev  # the Python module iclab (python/)
+  python3-pytest python3-pandas python3-matplotlib  # its tests, DataFrame results and examples
   libtorch-dev python3-torch  # the neural-network module (CPU build) and its PyTorch benchmark counterpart
 )
 missing=()
