@@ -2,6 +2,7 @@
 // independent checks against the reference implementation's bisection, the authors' published
 // alpha-minima (Fig 2 simulation alphas), limits, and a sampled Wishart matrix.
 #include <cmath>
+#include <string>
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
@@ -222,4 +223,111 @@ TEST(AlphaMinimum, MonotoneWhereTheTheoryHasNoMinimum) {
   const double at = icl_error({*a, 0.5, 0.4, 0.1, 0.0});
   EXPECT_LT(at, icl_error({*a * 1.05, 0.5, 0.4, 0.1, 0.0}));
   EXPECT_LT(at, icl_error({*a / 1.05, 0.5, 0.4, 0.1, 0.0}));
+}
+
+// Extreme parameters (issue 14): the double-precision formulas are written with positive terms only
+// (isotropic.cpp, mp_moments and ridge_state), so that kappa -> 0, lambda -> inf, tau -> 0 and tiny alpha
+// keep full precision. Reference values from tests/data/isotropic_mpmath.py (the spec's formulas at 600
+// digits). Observed agreement <= 6e-16 relative; 1e-13 leaves room for the rounding of the inputs and
+// the root, while the formulas this replaced were off by O(1) or returned NaN at every row.
+TEST(IsotropicTheory, ExtremeParametersMatchAHighPrecisionTranscription) {
+  struct Row {
+    IsotropicPoint p;
+    double e_icl, e_idg;
+  };
+  const Row rows[] = {
+      {{2, 2, 1e-200, 0.01, 0}, 1.0398019801980198, 0.02},
+      {{2, 0.5, 1e-200, 0.01, 0}, 1.0398019801980198, 0.02},
+      {{2, 2, 1e-200, 0.01, 0.1}, 1.0220212274893278, 0.014033700918345877},
+      {{2, 2, 0.5, 0.01, 1e15}, 1.009999999999998, 1.009999999999994},
+      {{2, 2, 2, 0.01, 1e200}, 1.01, 1.01},
+      {{2, 1e-12, 2, 0.01, 0}, 1.0099999999996811, 1.0099999999992396},
+      {{2, 1e-17, 2, 0.01, 0.1}, 1.01, 1.01},
+      {{2, 1e-40, 0.5, 0.01, 0}, 1.01, 1.01},
+      {{0.001, 2, 0.5, 0.01, 0}, 2.0180198522947305, 2.0140808854774836},
+      {{1e-6, 3, 2, 0.01, 0.5}, 1.5149976373813918, 1.5149966472865457},
+      {{1e6, 0.5, 0.3, 0.01, 0}, 3961.2390405485602, 0.035000946874999986},
+      {{2, 1e5, 0.5, 0, 1e-300}, 0.6893695481427468, 0.17980769647586097},
+  };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(::testing::Message() << "alpha " << r.p.alpha << " tau " << r.p.tau << " kappa " << r.p.kappa
+                                      << " lambda " << r.p.lambda);
+    expect_rel(icl_error(r.p), r.e_icl, 1e-13);
+    expect_rel(idg_error(r.p), r.e_idg, 1e-13);
+  }
+}
+
+// The limits derived from the formulas (spec §4.4, docs/ridge-idg.md): lambda -> inf and tau -> 0 both
+// send eps -> inf and Gamma -> 0, so e_ICL, e_IDG -> 1 + rho once eps dominates the whole spectrum of W
+// (whose top is ~1/kappa for kappa < 1: at kappa = 1e-100, lambda = 1e15 the IDG error is still rho, as
+// the transcription confirms); kappa -> 0 at lambda = 0, tau > 1 leaves the Marchenko-Pastur law as an atom
+// at 0: e_IDG -> tau rho/(tau - 1) and e_ICL -> 1 + rho + rho (1 + q*)/(q* (tau - 1)).
+TEST(IsotropicTheory, ExtremeParametersReachTheirDerivedLimits) {
+  const double rho = 0.01;
+  for (double kappa : {1e-100, 1e-3, 0.5, 2.0, kInfinity})
+    for (double tau : {0.5, 2.0})
+      for (double lambda : {1e15, 1e50, 1e100, 1e200, 1e300}) {
+        if (kappa < 1 && lambda < 1e10 / kappa) continue;  // eps below the spectrum's top: not yet the limit
+        const IsotropicPoint p{2, tau, kappa, rho, lambda};
+        // Corrections O((1 + q* + 1/kappa)/lambda) <= 2e-12 here, plus rounding.
+        const double tol = 4 * (1.0 + 1.0 / kappa) / lambda + 1e-15;
+        EXPECT_NEAR(icl_error(p), 1 + rho, tol) << kappa << " " << tau << " " << lambda;
+        EXPECT_NEAR(idg_error(p), 1 + rho, tol) << kappa << " " << tau << " " << lambda;
+      }
+  for (double kappa : {1e-100, 0.5, 2.0, kInfinity})
+    for (double lambda : {0.0, 0.1})
+      for (double tau : {1e-17, 1e-40, 1e-100, 1e-300}) {
+        if (kappa < 1 && tau > 1e-10 * kappa) continue;  // eps ~ (1 + q*)/tau below the spectrum's top
+        const IsotropicPoint p{2, tau, kappa, rho, lambda};
+        // Corrections O(tau (1 + 1/kappa)), plus rounding.
+        const double tol = 4 * tau * (1.0 + 1.0 / kappa) + 1e-15;
+        EXPECT_NEAR(icl_error(p), 1 + rho, tol) << kappa << " " << tau << " " << lambda;
+        EXPECT_NEAR(idg_error(p), 1 + rho, tol) << kappa << " " << tau << " " << lambda;
+      }
+  for (double alpha : {0.5, 2.0, 10.0})
+    for (double tau : {1.5, 2.0, 8.0}) {
+      const IsotropicPoint p{alpha, tau, 1e-200, rho, 0.0};
+      const double q = (1 + rho) / alpha;
+      // Corrections O(kappa) = 1e-200: only rounding remains.
+      expect_rel(idg_error(p), tau * rho / (tau - 1), 1e-13);
+      expect_rel(icl_error(p), 1 + rho + rho * (1 + q) / (q * (tau - 1)), 1e-13);
+    }
+}
+
+// Finite, g_task >= 0 and e_ICL >= rho everywhere on a grid of extreme and ordinary parameters; e_ICL
+// increases towards 1 + rho along lambda -> inf (the ridge only removes signal there).
+TEST(IsotropicTheory, FiniteAndOrderedAtExtremeParameters) {
+  for (double alpha : {1e-6, 0.1, 2.0, 1e6})
+    for (double kappa : {1e-200, 1e-6, 0.5, 2.0, 1e200, kInfinity})
+      for (double tau : {1e-290, 1e-12, 0.5, 2.0, 1e12})
+        for (double lambda : {0.0, 1e-12, 1.0, 1e15, 1e300}) {
+          const IsotropicPoint p{alpha, tau, kappa, 0.01, lambda};
+          const double icl = icl_error(p);
+          const double idg = idg_error(p);
+          ASSERT_TRUE(std::isfinite(icl) && std::isfinite(idg)) << alpha << " " << kappa << " " << tau << " " << lambda;
+          // g_task = e_ICL - e_IDG >= 0 up to the rounding of two sums of a few positive terms (a few ulp
+          // each; 4 ulp observed at alpha = 1e-6, kappa >= 1e200).
+          EXPECT_GE(icl - idg, -2e-15 * icl) << alpha << " " << kappa << " " << tau << " " << lambda;
+          EXPECT_GE(icl, 0.01 * (1 - 1e-15));
+        }
+  double previous = 0.0;
+  for (double lambda = 1e3; lambda <= 1e300; lambda *= 1e3) {
+    const double icl = icl_error({2, 2, 0.5, 0.01, lambda});
+    EXPECT_GE(icl, previous) << lambda;
+    EXPECT_LE(icl, 1.01 + 1e-15) << lambda;
+    previous = icl;
+  }
+}
+
+// Past what double precision holds, an explicit refusal naming the parameters instead of NaN.
+TEST(IsotropicTheory, RefusesParametersWhoseRootOverflows) {
+  EXPECT_THROW(ridge_icl_error({2, 2, 0.5, 0.01, 1.5e308}), InvalidArgument);
+  EXPECT_THROW(icl_error({2, 2, 2, 1e307, 0.0}), InvalidArgument);
+  EXPECT_EQ(task_generalisation_gap({1e-6, 2, kInfinity, 0.01, 0.0}), 0.0);  // e_IDG = e_ICL at kappa = inf
+  try {
+    idg_error({2, 2, 0.5, 0.01, 1.5e308});
+    FAIL() << "no refusal";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("--lambda"), std::string::npos) << e.what();
+  }
 }
