@@ -388,8 +388,9 @@ def fit(x_query, z, y_query, lam=0.0, *, solver="auto"):
     """Gamma* = argmin sum_mu (y_mu - <Gamma, x_mu z_mu^T>)^2 + (n/d) lam ||Gamma||_F^2 on the given arrays
     (x_query n x d, z n x (d+1), y_query n). lam a scalar: a dict {"lambda", "gamma" (d x (d+1)),
     "report" (solver, iterations, residual, seconds)}; lam a list or array: a list of them, one per
-    value, sharing the expensive part of the solve (a lambda path). Fortran-ordered float64 inputs are
-    read without a copy into NumPy's side; the returned gamma is the solver's own memory (no copy)."""
+    value, sharing the expensive part of the solve (a lambda path). The arrays are copied once, into the
+    solver's own storage (no conversion first for Fortran-ordered float64, which sample_contexts returns);
+    the returned gamma is the solver's result handed to NumPy without a copy."""
     scalar = isinstance(lam, _numbers.Real) and not isinstance(lam, bool)
     lams = _values(lam, "lambda")
     fits = _core.fit(x_query, z, y_query, list(lams), solver)
