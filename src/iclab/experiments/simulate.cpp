@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <future>
 
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/model/solver_kernels.hpp"
@@ -35,9 +36,12 @@ TaskPool draw_pool(const ModelParams& model, const TaskSetting& setting, const S
 }  // namespace
 
 void require_simulation_memory(const ModelParams& model, const RidgeSolver& solver) {
-  // The features (x_query, z, y), the task pool (k = n for kappa = inf) and the solver's own memory.
+  // The features (x_query, z, y), the task pool (k = n for kappa = inf) and the solver's own memory;
+  // two draws at once when the next repetition is drawn while one fits. A device's own memory: the solver.
   const double n = static_cast<double>(model.num_contexts()), d = static_cast<double>(model.d);
-  const double data_bytes = 8.0 * (n * (2.0 * d + 2.0) + static_cast<double>(model.num_tasks()) * d);
+  const double draws = solver.scheduling() == RidgeSolver::Scheduling::overlapped ? 2.0 : 1.0;
+  const double data_bytes = draws * 8.0 * (n * (2.0 * d + 2.0) + static_cast<double>(model.num_tasks()) * d);
+  solver.require_device_memory(model.num_contexts(), model.d);
   ridge_detail::require_memory("the simulation (features + " + solver.name() + " solver)",
                                data_bytes + solver.estimate_bytes(model.num_contexts(), model.d), model.num_contexts(),
                                model.d);
@@ -53,11 +57,12 @@ PretrainingDraw draw_pretraining(const ModelParams& model, const TaskSetting& se
   return draw;
 }
 
-std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
-                                                  std::span<const double> lambdas, std::uint64_t seed,
-                                                  std::uint64_t repetition, const RidgeSolver& solver) {
-  require_simulation_memory(model, solver);
-  const PretrainingDraw draw = draw_pretraining(model, setting, seed, repetition);
+namespace {
+
+// The fits of one repetition's draw, each evaluated on every test.
+std::vector<RepetitionResult> fit_and_score(const ModelParams& model, const TaskSetting& setting,
+                                            std::span<const double> lambdas, const PretrainingDraw& draw,
+                                            const RidgeSolver& solver) {
   const TaskPool& pool = draw.pool;
   const FeatureBatch& batch = draw.batch;
   const long ell = model.context_length();
@@ -82,6 +87,15 @@ std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, cons
   return out;
 }
 
+}  // namespace
+
+std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
+                                                  std::span<const double> lambdas, std::uint64_t seed,
+                                                  std::uint64_t repetition, const RidgeSolver& solver) {
+  require_simulation_memory(model, solver);
+  return fit_and_score(model, setting, lambdas, draw_pretraining(model, setting, seed, repetition), solver);
+}
+
 std::pair<double, double> mean_and_population_std(const std::vector<double>& values) {
   double mean = 0.0;
   for (double v : values) mean += v;
@@ -100,11 +114,30 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
   // per thread, large ones one at a time with OpenMP inside the samplers and solvers (fixed partitions,
   // fixed summation order). Both give identical numbers.
   const BlasThreadScope single(1);
+  const RidgeSolver::Scheduling scheduling = solver.scheduling();
+  if (scheduling != RidgeSolver::Scheduling::concurrent) {
+    // One fit at a time. Overlapped (a GPU): the next repetition is drawn on another thread (with its own
+    // OpenMP team inside the sampler) while this one fits; the draws depend on (seed, point, repetition)
+    // only, so they are the same as in any other order. A pending draw is finished before an exception
+    // leaves (the future's destructor waits).
+    require_simulation_memory(model, solver);
+    const auto draw = [&](long r) { return draw_pretraining(model, setting, seed, static_cast<std::uint64_t>(r)); };
+    const bool overlap = scheduling == RidgeSolver::Scheduling::overlapped;
+    std::future<PretrainingDraw> next;
+    if (overlap) next = std::async(std::launch::async, draw, 0L);
+    for (long r = 0; r < repeats; ++r) {
+      const PretrainingDraw current = overlap ? next.get() : draw(r);
+      if (overlap && r + 1 < repeats) next = std::async(std::launch::async, draw, r + 1);
+      per_rep[static_cast<std::size_t>(r)] = fit_and_score(model, setting, lambdas, current, solver);
+      if (on_repetition) on_repetition();
+    }
+  }
   const bool small = model.d <= 64 && repeats > 1;
   // Exceptions must not leave an OpenMP region: keep the first and rethrow it after the loop.
   std::exception_ptr failure;
+  const long concurrent_repeats = scheduling == RidgeSolver::Scheduling::concurrent ? repeats : 0;  // else above
 #pragma omp parallel for schedule(dynamic, 1) if (small)
-  for (long r = 0; r < repeats; ++r) {
+  for (long r = 0; r < concurrent_repeats; ++r) {
     bool stopped = false;
 #pragma omp critical(iclab_failure)
     stopped = failure != nullptr;

@@ -12,10 +12,10 @@ namespace {
 
 using namespace ridge_detail;
 
-// Time per flop of a primal CG iteration relative to the direct solve's Gram + Cholesky flops
-// (measured at alpha = 10, kappa = 0.5, tau = 2: 0.75 / 282 ms at d = 40, 1.8 / 1870 ms at d = 60,
-// 25 / 55000 ms at d = 100 per CG iteration / direct fit, i.e. 1.0-1.35 with the flop counts below).
-constexpr double kCgFlopCost = 1.3;
+// AutoRidgeSolver::kCgFlopCost, the time per flop of a primal CG iteration relative to the direct
+// solve's Gram + Cholesky flops, was measured at alpha = 10, kappa = 0.5, tau = 2: 0.75 / 282 ms at
+// d = 40, 1.8 / 1870 ms at d = 60, 25 / 55000 ms at d = 100 per CG iteration / direct fit, i.e.
+// 1.0-1.35 with the flop counts in choose().
 
 // What the Marchenko-Pastur model of the preconditioned spectrum needs: the smallest eigenvalue of
 // Sx (x) Sz (where the ridge helps least) and the aspect ratio p/n.
@@ -24,6 +24,16 @@ struct SpectrumModel {
   double low = 0.0, high = 0.0;  // MP edges (1 -+ sqrt(p/n))^2
   double ridge_scale = 0.0;      // n/d
 };
+
+SpectrumModel spectrum_model(double smallest, long n, long d) {
+  SpectrumModel model;
+  model.smallest = smallest;
+  const double ratio = std::sqrt(static_cast<double>(d) * static_cast<double>(d + 1) / static_cast<double>(n));
+  model.low = (1.0 - ratio) * (1.0 - ratio);
+  model.high = (1.0 + ratio) * (1.0 + ratio);
+  model.ridge_scale = static_cast<double>(n) / static_cast<double>(d);
+  return model;
+}
 
 SpectrumModel spectrum_model(const FeatureBatch& batch) {
   const long n = batch.size();
@@ -34,13 +44,7 @@ SpectrumModel spectrum_model(const FeatureBatch& batch) {
   Vector dx, dz;
   symmetric_eigen(sx, dx);
   symmetric_eigen(sz, dz);
-  SpectrumModel model;
-  model.smallest = std::max(dx.minCoeff(), 0.0) * std::max(dz.minCoeff(), 0.0);
-  const double ratio = std::sqrt(static_cast<double>(d) * static_cast<double>(d + 1) / static_cast<double>(n));
-  model.low = (1.0 - ratio) * (1.0 - ratio);
-  model.high = (1.0 + ratio) * (1.0 + ratio);
-  model.ridge_scale = static_cast<double>(n) / static_cast<double>(d);
-  return model;
+  return spectrum_model(std::max(dx.minCoeff(), 0.0) * std::max(dz.minCoeff(), 0.0), n, d);
 }
 
 // The preconditioned Gram is about P^1/2 W P^1/2 with W Marchenko-Pastur; in P's smallest
@@ -60,6 +64,12 @@ double AutoRidgeSolver::predicted_cg_iterations(const FeatureBatch& batch, doubl
   const double p = static_cast<double>(batch.dim()) * static_cast<double>(batch.dim() + 1);
   if (static_cast<double>(batch.size()) <= p) return std::numeric_limits<double>::infinity();
   return predicted_iterations(spectrum_model(batch), lambda, tolerance);
+}
+
+double AutoRidgeSolver::predicted_cg_iterations(double smallest_eigenvalue, long n, long d, double lambda,
+                                                double tolerance) {
+  if (n <= d * (d + 1)) return std::numeric_limits<double>::infinity();
+  return predicted_iterations(spectrum_model(smallest_eigenvalue, n, d), lambda, tolerance);
 }
 
 std::unique_ptr<RidgeSolver> AutoRidgeSolver::choose(const FeatureBatch& batch, std::span<const double> lambdas) const {

@@ -33,6 +33,13 @@ class AutoRidgeSolver final : public RidgeSolver {
   // Predicted primal PCG iterations for one lambda (Marchenko-Pastur model of the preconditioned
   // spectrum, aspect ratio p/n, ridge shift relative to the mean eigenvalue of Sx (x) Sz).
   static double predicted_cg_iterations(const FeatureBatch& batch, double lambda, double tolerance);
+  // The same from the smallest eigenvalue of Sx (x) Sz (the product of Sx's and Sz's smallest), for
+  // solvers that have these spectra already (nn/tensor_solver); infinite for n <= p.
+  static double predicted_cg_iterations(double smallest_eigenvalue, long n, long d, double lambda, double tolerance);
+
+  // Time per flop of a primal CG iteration relative to the dense solve's Gram + Cholesky flops
+  // (measured on the 2-core development machine, see auto_solver.cpp).
+  static constexpr double kCgFlopCost = 1.3;
 };
 
 }  // namespace iclab

@@ -15,9 +15,15 @@ namespace iclab {
 using ridge_detail::seconds_since;
 
 nlohmann::json SolverReport::to_json() const {
-  return {{"solver", solver},         {"system", system},
-          {"factorization", factorization}, {"iterations", iterations},
-          {"relative_residual", relative_residual}, {"seconds", seconds}};
+  nlohmann::json j = {{"solver", solver},
+                      {"system", system},
+                      {"factorization", factorization},
+                      {"iterations", iterations},
+                      {"relative_residual", relative_residual},
+                      {"seconds", seconds}};
+  if (!device.empty()) j["device"] = device;
+  if (!std::isnan(host_residual)) j["host_residual"] = host_residual;
+  return j;
 }
 
 RidgeFit RidgeSolver::fit(const FeatureBatch& batch, double lambda) const {

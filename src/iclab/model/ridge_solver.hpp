@@ -3,12 +3,13 @@
 // Solvers sit behind RidgeSolver so that callers never depend on how the system is solved.
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "iclab/linalg/dense.hpp"
 #include "iclab/sampling/context_sampler.hpp"
@@ -23,6 +24,11 @@ struct SolverReport {
   long iterations = 0;        // 0 for direct factorizations
   double relative_residual = 0.0;  // ||A g - b|| / ||b|| of the solved system
   double seconds = 0.0;
+  // Solvers off the host (nn/tensor_solver): the device ("cuda:0"), and the normal-equation residual of
+  // the returned Gamma recomputed on the host by the core's kernels (NaN: not checked). Both are left
+  // out of to_json when unset.
+  std::string device;
+  double host_residual = std::numeric_limits<double>::quiet_NaN();
   nlohmann::json to_json() const;
 };
 
@@ -40,6 +46,14 @@ class RidgeSolver {
   virtual std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const = 0;
   // Bytes the solver will allocate for this problem size (for the memory guard).
   virtual double estimate_bytes(long n, long d) const = 0;
+  // Solvers on an accelerator: throws InvalidArgument when the fit would not fit the device's memory
+  // (naming what is needed and what the device has). Host memory is estimate_bytes's business.
+  virtual void require_device_memory(long n, long d) const { (void)n, (void)d; }
+  // How simulate_point may schedule the fits of a point's repetitions: concurrently (the core's solvers:
+  // one repetition per thread for small d), serially (the fits hold a process-wide resource such as
+  // torch's thread pool), or overlapped (serially on a device, while the host draws the next repetition).
+  enum class Scheduling { concurrent, serial, overlapped };
+  virtual Scheduling scheduling() const { return Scheduling::concurrent; }
 
   RidgeFit fit(const FeatureBatch& batch, double lambda) const;
 };
@@ -61,8 +75,13 @@ class DirectRidgeSolver final : public RidgeSolver {
   System system_;
 };
 
-// "direct" (the only solver so far; the fast-solver work adds more). Throws InvalidArgument.
+// "auto", "direct", "cg" or "dual" (the core's Eigen solvers). Throws InvalidArgument.
 std::unique_ptr<RidgeSolver> make_ridge_solver(const std::string& name);
+
+// Makes the solver `name` for `device` ("" : the core's solvers, make_ridge_solver). The core knows no
+// device: front ends built with iclab_nn pass nn::make_ridge_solver_on (torch tensors on cpu or cuda).
+using RidgeSolverFactory =
+    std::function<std::unique_ptr<RidgeSolver>(const std::string& name, const std::string& device)>;
 
 // vec(Gamma) <-> Gamma with the papers' row-major flattening, vec[a(d+1)+b] = Gamma(a, b).
 Vector vec_row_major(const Matrix& gamma);
