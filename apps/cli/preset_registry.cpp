@@ -5,6 +5,7 @@
 
 #ifdef ICLAB_HAVE_NN
 #include "iclab/nn/presets.hpp"
+#include "iclab/nn/tensor_solver.hpp"
 #include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/repr/presets.hpp"
 #endif
@@ -28,7 +29,24 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
   return nn::make_evaluator_with_nn(experiment);
 #else
   if (experiment.compute.count(Quantity::transformer)) hand_over_to_nn_program("compute: 'transformer'");
+  if (experiment.compute.count(Quantity::simulation) && experiment.sets("device"))
+    hand_over_to_nn_program(experiment.where("device"));  // the tensor solver
   return make_point_evaluator(experiment);
+#endif
+}
+
+std::unique_ptr<RidgeSolver> make_solver(const std::string& name, const std::string& device,
+                                         const std::string& option) {
+  if (device.empty()) return make_ridge_solver(name);
+#ifdef ICLAB_HAVE_NN
+  try {
+    return nn::make_ridge_solver_on(name, device);
+  } catch (const InvalidArgument& error) {
+    const std::string message = error.what();
+    throw InvalidArgument(message.rfind("device: ", 0) == 0 ? option + message.substr(6) : message);
+  }
+#else
+  hand_over_to_nn_program(option);
 #endif
 }
 

@@ -17,7 +17,7 @@ namespace iclab::cli {
 namespace {
 
 struct ReproduceOptions {
-  std::string name, out, reference_data, scale;
+  std::string name, out, reference_data, scale, device;
   bool list = false, quick = false, plot_only = false;
 };
 
@@ -31,6 +31,31 @@ std::vector<PresetExperiment> folder_experiments(const std::string& name, const 
       out.push_back({stem, f.text});
     }
   return out;
+}
+
+// The experiment text with `device = "DEVICE"` first in its [parameters] table (a table added when it has
+// none), so that the experiment.toml written beside the results reruns on the same device.
+std::string with_device(const std::string& toml, const std::string& device) {
+  const std::string line = "device = \"" + device + "\"\n";
+  const std::string header = "[parameters]\n";
+  std::size_t at = toml.rfind(header, 0) == 0 ? 0 : toml.find("\n" + header);
+  if (at == std::string::npos) return toml + (toml.empty() || toml.back() == '\n' ? "" : "\n") + header + line;
+  at += at == 0 ? header.size() : header.size() + 1;
+  return toml.substr(0, at) + line + toml.substr(at);
+}
+
+// --device: the simulation and transformer experiments run there; one that sets another device itself
+// is refused rather than silently moved.
+void apply_device(PresetExperiment& e, Experiment& parsed, const std::string& device, const std::string& source) {
+  if (!parsed.compute.count(Quantity::simulation) && !parsed.compute.count(Quantity::transformer)) return;
+  if (parsed.sets("device")) {
+    const auto it = parsed.fixed.find("device");
+    const bool same = it != parsed.fixed.end() && std::get<std::string>(it->second.front()) == device;
+    if (!same) throw InvalidArgument("--device: " + parsed.where("device") + " sets its own device");
+    return;
+  }
+  e.toml = with_device(e.toml, device);
+  parsed = parse_experiment(e.toml, source);
 }
 
 void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
@@ -69,10 +94,14 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
     throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
   const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (scale == "cpu" ? "" : "-" + scale);
   const auto start = std::chrono::steady_clock::now();
+  // A device is checked first (or, in `iclab`, the command handed to `iclab-nn`).
+  if (!o.device.empty()) (void)make_solver("auto", o.device, "--device");
   // Parse every experiment first: nothing is written unless all of them are valid.
   std::vector<std::pair<Experiment, PresetExperiment>> experiments;
   for (PresetExperiment& e : sources) {
-    Experiment parsed = parse_experiment(e.toml, preset.name + "/" + e.name + ".toml");
+    const std::string source = preset.name + "/" + e.name + ".toml";
+    Experiment parsed = parse_experiment(e.toml, source);
+    if (!o.device.empty()) apply_device(e, parsed, o.device, source);
     (void)make_evaluator(parsed);  // e.g. a transformer experiment in a build without iclab_nn
     experiments.emplace_back(std::move(parsed), std::move(e));
   }
@@ -107,6 +136,9 @@ Runner add_reproduce_command(CLI::App& app) {
                   "quick | cpu (default: the papers' parameters, or for the Transformer figures a CPU scale) | paper "
                   "(the Transformer figures at the papers' scale, for a GPU: figures/NAME/paper)");
   cmd->add_option("--out", o->out, "output directory (default: reproduce/NAME, or reproduce/NAME-quick)");
+  cmd->add_option("--device", o->device,
+                  "cpu | cuda | cuda:N: run the simulations' fits (the tensor solver) and the Transformers there "
+                  "(written into each experiment file as `device`)");
   cmd->add_flag("--plot-only", o->plot_only, "redraw the plot from existing results");
   cmd->add_option("--reference-data", o->reference_data,
                   "directory with the authors' published numbers (e.g. ../shared/reference-data): overlaid as black "

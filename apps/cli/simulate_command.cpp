@@ -12,6 +12,7 @@
 #include "iclab/theory/general.hpp"
 #include "iclab/theory/isotropic.hpp"
 #include "output.hpp"
+#include "preset_registry.hpp"
 
 namespace iclab::cli {
 namespace {
@@ -20,7 +21,7 @@ struct SimulateOptions {
   std::string d, alpha, tau, kappa, rho, lambda = "0";
   long repeats = 10;
   std::string seed = "0";
-  std::string task_norm = "gaussian", assignment = "random", solver = "auto";
+  std::string task_norm = "gaussian", assignment = "random", solver = "auto", device;
   std::string ctrain, ctest, error_form = "exact";
   bool with_theory = false;
   OutputOptions output;
@@ -51,7 +52,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   const TaskNorm norm = parse_task_norm(o.task_norm);
   const Assignment assignment = parse_assignment(o.assignment);
   const ErrorForm form = parse_error_form(o.error_form);
-  const auto solver = make_ridge_solver(o.solver);
+  const auto solver = make_solver(o.solver, o.device, "--device");
   for (double l : lambdas)
     if (!(l >= 0)) throw InvalidArgument("--lambda: must be >= 0");
   const bool general = !o.ctrain.empty() || !o.ctest.empty();
@@ -87,6 +88,8 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
     point.setting = settings_by_d.at(m.d);
     points.push_back(std::move(point));
   }
+  // Memory (the host's, and a device's for --device) for every point before any work.
+  for (const SimulationPoint& point : points) require_simulation_memory(point.model, *solver);
 
   std::vector<std::string> columns = {"d"};
   if (general) columns.insert(columns.end(), {"ctrain", "ctest"});
@@ -104,6 +107,7 @@ void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   info.command_line = command_line;
   info.extra["seed"] = seed;
   info.extra["error_form"] = o.error_form;
+  if (!o.device.empty()) info.extra["device"] = o.device;
   nlohmann::json reports = nlohmann::json::array();
 
   ProgressBar progress("simulate", static_cast<long>(points.size()) * o.repeats);
@@ -185,6 +189,9 @@ Runner add_simulate_command(CLI::App& app) {
   cmd->add_option("--solver", o->solver,
                   "auto (default: chosen from n, p and memory) | direct (dense normal equations) | cg (matrix-free "
                   "preconditioned CG) | dual (n x n kernel)");
+  cmd->add_option("--device", o->device,
+                  "cpu | cuda | cuda:N: fit with the tensor solver (libtorch, float64) there; default: the Eigen "
+                  "solvers on the CPU. Sampling stays on the CPU");
   cmd->add_option("--ctrain", o->ctrain, "pretraining task covariance spec (e.g. power:0.9); default: isotropic");
   cmd->add_option("--ctest", o->ctest, "ICL test covariance specs separated by ';' (one row each)");
   cmd->add_option("--error-form", o->error_form,

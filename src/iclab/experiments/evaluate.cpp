@@ -1,5 +1,6 @@
 #include "iclab/experiments/evaluate.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "iclab/baselines/bayes.hpp"
@@ -55,11 +56,11 @@ std::string describe(const ExperimentPoint& p) {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment) {
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers) {
   if (has(experiment, Quantity::transformer))
     throw InvalidArgument(
         "compute: 'transformer' needs a front end built with the neural-network module (-DICLAB_NN=ON)");
-  return std::make_unique<PointEvaluator>(experiment);
+  return std::make_unique<PointEvaluator>(experiment, std::move(solvers));
 }
 
 std::vector<std::vector<std::size_t>> Evaluator::groups(const std::vector<ExperimentPoint>& points) const {
@@ -79,9 +80,14 @@ std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const
   return factory ? factory(experiment) : make_point_evaluator(experiment);
 }
 
-PointEvaluator::PointEvaluator(Experiment experiment)
-    : experiment_(std::move(experiment)), solver_(make_ridge_solver(experiment_.solver)) {
+PointEvaluator::PointEvaluator(Experiment experiment, RidgeSolverFactory solvers)
+    : experiment_(std::move(experiment)), solver_factory_(std::move(solvers)) {
   const Experiment& e = experiment_;
+  solvers_[""] = make_ridge_solver(e.solver);
+  if (e.sets("device") && has(e, Quantity::simulation) && !solver_factory_)
+    throw InvalidArgument(
+        e.where("device") +
+        ": the simulation's fit on a device needs the neural-network module (-DICLAB_NN=ON, libtorch)");
   general_ = e.sets("ctrain") || e.sets("ctest") || e.sets("alpha_test");
   const bool sim = has(e, Quantity::simulation), base = has(e, Quantity::baselines);
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
@@ -127,6 +133,20 @@ const TaskCovariance& PointEvaluator::covariance(const std::string& spec, long d
   return it->second;
 }
 
+const RidgeSolver& PointEvaluator::solver(const ExperimentPoint& p) {
+  std::string device;
+  if (auto it = p.options.find("device"); it != p.options.end()) device = std::get<std::string>(it->second);
+  auto found = solvers_.find(device);
+  if (found == solvers_.end()) {
+    try {
+      found = solvers_.emplace(device, solver_factory_(experiment_.solver, device)).first;
+    } catch (const InvalidArgument& error) {
+      throw InvalidArgument(experiment_.where("device") + ": " + error.what());
+    }
+  }
+  return *found->second;
+}
+
 void PointEvaluator::validate(const ExperimentPoint& p) {
   const Experiment& e = experiment_;
   try {
@@ -140,7 +160,7 @@ void PointEvaluator::validate(const ExperimentPoint& p) {
     const bool isotropic_theory = !general_ && has(e, Quantity::theory);
     if (has(e, Quantity::simulation)) {
       m.validate();
-      require_simulation_memory(m, *solver_);
+      require_simulation_memory(m, solver(p));
     }
     for (double lambda : p.lambdas)
       if ((has(e, Quantity::simulation) || isotropic_theory) && lambda == 0.0 && p.tau == 1.0)
@@ -190,8 +210,17 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   }
 
   std::vector<SimulationResult> simulated;
-  if (has(e, Quantity::simulation))
-    simulated = simulate_point(m, setting, p.lambdas, e.repeats, e.seed, *solver_, on_unit);
+  if (has(e, Quantity::simulation)) {
+    simulated = simulate_point(m, setting, p.lambdas, e.repeats, e.seed, solver(p), on_unit);
+    for (const SimulationResult& s : simulated)
+      for (const RepetitionResult& rep : s.repetitions) {
+        ++fits_;
+        fit_solvers_.insert(rep.report.solver + (rep.report.device.empty() ? "" : " on " + rep.report.device));
+        worst_residual_ = std::max(worst_residual_, rep.report.relative_residual);
+        if (!std::isnan(rep.report.host_residual))
+          worst_host_residual_ = std::max(worst_host_residual_, rep.report.host_residual);
+      }
+  }
 
   std::optional<BayesEstimates> bayes;
   if (has(e, Quantity::baselines)) {
@@ -322,6 +351,16 @@ nlohmann::json PointEvaluator::description() const {
         e.error_form +
         "); mean and population std "
         "(ddof = 0) over repetitions; gtask = icl - idg per repetition; ell_test = int(alpha_test d)";
+  if (has(e, Quantity::simulation)) {
+    // Which solvers fitted Gamma* in this session, and how well: the largest normal-equation residual
+    // each fit reported, and for fits on a device the largest one recomputed on the host (Eigen).
+    nlohmann::json fits = {{"solver", e.solver},
+                           {"fits_this_session", fits_},
+                           {"used", fit_solvers_},
+                           {"max_relative_residual", worst_residual_}};
+    if (worst_host_residual_ >= 0) fits["max_host_residual"] = worst_host_residual_;
+    j["simulation_fits"] = std::move(fits);
+  }
   if (has(e, Quantity::baselines))
     j["baselines"] =
         "Monte Carlo over `samples` test contexts: dMMSE (posterior mean over the k pool tasks) and Bayes "

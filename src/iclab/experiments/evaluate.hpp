@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,14 +51,16 @@ class Evaluator {
 using EvaluatorFactory = std::function<std::unique_ptr<Evaluator>(const Experiment&)>;
 
 // The core's factory: a PointEvaluator; InvalidArgument for compute = ["transformer"] (that needs the
-// factory of a front end built with iclab_nn).
-std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment);
+// factory of a front end built with iclab_nn), and for a simulation with a `device` unless `solvers`
+// can make solvers for devices (iclab_nn's nn::make_ridge_solver_on).
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers = {});
 // `factory` when set, else make_point_evaluator.
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment);
 
 class PointEvaluator : public Evaluator {
  public:
-  explicit PointEvaluator(Experiment experiment);
+  // `solvers` makes the simulation's solver for a point's `device` (empty: the core's solvers only).
+  explicit PointEvaluator(Experiment experiment, RidgeSolverFactory solvers = {});
 
   // The first column is always "point" (the canonical point index).
   const std::vector<std::string>& columns() const override { return columns_; }
@@ -73,13 +76,19 @@ class PointEvaluator : public Evaluator {
 
  private:
   const TaskCovariance& covariance(const std::string& spec, long d, const std::string& key);
+  const RidgeSolver& solver(const ExperimentPoint& point);  // the simulation's, on the point's device
   bool general() const { return general_; }
 
   Experiment experiment_;
   bool general_ = false;        // task-alignment (Letey et al.) setting: a ctrain, ctest or alpha_test is given
   bool lambda_column_ = false;  // rows carry a lambda (set once with the columns, read for every row)
   std::vector<std::string> columns_;
-  std::unique_ptr<RidgeSolver> solver_;
+  RidgeSolverFactory solver_factory_;
+  std::map<std::string, std::unique_ptr<RidgeSolver>> solvers_;  // by device ("" : the core's)
+  // The simulation's fits in this session, for the metadata: count, solvers used, worst residuals.
+  long fits_ = 0;
+  std::set<std::string> fit_solvers_;
+  double worst_residual_ = 0.0, worst_host_residual_ = -1.0;
   std::map<std::pair<std::string, long>, TaskCovariance> covariances_;  // parsed once per (spec, d)
 };
 

@@ -78,6 +78,7 @@ constexpr KeyInfo kKeys[] = {
     {"weight_decay", Kind::number, false, "a number >= 0", true},
     {"test_contexts", Kind::count, false, "an integer >= 1", true},
     {"train_loss_every", Kind::count, false, "an integer >= 0 (epochs; 0: never)", true},
+    // Also the simulation's: where the Gamma* fit runs (the tensor solver of iclab_nn; unset: Eigen).
     {"device", Kind::text, false, "'cpu', 'cuda' or 'cuda:N'", true},
     {"ensemble", Kind::count, false, "an integer >= 1 (the most models trained at once)", true},
 };
@@ -280,9 +281,15 @@ void check_requirements(const Reader& r, const Experiment& e) {
         break;
     }
   }
-  for (const KeyInfo& k : kKeys)
-    if (k.transformer && e.sets(k.name) && !e.compute.count(Quantity::transformer))
-      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
+  for (const KeyInfo& k : kKeys) {
+    if (!k.transformer || !e.sets(k.name) || e.compute.count(Quantity::transformer)) continue;
+    if (std::string(k.name) == "device") {
+      if (!e.compute.count(Quantity::simulation))
+        throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"simulation\"] or [\"transformer\"] only");
+      continue;
+    }
+    throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
+  }
   if (e.compute.count(Quantity::transformer) && e.compute.size() > 1)
     r.fail("compute", "'transformer' has its own rows and cannot be combined with other quantities");
   const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);

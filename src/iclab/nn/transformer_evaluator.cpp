@@ -8,6 +8,7 @@
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble.hpp"
+#include "iclab/nn/tensor_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
 
@@ -260,7 +261,7 @@ nlohmann::json TransformerEvaluator::description() const {
 
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
   if (experiment.compute.count(Quantity::transformer)) return std::make_unique<TransformerEvaluator>(experiment);
-  return make_point_evaluator(experiment);
+  return make_point_evaluator(experiment, make_ridge_solver_on);
 }
 
 }  // namespace iclab::nn
