@@ -307,3 +307,80 @@ TEST_F(Cli, BadCovarianceInput) {
     EXPECT_FALSE(fs::exists(out)) << args;
   }
 }
+
+// Issue 14, class 2: valid extreme parameters give finite numbers at their known limits (never NaN or
+// -inf with exit 0), and parameters past double precision are one refusal line with exit 2.
+TEST_F(Cli, ExtremeParametersGiveFiniteLimitsOrARefusal) {
+  auto expect_finite = [](const Result& r, const std::string& what) {
+    EXPECT_EQ(r.exit_code, 0) << what << "\n" << r.err;
+    EXPECT_EQ(r.out.find("nan"), std::string::npos) << what << "\n" << r.out;
+    EXPECT_EQ(r.out.find("-inf"), std::string::npos) << what << "\n" << r.out;
+  };
+  auto cell = [](const std::string& csv, long row, const std::string& column) {
+    std::istringstream in(csv);
+    std::string line, head;
+    std::getline(in, head);
+    for (long i = 0; i <= row; ++i) std::getline(in, line);
+    std::istringstream h(head), l(line);
+    std::string name, value;
+    while (std::getline(h, name, ',') && std::getline(l, value, ','))
+      if (name == column) return std::stod(value);
+    ADD_FAILURE() << "no column " << column;
+    return 0.0;
+  };
+  // kappa -> 0 (tau > 1, ridgeless): e_IDG -> tau rho/(tau - 1) = 0.02.
+  const Result tiny_kappa = run("theory --alpha 2 --tau 2 --kappa 1e-200 --rho 0.01");
+  expect_finite(tiny_kappa, "kappa 1e-200");
+  EXPECT_NEAR(cell(tiny_kappa.out, 0, "e_idg"), 0.02, 1e-15);
+  // lambda -> inf: both errors -> 1 + rho, g_task >= 0 (was 1.111, 0, 1e134, NaN and g_task < 0).
+  const Result big_lambda = run("theory --alpha 2 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1e15,1e20,1e100,1e200");
+  expect_finite(big_lambda, "lambda 1e15..1e200");
+  for (long row = 0; row < 4; ++row) {
+    EXPECT_NEAR(cell(big_lambda.out, row, "e_idg"), 1.01, 1e-14) << row;
+    EXPECT_GE(cell(big_lambda.out, row, "g_task"), 0.0) << row;
+  }
+  // tau -> 0: 1 + rho, in the isotropic and the task-alignment theory alike (was g_task < 0, -inf, and
+  // e_ICL = 0.01 in the alignment theory at tau = 1e-40).
+  const Result tiny_tau = run("theory --alpha 2 --tau 1e-12,1e-17,1e-40 --kappa 2 --rho 0.01");
+  expect_finite(tiny_tau, "tau 1e-12..1e-40");
+  for (long row = 0; row < 3; ++row) EXPECT_GE(cell(tiny_tau.out, row, "g_task"), 0.0) << row;
+  EXPECT_NEAR(cell(tiny_tau.out, 2, "e_icl"), 1.01, 1e-15);
+  const Result alignment = run("theory --d 20 --ctrain iso --alpha 2 --tau 1e-40 --kappa 2 --rho 0.01");
+  expect_finite(alignment, "alignment tau 1e-40");
+  EXPECT_NEAR(cell(alignment.out, 0, "e_icl"), 1.01, 1e-15);
+  expect_finite(run("simulate --d 10 --alpha 1 --tau 1 --kappa 1 --rho 0.01 --lambda 1e300 --with-theory --repeats 1"),
+                "simulate lambda 1e300");
+  expect_finite(run("align --d 10 --ctrain power:0.9 --ctest 'iso;power:0.5' --alpha 2 --tau 1e-40 --kappa 0.5 "
+                    "--rho 0.01"),
+                "align tau 1e-40");
+  const Result heat = run("heatmap --d 10 --ptest 0.5 --alpha 2 --tau 1e-40 --rho 0.01 --dp 0.1 --kappa 1");
+  expect_finite(heat, "heatmap tau 1e-40");
+  EXPECT_EQ(heat.out.find(",-0\n"), std::string::npos) << heat.out;
+  // A file of 1e308 I is the identity after scaling to trace d (it overflowed to the zero matrix).
+  const fs::path big = dir_ / "big.csv";
+  std::ofstream(big) << "1e308,0\n0,1e308\n";
+  const std::string args = " --d 2 --alpha 2 --tau 0.5 --kappa 0.5 --rho 0.01";
+  const Result from_file = run("theory --ctrain file:" + big.string() + " --ctest iso" + args);
+  const Result identity = run("theory --ctrain iso --ctest iso" + args);
+  expect_finite(from_file, "file 1e308 I");
+  EXPECT_EQ(cell(from_file.out, 0, "e_icl"), cell(identity.out, 0, "e_icl"));
+  // Refusals: one line, exit 2, naming the parameter.
+  const fs::path zero = dir_ / "zero.csv";
+  std::ofstream(zero) << "0,0\n0,0\n";
+  struct Bad {
+    std::string args, names;
+  };
+  for (const Bad& c : std::vector<Bad>{
+           {"theory --alpha 2 --tau 2 --kappa 0.5 --rho 0.01 --lambda 1.5e308", "--lambda"},
+           {"theory --alpha 2 --tau 1e-310 --kappa 0.5 --rho 0.01", "--tau"},
+           {"align --d 2 --ctrain iso --ctest raw:file:" + zero.string() +
+                " --alpha 2 --tau 0.5 --kappa 0.5 --rho 0.01",
+            "--ctest"},
+       }) {
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.names), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.args << "\n" << r.out;
+  }
+}

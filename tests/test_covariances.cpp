@@ -245,6 +245,19 @@ TEST(CovarianceFiles, CsvMatrixRowAndColumn) {
   EXPECT_TRUE(parse_covariance("file:" + dir.file("diag.csv"), 2, "--ctrain").is_diagonal());
 }
 
+// Issue 14: a file of 1e308 I overflowed its trace to inf and became the zero matrix; 1e-310 I
+// underflowed it to 0 and was refused. Both scale to trace d (the identity here), exactly.
+TEST(CovarianceFiles, EntriesAtTheEndsOfTheDoubleRangeScaleToTraceD) {
+  const TempDir dir;
+  write_text(dir.file("big.csv"), "1e308,0,0\n0,1e308,0\n0,0,1e308\n");
+  write_text(dir.file("tiny.csv"), "1e-310,1e-310,1e-310\n");
+  write_text(dir.file("dense.csv"), "1e308,5e307\n5e307,1e308\n");
+  EXPECT_EQ(parse_covariance("file:" + dir.file("big.csv"), 3, "--ctrain").matrix(), Matrix::Identity(3, 3));
+  EXPECT_EQ(parse_covariance("file:" + dir.file("tiny.csv"), 3, "--ctrain").matrix(), Matrix::Identity(3, 3));
+  EXPECT_EQ(parse_covariance("file:" + dir.file("dense.csv"), 2, "--ctrain").matrix(),
+            (Matrix(2, 2) << 1, 0.5, 0.5, 1).finished());
+}
+
 TEST(CovarianceFiles, BadFilesAreRejectedWithTheirProblem) {
   const TempDir dir;
   write_text(dir.file("asym.csv"), "1,0.5\n0.2,1\n");

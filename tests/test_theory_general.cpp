@@ -73,6 +73,33 @@ TEST(GeneralTheory, IsotropicCovariancesReproduceThePredecessorTo1e10) {
   EXPECT_EQ(checked, 144);
 }
 
+// Issue 14: at tau = 1e-40 the task-alignment theory gave e_ICL = 0.01 where the isotropic theory gives
+// 1.01 (1 - tau rounded to 1, so lambda~ stalled at 2^53, and q cancelled). Both are now written with
+// positive terms only; with C_train = C_test = I they agree at extreme tau and kappa, and reach the
+// tau -> 0 limit 1 + rho (e_scalar -> rho, e_misalign -> <C_test>). Observed agreement ~1e-15; 1e-12
+// leaves room for the two root finders.
+TEST(GeneralTheory, IsotropicCovariancesAgreeAtExtremeRatios) {
+  const Vector ones = Vector::Ones(7);
+  for (double tau : {1e-12, 1e-17, 1e-40, 1e-300, 1e3, 1e12})
+    for (double kappa : {1e-100, 1e-3, 2.0, kInf})
+      for (double alpha : {1e-3, 2.0, 1e3}) {
+        if (tau == 1e-300 && alpha < 1) continue;  // lambda~ ~ 1e303: past what the theory supports
+        const IsotropicPoint iso{alpha, tau, kappa, 0.01, 0.0};
+        const PretrainingTheory t = pretraining_theory(ones, point(alpha, tau, kappa, 0.01));
+        const IclError e = icl_error(t, ones);
+        SCOPED_TRACE("alpha=" + std::to_string(alpha) + " tau=" + std::to_string(tau) +
+                     " kappa=" + std::to_string(kappa));
+        EXPECT_REL(e.e_icl, icl_error(iso), 1e-12);
+        EXPECT_REL(t.e_idg(), idg_error(iso), 1e-12);
+        if (tau <= 1e-40 && kappa >= 1e-3) {
+          EXPECT_NEAR(e.e_icl, 1.01, 1e-14);
+          EXPECT_NEAR(e.e_scalar, 0.01, 1e-14);
+        }
+      }
+  // Past the supported range: a refusal naming the parameter, not a NaN.
+  EXPECT_THROW(pretraining_theory(ones, point(1e-3, 1e-300, 2.0, 0.01)), InvalidArgument);
+}
+
 // ----------------------------------------------------------------------------- spec checkpoints §7
 TEST(GeneralTheory, CheckpointC1IsotropicTauAbove1) {
   EXPECT_REL(run("iso", "iso", 120, point(2, 4, 1)).error.e_icl, 0.6426117722, 1e-9);
@@ -437,6 +464,24 @@ TEST(AlignmentMeasures, CkaMatchesTheCentredGramDefinition) {
                        std::sqrt(brute_hsic(a.matrix(), a.matrix()) * brute_hsic(b.matrix(), b.matrix()));
     EXPECT_REL(inverse_cka(a, b), 1.0 / cka, 1e-12);
   }
+}
+
+// Issue 14: a zero covariance made inv_cka NaN (0/0). It is refused, naming the option and the spec.
+TEST(AlignmentMeasures, InverseCkaRefusesACovarianceWithZeroCentredForm) {
+  const long d = 4;
+  const TaskCovariance iso = parse_covariance("iso", d, "--ctrain");
+  const TaskCovariance zero = TaskCovariance::from_matrix(Matrix::Zero(d, d), "zero", "--ctest");
+  const TaskCovariance ones = TaskCovariance::from_matrix(Matrix::Constant(d, d, 1.0), "ones", "--ctest");
+  for (const TaskCovariance* bad : {&zero, &ones}) {
+    try {
+      inverse_cka(iso, *bad);
+      ADD_FAILURE() << "no refusal for " << bad->spec();
+    } catch (const InvalidArgument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--ctest: '" + bad->spec() + "'", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_THROW(inverse_cka(zero, iso), InvalidArgument);
+  EXPECT_EQ(inverse_cka(iso, iso), 1.0);
 }
 
 // ---------------------------------------------------------------------------------------- Spearman

@@ -199,6 +199,15 @@ class SpecParser {
 
   template <class Dense>
   void normalise_trace(double trace, Dense& m) const {
+    // Entries near the ends of the double range (1e308 I, 1e-310 I) overflow or underflow the trace: divide
+    // by the largest entry first (only then, so that ordinary files scale bit-identically as before).
+    if (!(std::isfinite(trace) && std::fabs(trace) >= 1e-300)) {
+      const double largest = m.cwiseAbs().maxCoeff();
+      if (largest > 0.0 && std::isfinite(largest)) {
+        m /= largest;
+        trace = m.rows() == m.cols() ? m.trace() : m.sum();
+      }
+    }
     if (!(trace > 0.0))
       fail("the trace is " + format_number(trace) + ", so it cannot be scaled to trace d (use raw:file:...)");
     m *= static_cast<double>(d_) / trace;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string>
+#include <tuple>
 
 #include "iclab/error.hpp"
 #include "iclab/theory/rank_correlation.hpp"
@@ -54,8 +56,15 @@ double hsic(const TaskCovariance& a, const TaskCovariance& b) {
 }
 
 double inverse_cka(const TaskCovariance& a, const TaskCovariance& b) {
-  const double norm = std::sqrt(hsic(a, a) * hsic(b, b));
-  if (norm == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  // CKA is 0/0 when either centred covariance H C H vanishes (C = 0, or c 11^T): refuse rather than NaN.
+  const double haa = hsic(a, a);
+  const double hbb = hsic(b, b);
+  for (const auto& [h, c, option] : {std::tuple{haa, &a, "--ctrain"}, std::tuple{hbb, &b, "--ctest"}})
+    if (!(h > 0.0) || !std::isfinite(h))
+      throw InvalidArgument(std::string(option) + ": '" + c->spec() +
+                            "': 1/CKA is undefined for a covariance whose centred form H C H is zero or not finite "
+                            "(C = 0 or a multiple of the all-ones matrix)");
+  const double norm = std::sqrt(haa) * std::sqrt(hbb);
   const double cka = hsic(a, b) / norm;
   return cka > 0.0 ? 1.0 / cka : std::numeric_limits<double>::infinity();
 }

@@ -31,8 +31,9 @@ TraceAlignment trace_alignment(const Vector& train_eigenvalues, const Vector& te
 // HSIC(A, B) = tr(H A H B)/(d-1)^2 with H = I - 11^T/d, the covariances used as Gram matrices (the
 // authors' `cka`). The centring is not rotation invariant, so this works in the original basis.
 double hsic(const TaskCovariance& a, const TaskCovariance& b);
-// 1/CKA, CKA = HSIC(A, B)/sqrt(HSIC(A, A) HSIC(B, B)) in [0, 1]: +inf for CKA = 0, NaN when a
-// self-HSIC vanishes (a covariance proportional to 11^T).
+// 1/CKA, CKA = HSIC(A, B)/sqrt(HSIC(A, A) HSIC(B, B)) in [0, 1]: +inf for CKA = 0. When a self-HSIC
+// vanishes (C = 0 or a covariance proportional to 11^T) CKA is 0/0: InvalidArgument naming --ctrain
+// (for a) or --ctest (for b).
 double inverse_cka(const TaskCovariance& a, const TaskCovariance& b);
 
 // All four measures of one C_test (theory = alignment.solve(point), alignment built from train).

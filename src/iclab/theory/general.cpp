@@ -5,6 +5,7 @@
 #include <string>
 
 #include "iclab/error.hpp"
+#include "iclab/io/table.hpp"
 #include "iclab/numerics/roots.hpp"
 
 namespace iclab::theory {
@@ -68,7 +69,9 @@ Resolvent resolvent(const Vector& train_eigenvalues, double kappa, double sigma)
   const double s0 = f2.mean();
   const double s1 = (lambda.array() * f2).mean();
   r.M_prime = -(s0 + (r.M / kappa) * s1) / (1.0 + (sigma / kappa) * s1);
-  r.F_prime = (-(1.0 + (r.M + sigma * r.M_prime) * lambda.array() / kappa) * f2).matrix();
+  // M + sigma M' = (M - sigma s0)/(1 + (sigma/kappa) s1) = a s1/(1 + (sigma/kappa) s1): no cancellation.
+  const double sigma_m_prime = r.a * s1 / (1.0 + (sigma / kappa) * s1);
+  r.F_prime = (-(1.0 + sigma_m_prime * lambda.array() / kappa) * f2).matrix();
   return r;
 }
 
@@ -76,11 +79,27 @@ double effective_ridge(const Vector& train_eigenvalues, const AlignmentPoint& p)
   if (p.tau > 1.0) return 0.0;
   const double x = (train_eigenvalues.mean() + p.rho) / p.alpha;
   require_positive_sigma(x);
-  auto h = [&](double t) { return t * stieltjes(train_eigenvalues, p.kappa, x + t) - (1.0 - p.tau); };
-  // h(0) = tau - 1 < 0 and h -> tau > 0 as lambda~ -> inf (sigma M(sigma) -> 1).
+  // lambda~ M(x + lambda~) = 1 - tau, written as G(lambda~) = tau with G = 1 - lambda~ M = <(x + a lambda) F>,
+  // a mean of positive terms decreasing from 1 to 0: unlike 1 - tau it keeps its precision for tiny tau,
+  // where lambda~ ~ (x + <C_train>)/tau.
+  const Eigen::ArrayXd lambda = train_eigenvalues.array();
+  auto h = [&](double t) {
+    const double sigma = x + t;
+    const double a = resolvent_scale(train_eigenvalues, p.kappa, sigma);
+    return p.tau - ((x + a * lambda) / (sigma + a * lambda)).mean();
+  };
+  // h(0) = tau - 1 < 0 and h -> tau > 0; walk up by doublings to a bracket [hi/2, hi].
+  constexpr double kLargest = 1e303;
+  double lo = 0.0;
   double hi = 1.0;
-  while (h(hi) < 0.0) hi *= 2.0;
-  return bracketed_root(h, 0.0, hi, "effective ridge equation (lambda~)");
+  while (hi <= kLargest && h(hi) < 0.0) {
+    lo = hi;
+    hi *= 2.0;
+  }
+  if (!(hi <= kLargest))
+    throw InvalidArgument("--tau: the effective ridge lambda~ ~ (<C_train> + sigma)/tau passes 1e303 at tau = " +
+                          format_number(p.tau) + "; supported: tau >= 1e-300 with the other ratios of order one");
+  return bracketed_root(h, lo, hi, "effective ridge equation (lambda~)");
 }
 
 PretrainingTheory pretraining_theory(const Vector& train_eigenvalues, const AlignmentPoint& p) {
@@ -92,28 +111,59 @@ PretrainingTheory pretraining_theory(const Vector& train_eigenvalues, const Alig
   t.sigma = x + t.lambda_tilde;
   t.resolvent = resolvent(train_eigenvalues, p.kappa, t.sigma);
 
+  // The spec's q = [rho + sigma - sigma^2 M - lambda~ (1 - 2 sigma M - sigma^2 M')] / [tau - (1 - 2 lambda~ M -
+  // lambda~^2 M')] and e_scalar cancel catastrophically as tau -> 0 (sigma, lambda~ -> inf). With
+  // F = 1/(sigma + a lambda), s1 = <lambda F^2>, Q = 1 + (sigma/kappa) s1, M' = -(<F^2> + M s1/kappa)/Q and
+  // the root G = tau, every piece is a mean of positive terms (no subtraction):
+  //   numerator   = rho + a [<lambda F^2 (sigma^2 + x a lambda)> + (sigma x/kappa) s1 <lambda F>]/Q,
+  //   1 - 2 sigma M - sigma^2 M' = [a^2 <lambda^2 F^2> + (sigma/kappa) s1 a <lambda F>]/Q,
+  //   H = M + lambda~ M' = [<(x + a lambda) F^2> + x M s1/kappa]/Q,
+  //   denominator = lambda~ H for tau < 1 (tau - 1 for tau > 1, where lambda~ = 0).
+  // They are formed from fs = sigma F in (0, 1], so that sigma up to 1e303 neither overflows nor underflows.
   const double s = t.sigma;
   const double lt = t.lambda_tilde;
-  const double M = t.resolvent.M;
-  const double Mp = t.resolvent.M_prime;
-  // sigma - sigma^2 M = sigma (1 - sigma M) = sigma a <C_train F>.
+  const double a = t.resolvent.a;
+  const double k_inv = std::isinf(p.kappa) ? 0.0 : 1.0 / p.kappa;
+  const Eigen::ArrayXd lambda = train_eigenvalues.array();
+  const Eigen::ArrayXd fs = s * t.resolvent.F.array();
+  const Eigen::ArrayXd fs2 = fs.square();
+  const double s1_s2 = (lambda * fs2).mean();  // sigma^2 s1
+  const double lf_s = (lambda * fs).mean();    // sigma <lambda F>
+  const double qq = 1.0 + k_inv * s1_s2 / s;
   const double numerator =
-      p.rho + s * t.resolvent.a * t.resolvent.train_overlap - lt * (1.0 - 2.0 * s * M - s * s * Mp);
-  const double denominator = p.tau - (1.0 - 2.0 * lt * M - lt * lt * Mp);
-  t.q = numerator / denominator;
-  t.K = t.q * t.resolvent.F + (t.q * lt - s * s) * t.resolvent.F_prime;
+      p.rho + a * ((lambda * fs2 * (1.0 + (x / s) * a * lambda / s)).mean() + k_inv * (x / s) * s1_s2 * lf_s / s) / qq;
+  t.b = ((a * a * (lambda.square() * fs2).mean() + k_inv * s1_s2 * a * lf_s) / s) / s / qq;
+  const double h_s = ((((x + a * lambda) * fs2).mean() + x * fs.mean() * s1_s2 * k_inv / s) / s) / qq;  // sigma H
+  if (p.tau > 1.0) {
+    t.q = numerator / (p.tau - 1.0);
+    t.q_h = t.q * (h_s / s);
+  } else {
+    t.q = numerator / ((lt / s) * h_s);
+    t.q_h = numerator / lt;
+  }
+  // K = q F + (q lambda~ - sigma^2) F' with F'_i = -(1 + e_i) F_i^2, e_i = (M + sigma M') lambda_i/kappa:
+  // K_i = (q/sigma) fs_i (1 - (lambda~/sigma)(1 + e_i) fs_i) + (1 + e_i) fs_i^2.
+  const Eigen::ArrayXd e = 1.0 + (a * (s1_s2 / s) / s / qq) * k_inv * lambda;
+  t.K = ((t.q / s) * fs * (1.0 - (lt / s) * e * fs) + e * fs2).matrix();
+  if (!std::isfinite(t.q) || !std::isfinite(t.q_h) || !t.K.allFinite())
+    throw InvalidArgument(
+        "--alpha, --tau, --kappa, --rho: the task-alignment theory is not finite in double precision "
+        "at alpha = " +
+        format_number(p.alpha) + ", tau = " + format_number(p.tau) + ", kappa = " + format_number(p.kappa) +
+        ", rho = " + format_number(p.rho) + "; move these ratios towards O(1)");
   return t;
 }
 
 IclError icl_error(const PretrainingTheory& t, const Vector& test_diagonal) {
-  const double s = t.sigma;
   const double rho_test = test_diagonal.mean() + t.point.rho;
   IclError e;
-  e.e_scalar = t.point.rho + (rho_test / t.point.test_alpha()) *
-                                 (1.0 + (t.q - 2.0 * s) * t.resolvent.M +
-                                  (t.lambda_tilde * t.q - s * s) * t.resolvent.M_prime);
+  // 1 + (q - 2 sigma) M + (lambda~ q - sigma^2) M' = (1 - 2 sigma M - sigma^2 M') + q (M + lambda~ M').
+  e.e_scalar = t.point.rho + (rho_test / t.point.test_alpha()) * (t.b + t.q_h);
   e.e_misalign = test_diagonal.dot(t.K) / static_cast<double>(test_diagonal.size());
   e.e_icl = e.e_scalar + e.e_misalign;
+  if (!std::isfinite(e.e_icl))
+    throw InvalidArgument("--ctest: e_ICL is not finite in double precision for this test covariance (entries up to " +
+                          format_number(test_diagonal.cwiseAbs().maxCoeff()) + ")");
   return e;
 }
 

@@ -58,6 +58,8 @@ struct PretrainingTheory {
   double lambda_tilde = 0.0;  // effective ridge
   double sigma = 0.0;         // (<C_train> + rho)/alpha + lambda~
   double q = 0.0;             // pretraining-error term
+  double b = 0.0;             // 1 - 2 sigma M - sigma^2 M' (>= 0), evaluated without cancellation
+  double q_h = 0.0;           // q (M + lambda~ M'), likewise
   Resolvent resolvent;        // F_kappa(sigma) and its derivatives
   Vector K;                   // eigenvalues k_i of K = q F + (q lambda~ - sigma^2) F', same order as lambda
 

@@ -37,7 +37,8 @@ std::vector<HeatmapCell> optimal_pretraining_heatmap(const HeatmapRequest& reque
       point.kappa = request.kappa[j];
       // Both laws are decreasing in the index, so C_test is diagonal in C_train's (index) eigenbasis.
       const double e = icl_error(pretraining_theory(train, point), test).e_icl;
-      cells.push_back({dp, point.kappa, e, matched[j], -100.0 * (e - matched[j]) / matched[j]});
+      // (matched - e), not -(e - matched): equal errors give 0, not -0.
+      cells.push_back({dp, point.kappa, e, matched[j], 100.0 * (matched[j] - e) / matched[j]});
     }
   }
   return cells;
