@@ -210,7 +210,7 @@ TEST_P(TransformerPreset, QuickRunWritesCsvsAndPlots) {
   ASSERT_EQ(run("reproduce " + name + " --quick --out " + (dir / "out").string(), dir, &err), 0) << err;
   const auto presets = nn::transformer_presets();
   const Preset& preset = find_preset(name, presets);
-  for (const auto& e : preset.experiments(true)) {
+  for (const auto& e : preset_experiments(preset, "quick")) {
     const fs::path sub = dir / "out" / e.name;
     EXPECT_EQ(slurp(sub / "experiment.toml"), e.toml) << sub;
     const std::string csv = slurp(sub / "results.csv");

@@ -11,13 +11,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "iclab/experiments/experiment.hpp"
 #include "iclab/io/text_file.hpp"
+#include "iclab/reproduce/figure_files.hpp"
 #include "iclab/reproduce/presets.hpp"
 
 namespace fs = std::filesystem;
@@ -208,7 +212,7 @@ TEST_P(Reproduce, QuickRunWritesCsvsExperimentFilesAndPlots) {
   const iclab::Preset& preset = iclab::find_preset(name);
   const fs::path stored = fs::path(ICLAB_SOURCE_DIR) / "tests" / "data" / "quick" / name;
   std::set<fs::path> expected;
-  for (const auto& e : preset.experiments(true)) {
+  for (const auto& e : iclab::preset_experiments(preset, "quick")) {
     const fs::path sub = dir / e.name;
     EXPECT_EQ(slurp(sub / "experiment.toml"), e.toml) << sub;
     const std::string csv = slurp(sub / "results.csv");
@@ -234,7 +238,7 @@ TEST_P(Reproduce, QuickRunWritesCsvsExperimentFilesAndPlots) {
   }
   EXPECT_EQ(slurp(dir / (name + ".png")).substr(1, 3), "PNG");
   // The experiment file beside the results reruns as is, to the same numbers.
-  const iclab::PresetExperiment first = preset.experiments(true).front();
+  const iclab::PresetExperiment first = iclab::preset_experiments(preset, "quick").front();
   ASSERT_EQ(
       run("run " + (dir / first.name / "experiment.toml").string() + " --quiet --out " + (dir / "rerun").string()), 0);
   EXPECT_EQ(slurp(dir / "rerun" / "results.csv"), slurp(dir / first.name / "results.csv"));
@@ -253,6 +257,28 @@ INSTANTIATE_TEST_SUITE_P(AllFigures, Reproduce, ::testing::ValuesIn(names()), []
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return n;
 });
+
+TEST(FigureFolders, EachFileIsTheExperimentItsNameSaysAndScalesShareNames) {
+  // figures/FIGURE/SCALE/STEM.toml: an experiment file named STEM (the plots read DIR/STEM/results.csv), and
+  // every scale of a figure has the same experiments, so one plot draws any scale.
+  std::map<std::string, std::map<std::string, std::set<std::string>>> stems;  // figure -> scale -> stems
+  for (const iclab::FigureFile& f : iclab::figure_files()) {
+    const fs::path path(f.path);
+    ASSERT_EQ(std::distance(path.begin(), path.end()), 3) << f.path;
+    EXPECT_EQ(path.extension(), ".toml") << f.path;
+    const iclab::Experiment e = iclab::parse_experiment(f.text, f.path);
+    EXPECT_EQ(e.name, path.stem().string()) << f.path;
+    stems[path.begin()->string()][std::next(path.begin())->string()].insert(e.name);
+  }
+  EXPECT_GE(stems.size(), 3u);
+  for (const auto& [figure, scales] : stems) {
+    for (const auto& [scale, names] : scales) {
+      EXPECT_EQ(names, scales.begin()->second) << figure << "/" << scale << " against " << scales.begin()->first;
+      EXPECT_EQ(iclab::figure_experiments(figure, scale).size(), names.size()) << figure << "/" << scale;
+    }
+    EXPECT_TRUE(scales.count("quick")) << figure << " has no quick scale (the tests run it)";
+  }
+}
 
 TEST(ReproduceCli, ListAndBadNames) {
   EXPECT_EQ(run("reproduce --list"), 0);

@@ -8,7 +8,6 @@
 #include "iclab/error.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
-#include "iclab/reproduce/figure_files.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "nn_handover.hpp"
 #include "preset_registry.hpp"
@@ -20,18 +19,6 @@ struct ReproduceOptions {
   std::string name, out, reference_data, scale, device;
   bool list = false, quick = false, plot_only = false;
 };
-
-// The experiment files of a figure folder's scale (figures/NAME/SCALE/*.toml), in file-name order.
-std::vector<PresetExperiment> folder_experiments(const std::string& name, const std::string& scale) {
-  std::vector<PresetExperiment> out;
-  const std::string prefix = name + "/" + scale + "/";
-  for (const FigureFile& f : figure_files())
-    if (f.path.rfind(prefix, 0) == 0) {
-      const std::string stem = f.path.substr(prefix.size(), f.path.size() - prefix.size() - 5);  // minus ".toml"
-      out.push_back({stem, f.text});
-    }
-  return out;
-}
 
 // The experiment text with `device = "DEVICE"` first in its [parameters] table (a table added when it has
 // none), so that the experiment.toml written beside the results reruns on the same device.
@@ -69,27 +56,12 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   }
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
   const Preset& preset = find_preset(o.name, all_presets());
-  // --scale: quick and cpu are the presets' own; other scales are figure folders (figures/NAME/SCALE).
+  // --scale: a figure folder figures/NAME/SCALE (preset_experiments); cpu by default.
   const std::string scale = o.quick ? "quick" : o.scale.empty() ? "cpu" : o.scale;
   if (o.quick && !o.scale.empty() && o.scale != "quick")
     throw InvalidArgument("--scale: --quick is --scale quick; give one of them");
   const bool quick = scale == "quick";
-  std::vector<PresetExperiment> sources;
-  if (scale == "quick" || scale == "cpu") {
-    if (preset.experiments) sources = preset.experiments(quick);
-  } else {
-    sources = folder_experiments(preset.name, scale);
-    if (sources.empty()) {
-      std::string have;
-      for (const FigureFile& f : figure_files())
-        if (f.path.find("/" + scale + "/") != std::string::npos) {
-          const std::string figure = f.path.substr(0, f.path.find('/'));
-          if (have.find(figure) == std::string::npos) have += (have.empty() ? "" : ", ") + figure;
-        }
-      throw InvalidArgument("--scale: '" + scale + "' is not a scale of " + preset.name + " (quick, cpu" +
-                            (have.empty() ? "" : "; '" + scale + "' exists for " + have) + ")");
-    }
-  }
+  std::vector<PresetExperiment> sources = preset_experiments(preset, scale);
   if (!o.reference_data.empty() && !std::filesystem::is_directory(o.reference_data))
     throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
   const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (scale == "cpu" ? "" : "-" + scale);

@@ -22,7 +22,9 @@ struct PlotOptions {
 struct Preset {
   std::string name;         // e.g. "lu2024-fig1"
   std::string description;  // one line for `iclab reproduce --list`
-  // Experiment files, run by the experiment runner (resumable, shardable); may be empty (see compute).
+  // The quick and cpu scales' experiment files written as code, for the presets whose scales are not yet
+  // all figure folders (figures/NAME/SCALE/*.toml, figure_files.hpp); empty for the others (see compute).
+  // Read a preset's experiments through preset_experiments.
   std::function<std::vector<PresetExperiment>(bool quick)> experiments;
   // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
   std::function<void(const std::string& dir, const PlotOptions& options)> plot;
@@ -36,5 +38,12 @@ const std::vector<Preset>& presets();
 // Throws InvalidArgument listing the known names.
 const Preset& find_preset(const std::string& name, const std::vector<Preset>& among);
 inline const Preset& find_preset(const std::string& name) { return find_preset(name, presets()); }
+
+// The experiments of a preset at a scale ("quick", "cpu", "paper", ...), run by the experiment runner
+// (resumable, shardable): the files of its figure folder figures/NAME/SCALE/, else its code's quick or cpu
+// scale. Throws InvalidArgument naming the preset's scales for a scale it does not have.
+std::vector<PresetExperiment> preset_experiments(const Preset& preset, const std::string& scale);
+// The scales a preset has, sorted.
+std::vector<std::string> preset_scales(const Preset& preset);
 
 }  // namespace iclab
