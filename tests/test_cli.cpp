@@ -384,3 +384,29 @@ TEST_F(Cli, ExtremeParametersGiveFiniteLimitsOrARefusal) {
     EXPECT_TRUE(r.out.empty()) << c.args << "\n" << r.out;
   }
 }
+
+// Issue 14: a constant error column makes every Spearman correlation 0/0. It used to print "nan"; it is
+// now an empty cell (undefined), and no table with a NaN cell is ever written.
+TEST_F(Cli, UndefinedSpearmanIsAnEmptyCellNotNaN) {
+  std::ofstream(dir_ / "errors.csv") << "ctest,kappa,e_icl\niso,1,0.5\nspike:3,1,0.5\n";
+  const Result r =
+      run("align --d 10 --ctrain iso --ctest 'iso;spike:3' --alpha 2 --tau 4 --kappa 1 --rho 0.01 "
+          "--error-column e_icl --spearman-against " +
+          (dir_ / "errors.csv").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("nan"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1,,,,\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nmean,,,,\n"), std::string::npos) << r.out;
+}
+
+// Issue 14, class 7: output that cannot be written (stdout on a full device) is a failure, exit 1 with a
+// message, for a table, a merge and --help alike.
+TEST_F(Cli, WritesToAFullStdoutFail) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  for (const std::string args : {"theory --alpha 2 --tau 2 --kappa 1 --rho 0.01", "--help", "--version"}) {
+    const std::string cmd = std::string(ICLAB_BINARY) + " " + args + " >/dev/full 2>" + (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 1) << args;
+    EXPECT_NE(slurp(dir_ / "stderr").find("stdout: write failed"), std::string::npos) << args;
+  }
+}

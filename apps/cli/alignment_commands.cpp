@@ -92,6 +92,9 @@ struct AlignOptions {
 };
 
 // Spearman of each measure with the measured errors in FILE (rows matched on ctest and kappa).
+// A Spearman correlation is undefined (0/0) when a column is constant: an empty cell, not NaN.
+Cell defined(double correlation) { return std::isnan(correlation) ? Cell{} : Cell{correlation}; }
+
 Table spearman_table(const AlignOptions& o, const std::vector<double>& kappas, const std::vector<TaskCovariance>& tests,
                      const std::vector<std::vector<theory::AlignmentMeasures>>& measures) {
   const CsvData data = read_csv(o.spearman_against, "--spearman-against");
@@ -116,13 +119,15 @@ Table spearman_table(const AlignOptions& o, const std::vector<double>& kappas, c
       errors.push_back(*found);
     }
     const auto s = theory::alignment_spearman(measures[ki], errors);
-    table.add_row({kappas[ki], s.misalignment, s.resolvent, s.trace, s.inverse_cka});
+    table.add_row(
+        {kappas[ki], defined(s.misalignment), defined(s.resolvent), defined(s.trace), defined(s.inverse_cka)});
     mean.misalignment += s.misalignment / static_cast<double>(kappas.size());
     mean.resolvent += s.resolvent / static_cast<double>(kappas.size());
     mean.trace += s.trace / static_cast<double>(kappas.size());
     mean.inverse_cka += s.inverse_cka / static_cast<double>(kappas.size());
   }
-  table.add_row({std::string("mean"), mean.misalignment, mean.resolvent, mean.trace, mean.inverse_cka});
+  table.add_row({std::string("mean"), defined(mean.misalignment), defined(mean.resolvent), defined(mean.trace),
+                 defined(mean.inverse_cka)});
   return table;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <map>
 #include <string>
 
@@ -70,7 +71,12 @@ int main(int argc, char** argv) {
       iclab::cli::hand_over_to_nn_program(first);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
-    return app.exit(e);
+    const int code = app.exit(e);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+      std::fprintf(stderr, "iclab: error: stdout: write failed\n");
+      return 1;
+    }
+    return code;
   } catch (const iclab::InvalidArgument& e) {
     std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
     return 2;
@@ -88,6 +94,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
       return 1;
     }
+  }
+  // Whatever a command printed must have reached stdout (a full disk or closed pipe is a failure).
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+    std::fprintf(stderr, "iclab: error: stdout: write failed\n");
+    return 1;
   }
   return 0;
 }

@@ -1,7 +1,13 @@
 #include "output.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <variant>
 
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/params/model_params.hpp"
@@ -37,7 +43,25 @@ void check_output_target(const OutputOptions& options) {
   if (fs::is_directory(target, ec)) throw InvalidArgument("--out: '" + options.out + "' is a directory");
 }
 
+void require_no_nan(const Table& table) {
+  const auto& rows = table.rows();
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t c = 0; c < rows[r].size(); ++c)
+      if (const double* v = std::get_if<double>(&rows[r][c]); v && std::isnan(*v))
+        throw std::runtime_error("column '" + table.columns()[c] + "' of row " + std::to_string(r + 1) +
+                                 " is NaN: the computation failed numerically; nothing was written");
+}
+
+void write_stdout(const std::string& body) {
+  // A full disk or a closed pipe must not pass for success: check the write and the flush.
+  errno = 0;
+  const std::size_t written = std::fwrite(body.data(), 1, body.size(), stdout);
+  if (written != body.size() || std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw std::runtime_error(std::string("stdout: write failed: ") + (errno ? std::strerror(errno) : "short write"));
+}
+
 void emit(const Table& table, const RunInfo& info, const OutputOptions& options) {
+  require_no_nan(table);
   const nlohmann::json meta = info.to_json();
   std::string body;
   if (options.json) {
@@ -48,8 +72,7 @@ void emit(const Table& table, const RunInfo& info, const OutputOptions& options)
     body = table.to_csv();
   }
   if (options.out.empty()) {
-    std::fwrite(body.data(), 1, body.size(), stdout);
-    std::fflush(stdout);
+    write_stdout(body);
     return;
   }
   write_file_atomically(options.out, body);

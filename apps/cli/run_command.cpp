@@ -9,6 +9,7 @@
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
+#include "output.hpp"
 #include "preset_registry.hpp"
 
 namespace iclab::cli {
@@ -57,7 +58,7 @@ void run_merge(const MergeOptions& o, const std::string&) {
     if (!o.allow_missing) throw std::runtime_error("points missing (rerun their shards, or pass --allow-missing)");
   }
   if (o.out.empty()) {
-    std::fwrite(merged.csv.data(), 1, merged.csv.size(), stdout);
+    write_stdout(merged.csv);
   } else {
     write_file_atomically(o.out, merged.csv);
   }

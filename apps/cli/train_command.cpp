@@ -7,6 +7,8 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "commands.hpp"
 #include "iclab/covariances/covariance_spec.hpp"
@@ -224,6 +226,19 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
     for (const std::string& test : tests) {
       // The default test of a kappa = inf member is its IDG test (the same contexts).
       icl.push_back(trainer.icl_errors(test, o.test_contexts));
+    }
+    // A diverged training (e.g. --lr 1e10) leaves NaN or inf losses and errors: fail loudly, not with exit 0.
+    for (long m = 0; m < trainer.size(); ++m) {
+      const auto k = static_cast<std::size_t>(m);
+      bool finite = std::isfinite(train_losses[k]) && std::isfinite(idg[k]);
+      for (const auto& errors : icl) finite = finite && std::isfinite(errors[k]);
+      if (!finite) {
+        const auto& member = trainer.member(m);
+        throw std::runtime_error("train: the model (" + nn::to_string(member.architecture.architecture) + ", seed " +
+                                 std::to_string(member.training.seed) + ", tau " + format_number(member.data.tau) +
+                                 ", kappa " + format_number(member.data.kappa) +
+                                 ") diverged: its train loss or test error is not finite; lower --lr");
+      }
     }
     info.extra["ensembles"].push_back(trainer.engine_json());
     for (long m = 0; m < trainer.size(); ++m) {
