@@ -35,7 +35,6 @@
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
-#include "iclab/reproduce/figure_files.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "iclab/theory/alignment.hpp"
 #include "iclab/theory/general.hpp"
@@ -715,21 +714,6 @@ py::list preset_list() {
   return out;
 }
 
-// A preset's experiments at the quick or cpu scale: written as code, or else its figure folder
-// figures/NAME/SCALE/*.toml (as `iclab reproduce`).
-std::vector<PresetExperiment> scale_experiments(const Preset& preset, const std::string& scale) {
-  if (preset.experiments) {
-    auto written = preset.experiments(scale == "quick");
-    if (!written.empty()) return written;
-  }
-  std::vector<PresetExperiment> out;
-  const std::string prefix = preset.name + "/" + scale + "/";
-  for (const FigureFile& f : figure_files())
-    if (f.path.rfind(prefix, 0) == 0)
-      out.push_back({f.path.substr(prefix.size(), f.path.size() - prefix.size() - 5), f.text});  // minus ".toml"
-  return out;
-}
-
 py::dict reproduce(const std::string& name, bool quick, const std::string& out, bool plot_only,
                    const std::string& reference_data, bool progress) {
   const BlasThreadScope blas(1);  // as the CLI: results independent of OpenBLAS's threads
@@ -739,7 +723,7 @@ py::dict reproduce(const std::string& name, bool quick, const std::string& out, 
   const std::string scale = quick ? "quick" : "cpu";
   const std::string dir = !out.empty() ? out : "reproduce/" + preset.name + (quick ? "-quick" : "");
   std::vector<std::pair<Experiment, PresetExperiment>> experiments;
-  for (PresetExperiment& e : scale_experiments(preset, scale)) {
+  for (PresetExperiment& e : preset_experiments(preset, scale)) {
     Experiment parsed = parse_experiment(e.toml, preset.name + "/" + e.name + ".toml");
     (void)make_point_evaluator(parsed);
     experiments.emplace_back(std::move(parsed), std::move(e));

@@ -54,6 +54,20 @@ foreach(internal IN ITEMS model/solver_kernels.hpp numerics/roots.hpp nn/torch_s
   endif()
 endforeach()
 
+# The figure folders are installed as data (share/iclab/figures/<figure>/<scale>/*.toml) and embedded in the
+# programs: the installed iclab reproduces a figure from a directory that holds no figures/ folder.
+foreach(figure_file IN ITEMS lu2024-fig1/cpu/fig1ab-theory.toml lu2024-fig1/quick/fig1ab-theory.toml
+                             lu2024-fig5/paper/fig5-theory.toml)
+  if(NOT EXISTS "${prefix}/share/iclab/figures/${figure_file}")
+    fail("figures/${figure_file} was not installed under ${prefix}/share/iclab/figures")
+  endif()
+endforeach()
+execute_process(COMMAND "${prefix}/bin/iclab" reproduce letey2025-fig5 --quick --out "${work}/fig5"
+                WORKING_DIRECTORY "${work}" RESULT_VARIABLE status ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT status EQUAL 0 OR NOT EXISTS "${work}/fig5/fig5-k-spectrum/results.csv")
+  fail("the installed iclab did not reproduce letey2025-fig5 from ${work} (exit ${status}):\n${err}")
+endif()
+
 # The version rule: 0.2 and 0.2.0 accept this 0.2.x; 0.1, 0.3 and 1.0 do not.
 foreach(request_compatible IN ITEMS 0.2:TRUE 0.2.0:TRUE 0.1:FALSE 0.3:FALSE 1.0:FALSE)
   string(REPLACE ":" ";" pair "${request_compatible}")

@@ -4,15 +4,6 @@
 
 namespace iclab {
 
-std::string fill_template(std::string text, const std::map<std::string, std::string>& values) {
-  for (const auto& [key, value] : values) {
-    const std::string pattern = "{" + key + "}";
-    for (std::size_t pos = text.find(pattern); pos != std::string::npos; pos = text.find(pattern, pos + value.size()))
-      text.replace(pos, pattern.size(), value);
-  }
-  return text;
-}
-
 CsvData load_results(const std::string& dir, const std::string& experiment) {
   return read_csv(dir + "/" + experiment + "/results.csv", experiment);
 }

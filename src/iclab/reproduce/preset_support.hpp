@@ -1,18 +1,14 @@
 // Building blocks shared by every figure preset (the linear-model ones here, the neural-network ones in
-// iclab_nn): experiment-file templates, reading a run's results, and panels. Internal: not installed
+// iclab_nn): reading a run's results, and panels. Internal: not installed
 // (src/CMakeLists.txt, ICLAB_INTERNAL_HEADERS).
 #pragma once
 
-#include <map>
 #include <string>
 
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/plot/figure.hpp"
 
 namespace iclab {
-
-// Replaces every {key} in `text` by its value (experiment-file templates).
-std::string fill_template(std::string text, const std::map<std::string, std::string>& values);
 
 // DIR/EXPERIMENT/results.csv.
 CsvData load_results(const std::string& dir, const std::string& experiment);

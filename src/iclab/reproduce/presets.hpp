@@ -1,6 +1,6 @@
-// Figure presets: every figure of the two linear-model papers as experiment files (the papers'
-// parameters, or a reduced `quick` scale) plus the plot that turns their results into the figure.
-// Computation is the experiment runner's; plotting only reads the results CSVs.
+// Figure presets: a figure is its folder of experiment files, figures/<name>/<scale>/*.toml (compiled
+// in: figure_files.hpp), plus the plot that turns their results into the figure. Computation is the
+// experiment runner's; plotting only reads the results CSVs.
 #pragma once
 
 #include <functional>
@@ -22,10 +22,6 @@ struct PlotOptions {
 struct Preset {
   std::string name;         // e.g. "lu2024-fig1"
   std::string description;  // one line for `iclab reproduce --list`
-  // The quick and cpu scales' experiment files written as code, for the presets whose scales are not yet
-  // all figure folders (figures/NAME/SCALE/*.toml, figure_files.hpp); empty for the others (see compute).
-  // Read a preset's experiments through preset_experiments.
-  std::function<std::vector<PresetExperiment>(bool quick)> experiments;
   // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
   std::function<void(const std::string& dir, const PlotOptions& options)> plot;
   // For figures that are not grids of points (e.g. training curves): a direct computation that writes
@@ -40,8 +36,9 @@ const Preset& find_preset(const std::string& name, const std::vector<Preset>& am
 inline const Preset& find_preset(const std::string& name) { return find_preset(name, presets()); }
 
 // The experiments of a preset at a scale ("quick", "cpu", "paper", ...), run by the experiment runner
-// (resumable, shardable): the files of its figure folder figures/NAME/SCALE/, else its code's quick or cpu
-// scale. Throws InvalidArgument naming the preset's scales for a scale it does not have.
+// (resumable, shardable): the files of its figure folder figures/NAME/SCALE/ (none at the quick and cpu
+// scales of a preset that only computes). Throws InvalidArgument naming the preset's scales for a scale it
+// does not have.
 std::vector<PresetExperiment> preset_experiments(const Preset& preset, const std::string& scale);
 // The scales a preset has, sorted.
 std::vector<std::string> preset_scales(const Preset& preset);
