@@ -4,20 +4,25 @@
 # session always ends and reports (about 300 s in all, the build included):
 #   1. the fit at d = 100 (Lu Fig 1) and d = 120 (Letey Fig 1): the Eigen solver on all CPU cores, the
 #      tensor solver on the CPU and on CUDA, same draw, with their agreement (bench/tensor_solver fit);
-#   2. CUDA against Eigen through `iclab simulate` at d = 60 in the three regimes (dual, dense, CG);
-#   3. `iclab reproduce lu2024-fig1` and `letey2025-fig1` at full scale with --device cuda (wall time);
+#   2. `iclab reproduce lu2024-fig1` and `letey2025-fig1` at full scale with --device cuda (wall time);
+#   3. CUDA against Eigen through `iclab simulate` at d = 60, tau = 0.5, 1.15, 2 (auto: dual and CG;
+#      --solver direct: the dense solves);
 #   4. the largest d that fits at tau = 4 in the GPU's memory, and the draw + fit at d = 500.
 # Everything goes under $OUT (session.log, the benches' JSON lines, the figures' CSVs, meta.json, PNGs;
 # without gnuplot on the machine a figure's plot fails after its experiments: rerun it elsewhere with
 # `iclab reproduce NAME --device cuda --out DIR --plot-only`). BUDGET (default 330 s) caps the whole
 # session: each step's timeout is its own cap or what is left, whichever is smaller.
-# Run from the project root on the GPU machine, with the recipe's packages in .cuda-deps:
-#   OUT=out bash bench/gpu_solver_session.sh
+# Run from the project root on the GPU machine, with the recipe's packages in .cuda-deps and the sources
+# to build in SRC (default .; e.g. a clean `git archive HEAD` in .gpu-src, so that nobody's uncommitted
+# work in a shared tree reaches the build):
+#   OUT=out bash bench/gpu_solver_session.sh [SRC]
 set -uo pipefail
 out=$(realpath -m "${OUT:-gpu-out}")
 mkdir -p "$out"
 deps=$(realpath .cuda-deps)
+cd "${1:-.}" || exit 1
 budget=${BUDGET:-330}
+dev=${DEVICE:-cuda}  # DEVICE=cpu rehearses the session on a machine without a GPU
 start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }
 # cap N: N seconds, or what is left of the budget (less 5 s to report), at least 1
@@ -51,28 +56,14 @@ source build-cuda/env.sh
 b=build-cuda
 export OMP_NUM_THREADS=$(nproc)
 
-step "1. fit at d = 100 and d = 120: eigen (all cores) / tensor on cpu / tensor on cuda"
+step "1. fit at d = 100 and d = 120: eigen (all cores), then the tensor solver on $dev and on the cpu"
 for setting in lu-fig1 letey-fig1; do
-  timed "fit $setting" 50 $b/bench/tensor_solver fit $setting eigen,cpu,cuda 3 | tee -a "$out/tensor_solver_fit.jsonl"
+  timed "fit $setting" 50 $b/bench/tensor_solver fit $setting eigen,$dev,cpu 3 | tee -a "$out/tensor_solver_fit.jsonl"
 done
 
-step "2. iclab simulate: cuda against the Eigen solvers (dual tau = 0.5, dense tau = 1.15, cg tau = 2)"
-sim=(simulate --d 60 --alpha 10 --tau 0.5,1.15,2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 2 --seed 1)
-timed "simulate eigen" 40 $b/iclab "${sim[@]}" --out "$out/simulate-eigen.csv"
-timed "simulate cuda" 30 $b/iclab "${sim[@]}" --device cuda --out "$out/simulate-cuda.csv"
-python3 - "$out/simulate-eigen.csv" "$out/simulate-cuda.csv" <<'EOF'
-import csv, json, sys
-a, b = (list(csv.DictReader(open(f))) for f in sys.argv[1:3])
-worst = {c: max(abs(float(x[c]) - float(y[c])) / abs(float(x[c])) for x, y in zip(a, b)) for c in ("icl_mean", "idg_mean")}
-meta = json.load(open(sys.argv[2] + ".meta.json"))
-fits = [f for p in meta["points"] for f in p["solver"]]
-print(json.dumps({"max_relative_difference": worst, "solvers": sorted({f["solver"] for f in fits}),
-                  "max_host_residual": max(f.get("host_residual", 0) for f in fits)}))
-EOF
-
 for fig in lu2024-fig1 letey2025-fig1; do
-  step "3. iclab reproduce $fig --device cuda (full scale)"
-  timed "reproduce $fig" 100 $b/iclab reproduce $fig --device cuda --out "$out/$fig"
+  step "2. iclab reproduce $fig --device cuda (full scale)"
+  timed "reproduce $fig" 100 $b/iclab reproduce $fig --device $dev --out "$out/$fig"
   python3 - "$out/$fig" <<'EOF'
 import glob, json, sys
 for meta in sorted(glob.glob(sys.argv[1] + "/*/results.csv.meta.json")):
@@ -82,8 +73,26 @@ for meta in sorted(glob.glob(sys.argv[1] + "/*/results.csv.meta.json")):
 EOF
 done
 
+step "3. iclab simulate at d = 60: $dev against the Eigen solvers (auto: dual, cg; direct: the dense solves)"
+for solver in auto direct; do
+  sim=(simulate --d 60 --alpha 10 --tau 0.5,1.15,2 --kappa 0.5 --rho 0.01 --lambda 1e-8 --repeats 2 --seed 1 --solver $solver)
+  timed "simulate $solver eigen" 40 $b/iclab "${sim[@]}" --out "$out/simulate-$solver-eigen.csv"
+  timed "simulate $solver $dev" 30 $b/iclab "${sim[@]}" --device $dev --out "$out/simulate-$solver-$dev.csv"
+  [ -f "$out/simulate-$solver-$dev.csv" ] && [ -f "$out/simulate-$solver-eigen.csv" ] &&
+    python3 - "$out/simulate-$solver-eigen.csv" "$out/simulate-$solver-$dev.csv" <<'EOF'
+import csv, json, sys
+a, b = (list(csv.DictReader(open(f))) for f in sys.argv[1:3])
+worst = {c: max(abs(float(x[c]) - float(y[c])) / abs(float(x[c])) for x, y in zip(a, b)) for c in ("icl_mean", "idg_mean")}
+meta = json.load(open(sys.argv[2] + ".meta.json"))
+fits = [f for p in meta["points"] for f in p["solver"]]
+print(json.dumps({"max_relative_difference": worst, "solvers": sorted({f["solver"] + " " + f["factorization"] for f in fits}),
+                  "max_host_residual": max(f.get("host_residual", 0) for f in fits),
+                  "fit_seconds": [round(f["seconds"], 4) for f in fits]}))
+EOF
+done
+
 step "4. largest d at tau = 4 on cuda, and d = 500"
-timed "largest" 60 $b/bench/tensor_solver largest 4 cuda 500 | tee -a "$out/tensor_solver_largest.jsonl"
+timed "largest" 60 $b/bench/tensor_solver largest 4 $dev ${LARGEST_RUN_D:-500} | tee -a "$out/tensor_solver_largest.jsonl"
 
 step "done"
 ls -la "$out"
