@@ -16,6 +16,8 @@
 # to build in SRC (default .; e.g. a clean `git archive HEAD` in .gpu-src, so that nobody's uncommitted
 # work in a shared tree reaches the build):
 #   OUT=out bash bench/gpu_solver_session.sh [SRC]
+# e.g. on the Debian machine: rm -rf .gpu-src && mkdir .gpu-src && git archive HEAD | tar -x -C .gpu-src
+# then there: ICLAB_GIT_DESCRIBE=<git describe> OUT=out bash .gpu-src/bench/gpu_solver_session.sh .gpu-src
 set -uo pipefail
 out=$(realpath -m "${OUT:-gpu-out}")
 mkdir -p "$out"
@@ -46,7 +48,9 @@ echo "cores: $(nproc)"
 
 step "build"
 # (no Python module: the session needs only the programs and the bench)
-if ! timed build 170 bash "$deps/build-with-torch.sh" -DICLAB_BUILD_BENCH=ON -DICLAB_PYTHON=OFF > "$out/build.txt" 2>&1; then
+# (ICLAB_GIT_DESCRIBE: the revision to record in every meta.json when SRC is an archive without .git)
+if ! timed build 170 bash "$deps/build-with-torch.sh" -DICLAB_BUILD_BENCH=ON -DICLAB_PYTHON=OFF \
+    ${ICLAB_GIT_DESCRIBE:+-DICLAB_GIT_DESCRIBE=$ICLAB_GIT_DESCRIBE} > "$out/build.txt" 2>&1; then
   tail -40 "$out/build.txt"
   echo "build failed or timed out: nothing else to run"
   exit 1
