@@ -270,6 +270,9 @@ TEST(CovarianceFiles, BadFilesAreRejectedWithTheirProblem) {
   write_npy(dir.file("f4.npy"), {1, 2}, "(2,)", false, 1, "<f4");
   write_npy(dir.file("3d.npy"), {1, 2}, "(1, 1, 2)", false);
   write_npy(dir.file("short.npy"), {1, 2, 3}, "(2, 2)", false);
+  // Issue 14: rows * cols * 8 wrapped around 2^64 to 8 bytes, passed the size check and ended in bad_alloc.
+  write_npy(dir.file("wrap.npy"), {1, 2}, "(2147483648, 1073741824)", false);  // 8 * 2^61 = 2^64 -> 0
+  write_npy(dir.file("huge.npy"), {1, 2}, "(2305843009213693952,)", false);
   write_text(dir.file("bad.npy"), "not numpy at all");
   expect_invalid("file:" + dir.file("asym.csv"), 2, "not symmetric");
   expect_invalid("file:" + dir.file("notpsd.csv"), 2, "not positive semi-definite");
@@ -282,6 +285,8 @@ TEST(CovarianceFiles, BadFilesAreRejectedWithTheirProblem) {
   expect_invalid("file:" + dir.file("f4.npy"), 2, "dtype '<f4' is not supported");
   expect_invalid("file:" + dir.file("3d.npy"), 2, "1-D or 2-D");
   expect_invalid("file:" + dir.file("short.npy"), 2, "shorter than its shape");
+  expect_invalid("file:" + dir.file("wrap.npy"), 2, "shorter than its shape");
+  expect_invalid("file:" + dir.file("huge.npy"), 2, "shorter than its shape");
   expect_invalid("file:" + dir.file("bad.npy"), 2, "not an NPY file");
   // Wrong size for the requested d.
   expect_invalid("file:" + dir.file("notpsd.csv"), 3, "holds a 2x2 array; expected 3x3 or a vector of length 3");

@@ -172,6 +172,9 @@ TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
   expect_error(std::string(kHeader) + "repeats = 1e300\n", {"exp.toml:3:", "repeats"});
   expect_error(std::string(kHeader) + "seed = 18446744073709551615\n", {"exp.toml:3:"});  // past TOML's int64
   expect_error(std::string(kHeader) + "repeats = 0\n", {"exp.toml:3:", "repeats", ">= 1"});
+  // Issue 14: repeats near 2^63 ended in std::bad_alloc; bounded by kMaxRepeats, like --repeats.
+  expect_error(std::string(kHeader) + "repeats = 9223372036854775807\n",
+               {"exp.toml:3:", "repeats", "at most 10000000"});
   expect_error(std::string(kHeader) + "[parameters]\nd = 10.5\n", {"exp.toml:4:", "parameters.d", "integer"});
   expect_error(std::string(kHeader) + "[parameters]\nalpha = [1, 2]\n", {"exp.toml:4:", "parameters.alpha", "[grid]"});
   expect_error(std::string(kHeader) + "[zip]\nalpha = [1, 2]\ntau = [1]\n",

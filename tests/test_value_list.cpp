@@ -165,3 +165,18 @@ TEST(ModelParams, CountsThatDoNotFitAreRefusedWithTheLargestAllowed) {
   bad.d = 94906265;
   EXPECT_EQ(message(bad), "accepted");
 }
+
+// Issue 14: the product of four lists of 1e5 values wrapped around 2^64 and iclab printed only a header
+// with exit 0. The size is a checked product, refused past kMaxGridPoints.
+TEST(GridIndex, RefusesAProductPastItsLimitInsteadOfWrapping) {
+  EXPECT_THROW(GridIndex({100000, 100000, 100000, 100000}), InvalidArgument);
+  EXPECT_THROW(GridIndex({std::size_t{1} << 32, std::size_t{1} << 32, 2}), InvalidArgument);
+  try {
+    GridIndex({100000, 100000, 100000});
+    FAIL() << "no refusal";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("100000 x 100000 x 100000"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(GridIndex({10000, 10000}).size(), GridIndex::kMaxGridPoints);
+  EXPECT_EQ(GridIndex({0, 100000, 100000, 100000}).size(), 0u);
+}

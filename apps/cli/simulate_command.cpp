@@ -41,7 +41,8 @@ struct SimulationPoint {
 
 void run_simulate(const SimulateOptions& o, const std::string& command_line) {
   check_output_target(o.output);
-  if (o.repeats < 1) throw InvalidArgument("--repeats: must be an integer >= 1");
+  if (o.repeats < 1 || o.repeats > kMaxRepeats)
+    throw InvalidArgument("--repeats: must be an integer in [1, " + std::to_string(kMaxRepeats) + "]");
   const auto ds = parse_integer_list(o.d, "--d");
   const auto alphas = parse_value_list(o.alpha, "--alpha");
   const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});

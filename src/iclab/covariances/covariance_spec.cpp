@@ -1,5 +1,6 @@
 #include "iclab/covariances/covariance_spec.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "iclab/covariances/matrix_file.hpp"
 #include "iclab/covariances/random_matrices.hpp"
 #include "iclab/error.hpp"
+#include "iclab/model/ridge_solver.hpp"
 
 namespace iclab {
 namespace {
@@ -294,14 +296,36 @@ Vector power_law_spectrum(long d, double p) {
   return v * (static_cast<double>(d) / v.sum());
 }
 
+namespace {
+
+// A TaskCovariance holds a dense d x d matrix, and building one (a decomposition, a rotation) takes about
+// two more: refuse up front, naming what is needed and what is available, instead of std::bad_alloc.
+void require_covariance_memory(long d, long count, const std::string& option, const std::string& spec) {
+  const double needed = 3.0 * static_cast<double>(count) * 8.0 * static_cast<double>(d) * static_cast<double>(d);
+  if (needed < 1073741824.0) return;  // below 1 GiB: not worth reading /proc/meminfo
+  const double available = available_memory_bytes();
+  const double limit = available > 0 ? available : 1e15;  // unknown: still refuse the absurd
+  if (needed <= limit) return;
+  std::ostringstream message;
+  message << "memory: " << option << " '" << spec << "' at d = " << d << " needs about "
+          << format_number(std::round(needed / 1048576.0)) << " MiB (" << format_number(needed) << " bytes for "
+          << count << " dense d x d matrices), and " << format_number(std::floor(available))
+          << " bytes are available; use a smaller --d";
+  throw InvalidArgument(message.str());
+}
+
+}  // namespace
+
 TaskCovariance parse_covariance(const std::string& text, long d, const std::string& option) {
   if (d < 1) throw InvalidArgument("--d: must be >= 1 to build a covariance, got " + std::to_string(d));
   const std::string spec(trim(text));
   if (spec.empty()) throw InvalidArgument(option + ": empty covariance specification");
+  require_covariance_memory(d, 1, option, spec);
   return SpecParser(d, option, spec).parse(spec, true);
 }
 
 std::vector<TaskCovariance> parse_covariance_list(const std::string& text, long d, const std::string& option) {
+  require_covariance_memory(d, static_cast<long>(std::count(text.begin(), text.end(), ';')) + 1, option, text);
   std::vector<TaskCovariance> result;
   std::string_view rest(text);
   while (true) {

@@ -136,8 +136,11 @@ Matrix read_npy(const std::string& path, const FileError& error) {
   const NpyHeader header = parse_npy_header(bytes, error);
   const long rows = header.shape[0];
   const long cols = header.shape.size() == 2 ? header.shape[1] : 1;
-  const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  if (bytes.size() < header.data_offset + 8 * count) error.raise("NPY data is shorter than its shape says");
+  // Checked against the bytes present without forming rows * cols * 8, which a forged shape such as
+  // (4294967296, 4294967297) wraps around 2^64 to a small number.
+  const std::size_t values_present = bytes.size() >= header.data_offset ? (bytes.size() - header.data_offset) / 8 : 0;
+  if (rows != 0 && static_cast<std::size_t>(cols) > values_present / static_cast<std::size_t>(rows))
+    error.raise("NPY data is shorter than its shape says");
   Matrix m(rows, cols);
   const char* data = bytes.data() + header.data_offset;
   for (long i = 0; i < rows; ++i)

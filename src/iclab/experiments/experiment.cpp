@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
@@ -213,10 +214,12 @@ const KeyInfo& known_key(const Reader& r, const toml::node& node, const std::str
 }
 
 template <typename T>
-T integer_at(const Reader& r, const toml::node& node, const std::string& key, long minimum) {
+T integer_at(const Reader& r, const toml::node& node, const std::string& key, long minimum,
+             long maximum = std::numeric_limits<long>::max()) {
   if (!node.is_integer()) r.fail(node, key, "expected an integer >= " + std::to_string(minimum));
   const std::int64_t v = *node.value<std::int64_t>();
   if (v < minimum) r.fail(node, key, "must be >= " + std::to_string(minimum));
+  if (v > maximum) r.fail(node, key, "must be at most " + std::to_string(maximum));
   return static_cast<T>(v);
 }
 
@@ -402,7 +405,7 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
     } else if (key == "seed") {
       e.seed = integer_at<std::uint64_t>(r, node, key, 0);
     } else if (key == "repeats") {
-      e.repeats = integer_at<long>(r, node, key, 1);
+      e.repeats = integer_at<long>(r, node, key, 1, kMaxRepeats);
     } else if (key == "samples") {
       e.samples = integer_at<long>(r, node, key, 1);
     } else if (key == "solver") {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "iclab/error.hpp"
 
@@ -106,7 +107,15 @@ std::uint64_t parse_seed(std::string_view text, std::string_view option) {
 }
 
 GridIndex::GridIndex(std::vector<std::size_t> sizes) : sizes_(std::move(sizes)) {
-  for (auto s : sizes_) total_ *= s;
+  // Checked product: a grid of 1e5 x 1e5 x 1e5 x 1e5 points wrapped around 2^64 and printed only a header.
+  std::string shape;
+  for (auto s : sizes_) shape += (shape.empty() ? "" : " x ") + std::to_string(s);
+  for (auto s : sizes_) {
+    if (s != 0 && total_ > kMaxGridPoints / s)
+      throw InvalidArgument("grid: the product of the value lists (" + shape + ") has more than " +
+                            std::to_string(kMaxGridPoints) + " points; split the sweep");
+    total_ *= s;
+  }
 }
 
 std::vector<std::size_t> GridIndex::at(std::size_t flat) const {

@@ -25,9 +25,15 @@ std::vector<long> parse_integer_list(std::string_view text, std::string_view opt
 // "<option>: ..." on a sign, a fraction, an exponent or a larger value.
 std::uint64_t parse_seed(std::string_view text, std::string_view option);
 
+// The most independent repetitions (draws, training seeds) one point may ask for: each is a separate fit,
+// and their results are kept, so a count near 2^63 ended in std::bad_alloc instead of a refusal.
+inline constexpr long kMaxRepeats = 10'000'000;
+
 // Odometer over the product of axis sizes; the last axis varies fastest.
 class GridIndex {
  public:
+  static constexpr std::size_t kMaxGridPoints = 100'000'000;
+  // Throws InvalidArgument "grid: ..." when the product passes kMaxGridPoints (checked, never wrapped).
   explicit GridIndex(std::vector<std::size_t> sizes);
   std::size_t size() const { return total_; }
   // Per-axis indices of the flat point index.
