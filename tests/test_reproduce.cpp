@@ -237,6 +237,13 @@ TEST_P(Reproduce, QuickRunWritesCsvsExperimentFilesAndPlots) {
     EXPECT_GT(fs::file_size(file), 1000u) << file;
   }
   EXPECT_EQ(slurp(dir / (name + ".png")).substr(1, 3), "PNG");
+  if (name == "letey2025-fig2") {
+    // The Spearman correlations of the panels' titles are data too: per kappa and their mean, per measure.
+    const std::string rho = slurp(dir / "spearman.csv");
+    EXPECT_EQ(rho.substr(0, rho.find('\n')), "measure,kappa,spearman,tests");
+    EXPECT_EQ(std::count(rho.begin(), rho.end(), '\n'), 1 + 4 * (5 + 1));  // 4 measures x (5 kappas + mean)
+    EXPECT_NE(rho.find("\ne_misalign,mean,"), std::string::npos) << rho;
+  }
   // The experiment file beside the results reruns as is, to the same numbers.
   const iclab::PresetExperiment first = iclab::preset_experiments(preset, "quick").front();
   ASSERT_EQ(

@@ -105,14 +105,16 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
   const CsvData theory = load_results(dir, "fig5-theory");
   Figure f;
   f.columns = 2;
-  Panel threshold = make_panel("D  train loss; τ^*: it reaches 0.01 (1 + ρ)", "τ = n/d^2", "train loss", false, true);
+  Panel threshold = make_panel("D  train loss; τ^*: it reaches " + format_number(kInterpolationThreshold) + " (1 + ρ)",
+                               "τ = n/d^2", "train loss", false, true);
   Table tau_star({"model", "tau_star", "threshold"});
-  std::string note;
+  std::string note, parameters;
   double limit_line = 0.0;
   int color = 0;
   for (const char* model : models) {
     const CsvData data = load_results(dir, std::string("fig5-") + model);
     if (note.empty()) note = scale_note(data);
+    if (parameters.empty()) parameters = "α = " + column_value(data, "alpha") + ", κ = " + column_value(data, "kappa");
     const double rho = csv_number(first(data, "rho"));
     const double limit = kInterpolationThreshold * (1.0 + rho);
     limit_line = limit;
@@ -169,7 +171,7 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
   threshold.yrange = std::make_pair(1e-7, 3.0);
   threshold.legend_position = "bottom right";
   f.panels.push_back(std::move(threshold));
-  f.title = "Lu et al. Fig 5: double descent, α = 1, κ = ∞ (" + note + ")";
+  f.title = "Lu et al. Fig 5: double descent, " + parameters + " (" + note + ")";
   write_file_atomically(dir + "/tau-star.csv", tau_star.to_csv());
   render(f, dir, "lu2024-fig5");
 }
@@ -191,7 +193,8 @@ void plot_lu2024_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions
   if (const auto it = icl.find(std::numeric_limits<double>::infinity()); it != icl.end())
     errors.hlines.push_back(it->second.mean);
   Figure f;
-  f.title = "Lu et al. Fig 6: 2 × (softmax + MLP), α = 1, τ = " + first(data, "tau") + " (" + scale_note(data) + ")";
+  f.title = "Lu et al. Fig 6: " + model_label(column_value(data, "model")) + ", α = " + column_value(data, "alpha") +
+            ", τ = " + column_value(data, "tau") + " (" + scale_note(data) + ")";
   f.panels = {std::move(errors), std::move(gap)};
   render(f, dir, "lu2024-fig6");
 }
@@ -249,8 +252,8 @@ void plot_letey2025_fig3(const std::string& dir, [[maybe_unused]] const PlotOpti
     panel.title = title;
     f.panels.push_back(std::move(panel));
   }
-  f.title = "Letey et al. Fig 3: trained Transformer, C_{train} = power law 0.9, α = " + first(net, "alpha") +
-            ", τ = " + first(net, "tau") + ", " + scale_note(net);
+  f.title = "Letey et al. Fig 3: trained Transformer, C_{train} = " + covariance_name(column_value(net, "ctrain")) +
+            ", α = " + column_value(net, "alpha") + ", τ = " + column_value(net, "tau") + ", " + scale_note(net);
   write_file_atomically(dir + "/spearman.csv", spearman.to_csv());
   render(f, dir, "letey2025-fig3");
 }

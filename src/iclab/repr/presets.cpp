@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <limits>
 
+#include "iclab/error.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/io/text_file.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
 #include "iclab/repr/theory.hpp"
@@ -227,17 +229,28 @@ void plot_fig2(const std::string& dir, const PlotOptions& options) {
   plot::render(f, dir + "/yang2024-fig2");
 }
 
+// The run's metadata, DIR/RUN/run.json (written by write_run).
+nlohmann::json load_run_meta(const std::string& dir, const std::string& run) {
+  const std::string path = dir + "/" + run + "/run.json";
+  const auto text = read_text_file(path);
+  if (!text) throw InvalidArgument("plot: cannot read '" + path + "'");
+  return nlohmann::json::parse(*text);
+}
+
 void plot_fig3(const std::string& dir, const PlotOptions& options) {
   const CsvData data = load_results(dir, "gap");
+  const nlohmann::json task = load_run_meta(dir, "gap").at("task");
+  const double m = task.at("m").get<double>();
   Figure f;
-  f.title = std::string("Yang et al. Fig 3: performance gap, m = 100, τ = 0.01") + (options.quick ? " (quick)" : "");
+  f.title = "Yang et al. Fig 3: performance gap, m = " + format_number(m) +
+            ", τ = " + format_number(task.at("tau").get<double>()) + (options.quick ? " (quick)" : "");
   Panel a = make_panel("gap to the best predictor", "N", "(1/K) Σ_{k>N} (ŷ^*_k - ŷ^{best}_k)^2", false, false);
   add(a, plot::series_from_csv(data, "N", "gap", "gap_std", "", SeriesStyle::line_points), {""});
-  a.vlines = {100.0};
+  a.vlines = {m};  // N = m
   Panel b = make_panel("test errors", "N", "(1/K) Σ_{k>N} (ŷ_k - y_k)^2", false, true);
   add(b, plot::series_from_csv(data, "N", "ridge_error,best_error", "", "", SeriesStyle::line_points),
       {"limit (ridge, penalty mτ)", "best (ridge, penalty Nτ)"});
-  b.vlines = {100.0};
+  b.vlines = {m};
   b.legend_position = "top right";
   f.panels = {std::move(a), std::move(b)};
   plot::render(f, dir + "/yang2024-fig3");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "iclab/io/atomic_file.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/params/model_params.hpp"
@@ -99,6 +101,59 @@ std::string covariance_label(const std::string& label, const std::string& train)
   return plot::escape_enhanced(value);
 }
 
+// "κ = 0.5, ρ = 0.01": the values of the given columns in the rows (column_value), in order.
+std::string parameters_note(const CsvData& data, const std::vector<std::string>& columns) {
+  static const std::map<std::string, std::string> symbols = {{"d", "d"},     {"alpha", "α"}, {"tau", "τ"},
+                                                             {"kappa", "κ"}, {"rho", "ρ"},   {"lambda", "λ"}};
+  std::string out;
+  for (const auto& c : columns) out += (out.empty() ? "" : ", ") + symbols.at(c) + " = " + column_value(data, c);
+  return out;
+}
+
+// "ridgeless" for lambda = 0, else "λ = ...".
+std::string ridge_note(const CsvData& data) {
+  const std::string lambda = column_value(data, "lambda");
+  return lambda == "0" ? "ridgeless" : "λ = " + lambda;
+}
+
+// The authors' published numbers' d, for their legend entry.
+std::string authors_label(const CsvData& authors) {
+  for (const auto& c : authors.columns)
+    if (c == "d") return "authors, d = " + column_value(authors, "d");
+  return "authors";
+}
+
+// A ratio of CSV numbers for a label: 6 significant digits (1.2/6 prints 0.2).
+std::string short_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+// The sorted distinct numbers of a column.
+std::vector<double> distinct_numbers(const CsvData& data, const std::string& column) {
+  std::set<double> values;
+  const std::size_t c = data.column(column, "plot", "results");
+  for (const auto& row : data.rows) values.insert(csv_number(row[c]));
+  return {values.begin(), values.end()};
+}
+
+// The distinct texts of a column, ordered by their numbers (ties: first appearance).
+std::vector<std::string> distinct_texts(const CsvData& data, const std::string& column) {
+  std::vector<std::string> out;
+  const std::size_t c = data.column(column, "plot", "results");
+  for (const auto& row : data.rows)
+    if (std::find(out.begin(), out.end(), row[c]) == out.end()) out.push_back(row[c]);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return csv_number(a) < csv_number(b); });
+  return out;
+}
+
+// The fraction f of a "lowrank:f" spec (NaN for another spec).
+double lowrank_fraction(const std::string& spec) {
+  return spec.rfind("lowrank:", 0) == 0 ? csv_number(spec.substr(8)) : std::numeric_limits<double>::quiet_NaN();
+}
+
 std::string scale_note(const CsvData& sim) {
   if (sim.rows.empty()) return "";
   std::string note = "d = " + cell(sim, sim.rows.front(), "d");
@@ -158,24 +213,26 @@ void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions
   const CsvData thc = load_results(dir, "fig1c-theory"), simc = load_results(dir, "fig1c-simulation");
   Figure f;
   f.title = "Lu et al. Fig 1: double descent in τ (simulations: " + scale_note(sim) + ")";
+  const std::string ab = parameters_note(th, {"kappa", "rho"}) + ", " + ridge_note(th);
   const struct {
-    const char* title;
+    std::string title;
     const char* theory;
     const char* mean;
     const char* std;
     const char* ylabel;
-  } panels[] = {{"A  ICL, κ = 0.5, ρ = 0.01, ridgeless", "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
-                {"B  IDG, κ = 0.5, ρ = 0.01, ridgeless", "e_idg", "idg_mean", "idg_std", "e_{IDG}"}};
+  } panels[] = {{"A  ICL, " + ab, "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
+                {"B  IDG, " + ab, "e_idg", "idg_mean", "idg_std", "e_{IDG}"}};
   for (const auto& p : panels) {
     Panel panel = make_panel(p.title, "τ = n/d^2", p.ylabel, false, true);
     add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "tau", "alpha");
     panel.yrange = log_range_of_markers(panel);
     if (const auto authors = authors_data(options, "lu2024_fig1_d100.csv"))
-      panel.series.push_back(authors_markers(*authors, "tau", p.mean, p.std, "authors, d = 100"));
+      panel.series.push_back(authors_markers(*authors, "tau", p.mean, p.std, authors_label(*authors)));
     panel.vlines = {1.0};
     f.panels.push_back(std::move(panel));
   }
-  Panel c = make_panel("C  ridge ICL, α = 10, κ = ∞", "τ = n/d^2", "e_{ICL}", false, true);
+  Panel c =
+      make_panel("C  ridge ICL, " + parameters_note(thc, {"alpha", "kappa"}), "τ = n/d^2", "e_{ICL}", false, true);
   add_theory_and_simulations(c, thc, "e_icl", simc, "icl_mean", "icl_std", "tau", "lambda");
   c.yrange = log_range_of_markers(c);
   c.vlines = {1.0};
@@ -192,13 +249,15 @@ void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions
     const char* mean;
     const char* std;
     const char* ylabel;
-  } panels[] = {{"fig2a", "A  IDG, τ = 0.5, ρ = 0.5", "e_idg", "idg_mean", "idg_std", "e_{IDG}"},
-                {"fig2b", "B  ICL, τ = 0.5, ρ = 0.1", "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
-                {"fig2c", "C  ICL, τ = 20, ρ = 0.1", "e_icl", "icl_mean", "icl_std", "e_{ICL}"}};
+  } panels[] = {{"fig2a", "A  IDG", "e_idg", "idg_mean", "idg_std", "e_{IDG}"},
+                {"fig2b", "B  ICL", "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
+                {"fig2c", "C  ICL", "e_icl", "icl_mean", "icl_std", "e_{ICL}"}};
   for (const auto& p : panels) {
     const CsvData th = load_results(dir, std::string(p.name) + "-theory"),
                   sim = load_results(dir, std::string(p.name) + "-simulation");
-    Panel panel = make_panel(std::string(p.title) + " (" + scale_note(sim) + ")", "α = ℓ/d", p.ylabel, true, true);
+    Panel panel =
+        make_panel(std::string(p.title) + ", " + parameters_note(th, {"tau", "rho"}) + " (" + scale_note(sim) + ")",
+                   "α = ℓ/d", p.ylabel, true, true);
     add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "alpha", "kappa");
     panel.yrange = log_range_of_markers(panel, 0.5, 3.0);
     f.panels.push_back(std::move(panel));
@@ -211,17 +270,22 @@ void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions
   const CsvData data = load_results(dir, "fig3-alpha-minimum");
   Figure f;
   f.title = "Lu et al. Fig 3: α at the minimum of the error (blank: monotone in α)";
-  const struct {
-    double tau;
+  // ICL and IDG at the smallest tau, ICL at every other one (the paper: tau = 0.5 and 20).
+  struct PanelOf {
+    std::string tau;  // as in the CSV
     const char* column;
-    const char* title;
-  } panels[] = {{0.5, "alpha_min_icl", "ICL, τ = 0.5"},
-                {0.5, "alpha_min_idg", "IDG, τ = 0.5"},
-                {20, "alpha_min_icl", "ICL, τ = 20"}};
+    const char* what;
+  };
+  std::vector<PanelOf> panels;
+  for (const std::string& tau : distinct_texts(data, "tau")) {
+    panels.push_back({tau, "alpha_min_icl", "ICL"});
+    if (panels.size() == 1) panels.push_back({tau, "alpha_min_idg", "IDG"});
+  }
   for (const auto& p : panels) {
-    const CsvData rows = where_number(data, "tau", {p.tau});
+    const std::size_t ct = data.column("tau", "plot", "results");
+    const CsvData rows = where(data, [&](const auto& row) { return row[ct] == p.tau; });
     const std::size_t c = rows.column(p.column, "plot", "results");
-    Panel panel = make_panel(p.title, "κ = k/d", "ρ", false, false);
+    Panel panel = make_panel(std::string(p.what) + ", τ = " + p.tau, "κ = k/d", "ρ", false, false);
     panel.heatmap = heatmap_of(rows, "kappa", "rho", [&](const auto& row) { return csv_number(row[c]); });
     panel.heatmap->colorbar_label = "α_{min}";
     panel.heatmap->log_color = true;
@@ -234,10 +298,22 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
   const CsvData th = load_results(dir, "fig4-theory"), sim = load_results(dir, "fig4-simulation"),
                 dmmse = load_results(dir, "fig4-dmmse");
   Figure f;
-  f.title = "Lu et al. Fig 4: g_{task} against κ, τ = 0.2α (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
-  const std::set<double> panel_alphas[] = {{6, 10, 20}, {10, 20, 40}};
-  const std::string titles[] = {plot::escape_enhanced("A  α ∈ {6, 10, 20}"),
-                                plot::escape_enhanced("B  α ∈ {10, 20, 40}")};
+  // tau = c alpha along the [zip] (the paper: c = 0.2); the panels show the first and the last three alphas.
+  std::set<std::string> ratios;
+  for (const auto& row : sim.rows)
+    ratios.insert(short_number(csv_number(cell(sim, row, "tau")) / csv_number(cell(sim, row, "alpha"))));
+  const std::string ratio = ratios.size() == 1 ? ", τ = " + *ratios.begin() + "α" : "";
+  f.title = "Lu et al. Fig 4: g_{task} against κ" + ratio + " (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
+  const std::vector<double> alphas = distinct_numbers(sim, "alpha");
+  const std::size_t shown = std::min<std::size_t>(3, alphas.size());
+  const std::set<double> panel_alphas[] = {{alphas.begin(), alphas.begin() + static_cast<long>(shown)},
+                                           {alphas.end() - static_cast<long>(shown), alphas.end()}};
+  std::string titles[2];
+  for (int i = 0; i < 2; ++i) {
+    std::string list;
+    for (double a : panel_alphas[i]) list += (list.empty() ? "" : ", ") + format_number(a);
+    titles[i] = plot::escape_enhanced(std::string(i == 0 ? "A" : "B") + "  α ∈ {" + list + "}");
+  }
   for (int i = 0; i < 2; ++i) {
     Panel panel = make_panel(titles[i], "κ = k/d", "g_{task} = e_{ICL} - e_{IDG}", true, true);
     add_theory_and_simulations(panel, where_number(th, "alpha", panel_alphas[i]), "g_task",
@@ -261,10 +337,11 @@ void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOpti
   // Simulated e_misalign = simulated E(Gamma*) - theoretical e_scalar (spec §6.1).
   const CsvData sim_mis = with_column(sim, "misalign_sim",
                                       [&](const auto& row) { return csv_number(row[mean]) - csv_number(row[scalar]); });
-  auto label = [](const std::string& l) { return covariance_label(l, "linear"); };
+  const std::string ctrain = column_value(sim, "ctrain");
+  auto label = [&](const std::string& l) { return covariance_label(l, ctrain); };
   Figure f;
-  f.title = "Letey et al. Fig 1: C_{train} = uniform spectrum, d = " + cell(sim, sim.rows.front(), "d") +
-            ", α = 2, τ = 4 (" + cell(sim, sim.rows.front(), "repeats") + " draws)";
+  f.title = "Letey et al. Fig 1: C_{train} = " + covariance_name(ctrain) + ", " +
+            parameters_note(sim, {"d", "alpha", "tau"}) + " (" + column_value(sim, "repeats") + " draws)";
   Panel left = make_panel("ICL error", "κ = k/d", "e_{ICL}", false, false);
   add_theory_and_simulations(left, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
   Panel right = make_panel("misalignment error", "κ = k/d", "e_{misalign}", false, false);
@@ -284,8 +361,13 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
                   {"inv_cka", "1/CKA(C_{train}, C_{test})"}};
   Figure f;
   f.columns = 2;
-  f.title = "Letey et al. Fig 2: theory e_{ICL} against the alignment measures (C_{train} = power law 0.9, d = " +
-            cell(data, data.rows.front(), "d") + ")";
+  f.title = "Letey et al. Fig 2: theory e_{ICL} against the alignment measures (C_{train} = " +
+            covariance_name(column_value(data, "ctrain")) + ", d = " + column_value(data, "d") + ")";
+  // The Spearman correlations in the panels' titles, also as data (the format of letey2025-fig3's).
+  Table spearman({"measure", "kappa", "spearman", "tests"});
+  std::map<double, std::string> kappa_text;
+  for (const auto& row : data.rows)
+    kappa_text[csv_number(row[data.column("kappa", "plot", "results")])] = row[data.column("kappa", "plot", "results")];
   const std::size_t ck = data.column("kappa", "plot", "results"), ce = data.column("e_icl", "plot", "results");
   for (const auto& m : measures) {
     const std::size_t cm = data.column(m.column, "plot", "results");
@@ -296,14 +378,19 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
       by_kappa[csv_number(row[ck])].second.push_back(csv_number(row[ce]));
     }
     double mean = 0.0;
-    for (const auto& [kappa, xy] : by_kappa)
-      mean += theory::spearman(xy.first, xy.second) / static_cast<double>(by_kappa.size());
+    for (const auto& [kappa, xy] : by_kappa) {
+      const double rho_s = theory::spearman(xy.first, xy.second);
+      mean += rho_s / static_cast<double>(by_kappa.size());
+      spearman.add_row({std::string(m.column), kappa_text[kappa], rho_s, static_cast<long>(xy.first.size())});
+    }
+    spearman.add_row({std::string(m.column), std::string("mean"), mean, std::monostate()});
     char title[96];
     std::snprintf(title, sizeof title, "mean Spearman %.2f", mean);
     Panel panel = make_panel(title, m.label, "e_{ICL}", false, false);
     add(panel, plot::series_from_csv(data, m.column, "e_icl", "", "kappa", SeriesStyle::points));
     f.panels.push_back(std::move(panel));
   }
+  write_file_atomically(dir + "/spearman.csv", spearman.to_csv());
   render(f, dir, "letey2025-fig2");
 }
 
@@ -312,12 +399,14 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
   const std::size_t ct = data.column("ctrain", "plot", "results"), ck = data.column("kappa", "plot", "results"),
                     ce = data.column("e_icl", "plot", "results");
   auto p_train = [&](const std::vector<std::string>& row) { return csv_number(row[ct].substr(row[ct].find(':') + 1)); };
-  std::map<double, double> matched;  // kappa -> e_ICL with C_train = C_test (p = 0.9)
+  const std::string ctest = column_value(data, "ctest");  // one power law
+  const double p_test = csv_number(ctest.substr(ctest.find(':') + 1));
+  std::map<double, double> matched;  // kappa -> e_ICL with C_train = C_test
   for (const auto& row : data.rows)
-    if (row[ct] == "power:0.9") matched[csv_number(row[ck])] = csv_number(row[ce]);
-  const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - 0.9; });
-  Panel panel = make_panel("C_{test} = power law 0.9, d = 100, α = 1, τ = 4", "κ = k/d", "Δp = p_{train} - p_{test}",
-                           false, false);
+    if (row[ct] == ctest) matched[csv_number(row[ck])] = csv_number(row[ce]);
+  const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - p_test; });
+  Panel panel = make_panel("C_{test} = " + covariance_name(ctest) + ", " + parameters_note(data, {"d", "alpha", "tau"}),
+                           "κ = k/d", "Δp = p_{train} - p_{test}", false, false);
   panel.heatmap = heatmap_of(cells, "kappa", "dp", [&](const auto& row) {
     const double e = csv_number(row[ce]), m = matched.at(csv_number(row[ck]));
     return -100.0 * (e - m) / m;
@@ -336,8 +425,8 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
 void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load_results(dir, "fig5-k-spectrum");
   Figure f;
-  f.title = "Letey et al. Fig 5: eigenvalues of K against those of C_{train} (power law 0.9, τ = 0.5, d = " +
-            cell(data, data.rows.front(), "d") + ")";
+  f.title = "Letey et al. Fig 5: eigenvalues of K against those of C_{train} (" +
+            covariance_name(column_value(data, "ctrain")) + ", " + parameters_note(data, {"tau", "d"}) + ")";
   std::set<double> alphas;
   for (const auto& row : data.rows) alphas.insert(csv_number(cell(data, row, "alpha")));
   for (double alpha : alphas) {
@@ -351,15 +440,18 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
 
 void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load_results(dir, "fig6-theory"), sim = load_results(dir, "fig6-simulation");
-  auto label = [](const std::string& l) { return covariance_label(l, "lowrank:0.5"); };
-  Panel panel = make_panel(
-      "C_{train} of rank d/2, α = τ = " + cell(sim, sim.rows.front(), "alpha") + " (" + scale_note(sim) + ")",
-      "κ = k/d", "e_{ICL}", false, true);
+  const std::string ctrain = column_value(sim, "ctrain");
+  auto label = [&](const std::string& l) { return covariance_label(l, ctrain); };
+  const std::string alpha = column_value(sim, "alpha"), tau = column_value(sim, "tau");
+  Panel panel = make_panel("C_{train} = " + covariance_name(ctrain) + ", " +
+                               (alpha == tau ? "α = τ = " + alpha : parameters_note(sim, {"alpha", "tau"})) + " (" +
+                               scale_note(sim) + ")",
+                           "κ = k/d", "e_{ICL}", false, true);
   add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
   if (const auto authors = authors_data(options, "letey2025_fig6_halfmanifold_d80.csv"))
-    panel.series.push_back(authors_markers(*authors, "kappa", "icl_mean", "icl_std", "authors, d = 80"));
-  panel.hlines = {0.01};
-  panel.vlines = {0.5};
+    panel.series.push_back(authors_markers(*authors, "kappa", "icl_mean", "icl_std", authors_label(*authors)));
+  panel.hlines = distinct_numbers(sim, "rho");                                // the label noise
+  if (const double f = lowrank_fraction(ctrain); f == f) panel.vlines = {f};  // kappa = rank(C_train)/d
   Figure f;
   f.title = "Letey et al. Fig 6: the task-diversity transition sits at κ = rank(C_{train})/d";
   f.panels = {std::move(panel)};
@@ -374,10 +466,11 @@ void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const Plot
     const std::string value = l.substr(l.find("= ") == std::string::npos ? 0 : l.find("= ") + 2);
     return "C_{train} = C_{test} = " + covariance_label("= " + value, "");
   };
-  Panel panel = make_panel("pretrained at α = 2, τ = 4, κ = 1 (" + scale_note(sim) + ")", "α_{test} = ℓ_{test}/d",
-                           "e_{ICL}", true, true);
+  Panel panel =
+      make_panel("pretrained at " + parameters_note(sim, {"alpha", "tau", "kappa"}) + " (" + scale_note(sim) + ")",
+                 "α_{test} = ℓ_{test}/d", "e_{ICL}", true, true);
   add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "alpha_test", "ctrain", label);
-  panel.vlines = {2.0};
+  panel.vlines = distinct_numbers(sim, "alpha");  // the pretraining context length
   Figure f;
   f.title = "Letey et al.: ICL error against the test-time context length";
   f.panels = {std::move(panel)};
