@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -28,6 +31,16 @@ namespace {
 
 // The file's text ("" when missing).
 std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
+
+// FNV-1a 64 as 16 hex digits: the journal's and .meta.json's checksum (runner.hpp), written out here
+// independently of the runner's code.
+std::string fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
@@ -293,10 +306,15 @@ TEST_F(Runner, TornTailsAreDiscarded) {
   fs::create_directories(out);
   fs::copy_file(dir_ / "sweep.toml", out / "experiment.toml");
   std::size_t end = reference.find('\n') + 1;
-  std::string journal = "header " + std::to_string(end) + "\n";
+  // Journal format (runner.hpp): the header's size and the experiment's hash, then per point its end
+  // offset and the FNV-1a checksum of its rows.
+  const auto meta = nlohmann::json::parse(slurp(dir_ / "reference" / "results.csv.meta.json"));
+  std::string journal = "header " + std::to_string(end) + " " + meta["experiment_hash"].get<std::string>() + "\n";
   for (int point = 0; point < 3; ++point) {
+    const std::size_t begin = end;
     for (int row = 0; row < 2; ++row) end = reference.find('\n', end) + 1;  // two lambdas: two rows per point
-    journal += std::to_string(point) + " " + std::to_string(end) + "\n";
+    journal +=
+        std::to_string(point) + " " + std::to_string(end) + " " + fnv1a(reference.substr(begin, end - begin)) + "\n";
   }
   write(out / "results.partial.csv", reference.substr(0, end) + "3,28,2,0.5,garb");
   write(out / "results.journal", journal + "3 9");
@@ -362,4 +380,136 @@ TEST_F(Runner, RefusesASecondRunOnTheSameShard) {
   EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string() + " --quiet"), 0);
   // Another shard has its own lock.
   EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string() + " --quiet --shard 0/2"), 0);
+}
+
+// Issue 14, class 6: merge verifies each complete shard against its .meta.json (experiment, shard, rows,
+// checksum) and the shape of every row, and refuses with exit 1 naming the file (and line), instead of
+// accepting a damaged or foreign shard with exit 0.
+TEST_F(Runner, MergeRefusesDamagedOrForeignShards) {
+  const std::string theory =
+      std::string(kHeader) + "[parameters]\nrho = 0.1\nkappa = 1\ntau = 2\n[grid]\nalpha = [1, 2, 3, 4]\n";
+  write(dir_ / "a.toml", theory);
+  write(dir_ / "b.toml",
+        std::string(kHeader) + "[parameters]\nrho = 0.2\nkappa = 1\ntau = 2\n[grid]\nalpha = [1, 2, 3, 4]\n");
+  for (const char* name : {"a", "b"})
+    for (int shard = 0; shard < 2; ++shard)
+      ASSERT_EQ(run("run " + (dir_ / (std::string(name) + ".toml")).string() + " --out " + (dir_ / name).string() +
+                    " --quiet --shard " + std::to_string(shard) + "/2"),
+                0);
+  const fs::path good = dir_ / "a";
+  const std::string shard0 = slurp(good / "results.shard-0-of-2.csv");
+  ASSERT_EQ(run("merge " + good.string() + " --out " + (dir_ / "merged.csv").string()), 0);
+  struct Damage {
+    std::string what, text, message;
+  };
+  const std::size_t second_row = shard0.find('\n', shard0.find('\n') + 1) + 1;
+  std::string edited = shard0;
+  edited[edited.size() - 3] = edited[edited.size() - 3] == '1' ? '2' : '1';
+  const std::vector<Damage> damages = {
+      {"an edited value", edited, "checksum"},
+      {"a deleted row", shard0.substr(0, second_row), "rows"},
+      {"a short row", shard0.substr(0, shard0.rfind(',')) + "\n", "cells where the header has"},
+      {"a truncated line glued onto the next", shard0.substr(0, second_row - 5) + shard0.substr(second_row),
+       "line 2: "},
+  };
+  for (const Damage& d : damages) {
+    write(good / "results.shard-0-of-2.csv", d.text);
+    std::string err;
+    EXPECT_EQ(run("merge " + good.string() + " --out " + (dir_ / "bad.csv").string(), &err), 1) << d.what;
+    EXPECT_NE(err.find("results.shard-0-of-2.csv"), std::string::npos) << d.what << ": " << err;
+    EXPECT_NE(err.find(d.message), std::string::npos) << d.what << ": " << err;
+    EXPECT_FALSE(fs::exists(dir_ / "bad.csv")) << d.what;
+  }
+  // A shard (with its metadata) copied from another experiment with the same columns.
+  fs::copy_file(dir_ / "b" / "results.shard-0-of-2.csv", good / "results.shard-0-of-2.csv",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(dir_ / "b" / "results.shard-0-of-2.csv.meta.json", good / "results.shard-0-of-2.csv.meta.json",
+                fs::copy_options::overwrite_existing);
+  std::string err;
+  EXPECT_EQ(run("merge " + good.string(), &err), 1);
+  EXPECT_NE(err.find("another experiment"), std::string::npos) << err;
+  // A results file without its metadata is refused by merge; rerunning its command recreates it.
+  write(good / "results.shard-0-of-2.csv", shard0);
+  fs::remove(good / "results.shard-0-of-2.csv.meta.json");
+  EXPECT_EQ(run("merge " + good.string(), &err), 1);
+  EXPECT_NE(err.find("has no .meta.json"), std::string::npos) << err;
+  ASSERT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + good.string() + " --quiet --shard 0/2"), 0);
+  ASSERT_EQ(run("merge " + good.string() + " --out " + (dir_ / "again.csv").string()), 0);
+  EXPECT_EQ(slurp(dir_ / "again.csv"), slurp(dir_ / "merged.csv"));
+}
+
+// The journal is checked against the partial file: an entry for a point whose rows are not there (or are
+// another point's) is not trusted, and that point is recomputed instead of going missing. A kill between
+// the .meta.json and the rename leaves a run that the same command completes.
+TEST_F(Runner, ResumeTrustsOnlyJournalEntriesBackedByTheirRows) {
+  write(dir_ / "sweep.toml", kSweep);
+  const std::string exp = (dir_ / "sweep.toml").string();
+  ASSERT_EQ(run("run " + exp + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
+  const std::string reference = slurp(dir_ / "reference" / "results.csv");
+  const auto meta = nlohmann::json::parse(slurp(dir_ / "reference" / "results.csv.meta.json"));
+  const fs::path out = dir_ / "forged";
+  fs::create_directories(out);
+  fs::copy_file(dir_ / "sweep.toml", out / "experiment.toml");
+  std::size_t end = reference.find('\n') + 1;
+  std::string journal = "header " + std::to_string(end) + " " + meta["experiment_hash"].get<std::string>() + "\n";
+  for (int point = 0; point < 2; ++point) {
+    const std::size_t begin = end;
+    for (int row = 0; row < 2; ++row) end = reference.find('\n', end) + 1;
+    journal +=
+        std::to_string(point) + " " + std::to_string(end) + " " + fnv1a(reference.substr(begin, end - begin)) + "\n";
+  }
+  // Point 2 "finished" without rows, then point 3 with the rows of point 1 under its name.
+  journal += "2 " + std::to_string(end) + " " + fnv1a("") + "\n";
+  write(out / "results.partial.csv", reference.substr(0, end));
+  write(out / "results.journal", journal);
+  std::string err;
+  ASSERT_EQ(run("run " + exp + " --out " + out.string(), &err), 0) << err;
+  EXPECT_NE(err.find("(2 found finished)"), std::string::npos) << err;
+  EXPECT_EQ(slurp(out / "results.csv"), reference);
+
+  // Killed after the metadata was written but before the rename: the rerun completes the pair.
+  const fs::path late = dir_ / "late";
+  fs::create_directories(late);
+  fs::copy_file(dir_ / "sweep.toml", late / "experiment.toml");
+  fs::copy_file(dir_ / "reference" / "results.csv.meta.json", late / "results.csv.meta.json");
+  ASSERT_EQ(run("run " + exp + " --out " + late.string() + " --quiet"), 0);
+  EXPECT_EQ(slurp(late / "results.csv"), reference);
+  EXPECT_TRUE(fs::exists(late / "results.csv.meta.json"));
+  EXPECT_EQ(run("merge " + late.string()), 0);
+}
+
+// Two different experiments started at the same moment on one --out: the directory's lock makes the
+// check and creation of experiment.toml one step, so exactly one of them runs.
+TEST_F(Runner, TwoExperimentsStartedTogetherOnOneDirectory) {
+  write(dir_ / "a.toml", std::string(kHeader) + "[parameters]\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  write(dir_ / "b.toml", std::string(kHeader) + "[parameters]\nalpha = 2\nrho = 0.1\nkappa = 1\ntau = 2\n");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const fs::path out = dir_ / ("out" + std::to_string(attempt));
+    auto start = [&](const char* name) {
+      const fs::path toml = dir_ / (std::string(name) + ".toml"), rc = dir_ / (std::string(name) + ".rc");
+      return "(" + std::string(ICLAB_BINARY) + " run " + toml.string() + " --out " + out.string() +
+             " --quiet 2>/dev/null; echo $? > " + rc.string() + ") & ";
+    };
+    const std::string cmd = start("a") + start("b") + "wait";
+    ASSERT_EQ(std::system(("bash -c '" + cmd + "'").c_str()), 0);
+    const std::string a = slurp(dir_ / "a.rc"), b = slurp(dir_ / "b.rc");
+    EXPECT_TRUE((a == "0\n" && b == "2\n") || (a == "2\n" && b == "0\n")) << "a: " << a << " b: " << b;
+    EXPECT_EQ(run("merge " + out.string()), 0);
+  }
+}
+
+// A failure while computing, before any point finished, leaves no directory behind (rho = 1e300 passes
+// the checks but its theory is not finite); with finished points the directory stays, and says so.
+TEST_F(Runner, ComputeTimeFailureLeavesNoPartialDirectory) {
+  write(dir_ / "a.toml", std::string(kHeader) + "[parameters]\nalpha = 1\nkappa = 1\ntau = 2\nrho = 1e300\n");
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "a.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("nothing was kept"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+  write(dir_ / "b.toml",
+        std::string(kHeader) + "[parameters]\nalpha = 1\nkappa = 1\ntau = 2\n[grid]\nrho = [0.1, 1e300]\n");
+  EXPECT_EQ(run("run " + (dir_ / "b.toml").string() + " --out " + (dir_ / "kept").string(), &err), 2);
+  EXPECT_NE(err.find("1 finished points are kept"), std::string::npos) << err;
+  EXPECT_NE(err.find("rerun the same command to resume"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(dir_ / "kept" / "results.journal"));
 }

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,15 @@ using namespace iclab;
 namespace {
 
 std::string slurp(const fs::path& p) { return read_text_file(p.string()).value_or(""); }
+
+// FNV-1a 64 as 16 hex digits: the checksum of a point's rows in the runner's journal (runner.hpp).
+std::string fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 fs::path temp_dir(const std::string& name) {
@@ -186,7 +197,11 @@ TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
   std::size_t end = header.size();
   for (int i = 0; i < 4; ++i) end = csv.find('\n', end) + 1;  // point 0: 2 seeds x 2 tests
   write(resumed / "results.partial.csv", csv.substr(0, end) + csv.substr(end, 20));
-  write(resumed / "results.journal", "header " + std::to_string(header.size()) + "\n0 " + std::to_string(end) + "\n");
+  // Journal format (runner.hpp): header size and experiment hash, then point, end offset, rows' checksum.
+  const auto meta = nlohmann::json::parse(slurp(dir / "full" / "results.csv.meta.json"));
+  write(resumed / "results.journal", "header " + std::to_string(header.size()) + " " +
+                                         meta["experiment_hash"].get<std::string>() + "\n0 " + std::to_string(end) +
+                                         " " + fnv1a(csv.substr(header.size(), end - header.size())) + "\n");
   std::string err;
   ASSERT_EQ(run("run " + file + " --out " + resumed.string(), dir, &err), 0) << err;
   EXPECT_NE(err.find("1 found finished"), std::string::npos) << err;

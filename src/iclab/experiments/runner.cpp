@@ -5,16 +5,20 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
+#include <typeinfo>
 
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/io/atomic_file.hpp"
@@ -95,46 +99,96 @@ class AppendFile {
   int fd_ = -1;
 };
 
-// The finished part of a run: the journal's complete lines, checked against the partial file.
+// FNV-1a (64 bit) of a text, as 16 hex digits: the checksum of each point's rows in the journal and of
+// a complete results file in its .meta.json. It detects accidents (torn, glued, edited or deleted
+// lines), not forgery.
+std::string checksum(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// A decimal point index or offset; nullopt for anything else (never std::stoul's exceptions).
+std::optional<std::uintmax_t> parse_count(std::string_view text) {
+  std::uintmax_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The leading point index of a results row ("17,..."), or nullopt.
+std::optional<std::size_t> row_point(std::string_view line) {
+  const auto index = parse_count(line.substr(0, line.find(',')));
+  if (!index) return std::nullopt;
+  return static_cast<std::size_t>(*index);
+}
+
+// The finished part of a run: the journal's complete lines, each checked against the partial file.
 struct Journal {
   bool valid = false;
   std::uintmax_t end = 0;           // bytes of the partial file that hold finished points
-  std::string text;                 // the journal's complete lines
+  std::string text;                 // the journal's verified lines
   std::vector<std::size_t> points;  // finished, in order
 };
 
-Journal read_journal(const fs::path& partial, const fs::path& journal, const std::string& header) {
+// Journal format: "header HEADER_BYTES EXPERIMENT_HASH", then "POINT END_OFFSET CHECKSUM" per finished
+// point, CHECKSUM being that of the point's rows (the partial file's bytes from the previous END_OFFSET).
+// An entry is trusted only when its rows are present, all start with its point index and match the
+// checksum; reading stops at the first entry that is not (a torn tail, or an entry for an unfinished point).
+Journal read_journal(const fs::path& partial, const fs::path& journal, const std::string& header,
+                     const std::string& identity) {
   Journal j;
   std::error_code ec;
   if (!fs::exists(partial, ec) || !fs::exists(journal, ec)) return j;
   const std::string text = read_text(journal);
-  const std::uintmax_t size = fs::file_size(partial, ec);
+  const std::string rows = read_text(partial);
+  if (rows.compare(0, header.size(), header) != 0) return j;
   std::size_t pos = 0;
   bool have_header = false;
   while (true) {
     const std::size_t newline = text.find('\n', pos);
     if (newline == std::string::npos) break;  // a torn last line: ignored
     std::istringstream line(text.substr(pos, newline - pos));
-    std::string first;
-    std::uintmax_t offset = 0;
-    if (!(line >> first >> offset) || offset > size) break;
+    std::string first, second, third, extra;
+    if (!(line >> first >> second >> third) || (line >> extra)) break;
+    const auto offset = parse_count(second);
+    if (!offset || *offset > rows.size() || *offset < j.end) break;
     if (!have_header) {
-      if (first != "header" || offset != header.size()) return j;
+      if (first != "header" || *offset != header.size() || third != identity) return j;
       have_header = true;
     } else {
-      if (first.empty() || first.find_first_not_of("0123456789") != std::string::npos) break;  // not ours
-      j.points.push_back(std::stoul(first));
+      const auto point = parse_count(first);
+      if (!point) break;
+      const std::string_view segment = std::string_view(rows).substr(j.end, *offset - j.end);
+      if (segment.empty() || segment.back() != '\n' || checksum(segment) != third) break;
+      bool own_rows = true;
+      for (std::size_t at = 0; at < segment.size(); at = segment.find('\n', at) + 1)
+        own_rows = own_rows && row_point(segment.substr(at)) == static_cast<std::size_t>(*point);
+      if (!own_rows) break;
+      j.points.push_back(static_cast<std::size_t>(*point));
     }
-    j.end = offset;
+    j.end = *offset;
     pos = newline + 1;
     j.text = text.substr(0, pos);
   }
-  if (!have_header) return j;
-  std::ifstream in(partial, std::ios::binary);
-  std::string head(header.size(), '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  j.valid = head == header;
+  j.valid = have_header;
   return j;
+}
+
+// Cells of one CSV line as Table writes it (RFC-4180 quotes), for the shape check of merge.
+std::size_t csv_cells(std::string_view line) {
+  std::size_t cells = 1;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) ++cells;
+  }
+  return cells;
 }
 
 std::string rows_text(const std::vector<std::string>& columns, std::vector<std::vector<Cell>> rows) {
@@ -150,9 +204,12 @@ std::string header_line(const std::vector<std::string>& columns) { return Table(
 // directory and shard (e.g. a job submitted twice) would interleave appends.
 class RunLock {
  public:
-  explicit RunLock(const fs::path& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+  // `blocking`: wait for the holder (the directory lock, held for milliseconds) instead of refusing.
+  explicit RunLock(const fs::path& path, bool blocking = false) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd_ < 0)
+      throw InvalidArgument("--out: cannot create the lock file '" + path.string() + "': " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | (blocking ? 0 : LOCK_NB)) != 0)
       throw InvalidArgument("--out: another `iclab run` is writing '" + path.parent_path().string() +
                             "' (this shard's lock " + path.filename().string() + " is held)");
   }
@@ -204,12 +261,21 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw InvalidArgument("--out: '" + dir.string() + "' exists and is not a directory");
   if (fs::exists(dir / "experiment.toml", ec)) check_same_experiment(dir, experiment);
-  fs::create_directories(dir, ec);
+  const bool created_dir = fs::create_directories(dir, ec);
   if (ec) throw InvalidArgument("--out: cannot create '" + dir.string() + "': " + ec.message());
+  const std::string identity = experiment.identity_hash();
   const std::string stem = "results" + options.shard.suffix();
   const RunLock lock(dir / (stem + ".lock"));
-  if (!fs::exists(dir / "experiment.toml"))
-    write_file_atomically((dir / "experiment.toml").string(), options.experiment_text);
+  {
+    // The directory's lock, whatever the experiment or shard: the check of experiment.toml and its
+    // creation are one step, so two different experiments started together on one --out cannot both
+    // pass it (held for milliseconds; the shard's lock above is held for the whole run).
+    const RunLock directory_lock(dir / "experiment.lock", true);
+    if (fs::exists(dir / "experiment.toml", ec))
+      check_same_experiment(dir, experiment);
+    else
+      write_file_atomically((dir / "experiment.toml").string(), options.experiment_text);
+  }
 
   const fs::path final_path = dir / (stem + ".csv");
   const fs::path partial = dir / (stem + ".partial.csv");
@@ -218,20 +284,47 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   summary.results_path = final_path.string();
   summary.points_total = experiment.num_points();
   summary.points_in_shard = points.size();
-  if (fs::exists(final_path)) {  // finished earlier: nothing to do
+  const fs::path meta_path = final_path.string() + ".meta.json";
+  auto write_meta = [&](const std::string& csv, bool recreated) {
+    std::size_t rows = 0;
+    for (char c : csv) rows += c == '\n';
+    summary.rows = rows - 1;
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    nlohmann::json meta;
+    meta["program"] = "iclab";
+    meta["version"] = std::string(version());
+    meta["git"] = std::string(git_describe());
+    meta["command_line"] = options.command_line;
+    meta["experiment"] = experiment.identity();
+    meta["experiment_hash"] = identity;
+    meta["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}};
+    meta["points_total"] = summary.points_total;
+    meta["points_in_shard"] = summary.points_in_shard;
+    meta["points_resumed"] = summary.points_resumed;
+    meta["rows"] = summary.rows;
+    meta["checksum"] = {{"algorithm", "fnv1a-64"}, {"value", checksum(csv)}};
+    if (recreated) meta["recreated"] = "the results file had no .meta.json; recreated from it by a later run";
+    meta["seconds_last_session"] = summary.seconds;
+    meta["conventions"] = conventions_json();
+    meta["columns"] = evaluator.description();
+    write_file_atomically(meta_path.string(), meta.dump(2) + "\n");
+  };
+  if (fs::exists(final_path)) {  // finished earlier: nothing to do but recreate missing metadata
     summary.points_resumed = points.size();
+    if (!fs::exists(meta_path)) write_meta(read_text(final_path), true);
     return summary;
   }
 
   const std::string header = header_line(evaluator.columns());
-  Journal journal = read_journal(partial, journal_path, header);
+  Journal journal = read_journal(partial, journal_path, header, identity);
+  const std::string journal_header = "header " + std::to_string(header.size()) + " " + identity + "\n";
   if (journal.valid) {
     fs::resize_file(partial, journal.end);  // drops rows of a point whose journal entry never came
     write_file_atomically(journal_path.string(), journal.text);
   } else {
     write_file_atomically(partial.string(), header);
-    write_file_atomically(journal_path.string(), "header " + std::to_string(header.size()) + "\n");
-    journal = Journal{true, header.size(), "", {}};
+    write_file_atomically(journal_path.string(), journal_header);
+    journal = Journal{true, header.size(), journal_header, {}};
   }
   const std::set<std::size_t> finished(journal.points.begin(), journal.points.end());
   summary.points_resumed = finished.size();
@@ -241,55 +334,108 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   ProgressBar progress("run " + experiment.name + options.shard.suffix(),
                        static_cast<long>(points.size() - finished.size()) * evaluator.work_units());
   if (!options.progress) progress.finish();
-  for (const auto& group : groups) {
-    std::vector<const ExperimentPoint*> todo;
-    for (const ExperimentPoint* p : group)
-      if (!finished.count(p->index)) todo.push_back(p);
-    if (todo.empty()) continue;
-    if (options.checkpoint) options.checkpoint();
-    const auto rows = evaluator.evaluate_group(todo, [&] {
-      progress.advance();
-      if (options.checkpoint) options.checkpoint();
-    });
-    // The group's rows in one write, then its journal lines in one write: a kill between the two
-    // leaves rows beyond the journal, which a resume truncates.
-    std::string text, journal_lines;
-    for (std::size_t k = 0; k < todo.size(); ++k) {
-      text += rows_text(evaluator.columns(), rows[k]);
-      journal_lines += std::to_string(todo[k]->index) + " " + std::to_string(end + text.size()) + "\n";
+  std::size_t finished_now = 0;
+  // A failure while computing (an impossible point the checks could not foresee, a full disk): a
+  // directory this run created and that holds no finished point is removed again; otherwise the
+  // finished points stay journaled, and the message says how to resume.
+  auto on_failure = [&] {
+    if (finished.empty() && finished_now == 0) {
+      for (const fs::path& f : {partial, journal_path, dir / (stem + ".lock")}) fs::remove(f, ec);
+      bool others = false;
+      for (const auto& entry : fs::directory_iterator(dir, ec))
+        others = others || entry.path().filename().string().rfind("results", 0) == 0;
+      if (created_dir && !others) {
+        fs::remove(dir / "experiment.toml", ec);
+        fs::remove(dir / "experiment.lock", ec);
+        fs::remove(dir, ec);
+      }
+      return std::string("; nothing was kept");
     }
-    rows_file.append(text);
-    end += text.size();
-    journal_file.append(journal_lines);
+    return "; " + std::to_string(finished.size() + finished_now) + " finished points are kept in '" + dir.string() +
+           "': rerun the same command to resume";
+  };
+  try {
+    for (const auto& group : groups) {
+      std::vector<const ExperimentPoint*> todo;
+      for (const ExperimentPoint* p : group)
+        if (!finished.count(p->index)) todo.push_back(p);
+      if (todo.empty()) continue;
+      if (options.checkpoint) options.checkpoint();
+      const auto rows = evaluator.evaluate_group(todo, [&] {
+        progress.advance();
+        if (options.checkpoint) options.checkpoint();
+      });
+      // The group's rows in one write, then its journal lines in one write: a kill between the two
+      // leaves rows beyond the journal, which a resume truncates.
+      std::string text, journal_lines;
+      for (std::size_t k = 0; k < todo.size(); ++k) {
+        const std::size_t before = text.size();
+        text += rows_text(evaluator.columns(), rows[k]);
+        journal_lines += std::to_string(todo[k]->index) + " " + std::to_string(end + text.size()) + " " +
+                         checksum(std::string_view(text).substr(before)) + "\n";
+      }
+      rows_file.append(text);
+      end += text.size();
+      journal_file.append(journal_lines);
+      finished_now += todo.size();
+    }
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(e.what() + on_failure());
+  } catch (const std::runtime_error& e) {
+    if (typeid(e) != typeid(std::runtime_error)) throw;  // a caller's own exception (checkpoint): unchanged
+    throw std::runtime_error(e.what() + on_failure());
   }
   progress.finish();
   rows_file.sync();
 
-  // Complete: count the rows, publish the file under its final name, then the metadata.
-  const std::string csv = read_text(partial);
-  for (char c : csv) summary.rows += c == '\n';
-  summary.rows -= 1;
+  // Complete: the metadata (with the file's checksum) first, then the file under its final name, so that
+  // a kill or a full disk between the two never leaves results{S}.csv without its .meta.json; a rerun
+  // finds the journal complete and repeats both.
+  write_meta(read_text(partial), false);
   fs::rename(partial, final_path);
   fs::remove(journal_path, ec);
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  nlohmann::json meta;
-  meta["program"] = "iclab";
-  meta["version"] = std::string(version());
-  meta["git"] = std::string(git_describe());
-  meta["command_line"] = options.command_line;
-  meta["experiment"] = experiment.identity();
-  meta["experiment_hash"] = experiment.identity_hash();
-  meta["shard"] = {{"index", options.shard.index}, {"count", options.shard.count}};
-  meta["points_total"] = summary.points_total;
-  meta["points_in_shard"] = summary.points_in_shard;
-  meta["points_resumed"] = summary.points_resumed;
-  meta["rows"] = summary.rows;
-  meta["seconds_last_session"] = summary.seconds;
-  meta["conventions"] = conventions_json();
-  meta["columns"] = evaluator.description();
-  write_file_atomically(final_path.string() + ".meta.json", meta.dump(2) + "\n");
   return summary;
 }
+
+namespace {
+
+// A complete results file must come with its .meta.json (written before the file got its name), which
+// names the same experiment and shard, and the file's row count and checksum must match it: a shard
+// copied from another experiment, an edited value, a deleted, short or glued row all fail here.
+void verify_complete(const fs::path& file, const std::string& text, const std::string& identity,
+                     const std::string& suffix) {
+  const fs::path meta_path = file.string() + ".meta.json";
+  const auto where = [&] { return "merge: '" + file.string() + "'"; };
+  const auto meta_text = read_text_file(meta_path.string());
+  if (!meta_text)
+    throw std::runtime_error(where() + " has no .meta.json; rerun its `iclab run` command to recreate it");
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(*meta_text);
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error(where() + ": its .meta.json is not valid JSON");
+  }
+  if (meta.value("experiment_hash", std::string()) != identity)
+    throw std::runtime_error(where() + " was written by another experiment (hash " +
+                             meta.value("experiment_hash", std::string("?")) + ", experiment.toml has " + identity +
+                             ")");
+  const nlohmann::json shard = meta.value("shard", nlohmann::json::object());
+  const long count = shard.value("count", 0L), index = shard.value("index", -1L);
+  const std::string expected_suffix = Shard{index, count}.suffix();
+  if (count < 1 || expected_suffix != suffix)
+    throw std::runtime_error(where() + " is named for another shard than its .meta.json records");
+  if (!meta.contains("checksum"))
+    throw std::runtime_error(where() + ": its .meta.json has no checksum (written by an older iclab; rerun it)");
+  std::size_t rows = 0;
+  for (char c : text) rows += c == '\n';
+  if (rows == 0 || rows - 1 != meta.value("rows", std::size_t{0}))
+    throw std::runtime_error(where() + " has " + std::to_string(rows == 0 ? 0 : rows - 1) +
+                             " rows, its .meta.json records " + std::to_string(meta.value("rows", std::size_t{0})));
+  if (checksum(text) != meta["checksum"].value("value", std::string()))
+    throw std::runtime_error(where() + " does not match the checksum in its .meta.json (edited or damaged)");
+}
+
+}  // namespace
 
 MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator) {
   if (dirs.empty()) throw InvalidArgument("DIR: give at least one result directory");
@@ -306,9 +452,10 @@ MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorF
     if (!fs::exists(dir / "experiment.toml"))
       throw InvalidArgument("DIR: '" + d + "' has no experiment.toml (not an `iclab run` output directory)");
     const Experiment experiment = load_experiment((dir / "experiment.toml").string());
-    if (identity && *identity != experiment.identity_hash())
+    const std::string identity_here = experiment.identity_hash();
+    if (identity && *identity != identity_here)
       throw InvalidArgument("DIR: '" + d + "' holds a different experiment than '" + dirs.front() + "'");
-    identity = experiment.identity_hash();
+    identity = identity_here;
     result.points_total = experiment.num_points();
     const std::string expected_header = header_line(make_evaluator(evaluator, experiment)->columns());
     header = expected_header;
@@ -318,11 +465,12 @@ MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorF
     for (const fs::path& file : files) {
       const std::string name = file.filename().string();
       std::string text;
-      if (std::regex_match(name, complete_name)) {
+      std::smatch match;
+      if (std::regex_match(name, match, complete_name)) {
         text = read_text(file);
       } else if (std::regex_match(name, partial_name)) {
         const std::string base = name.substr(0, name.size() - std::string(".partial.csv").size());
-        const Journal j = read_journal(file, dir / (base + ".journal"), expected_header);
+        const Journal j = read_journal(file, dir / (base + ".journal"), expected_header, identity_here);
         if (!j.valid) continue;
         text = read_text(file).substr(0, j.end);
       } else {
@@ -331,31 +479,41 @@ MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorF
       result.inputs.push_back(file.string());
       const std::size_t first_newline = text.find('\n');
       if (first_newline == std::string::npos || text.substr(0, first_newline + 1) != expected_header)
-        throw InvalidArgument("DIR: '" + file.string() + "' does not have the columns of its experiment");
+        throw std::runtime_error("merge: '" + file.string() + "' line 1: not the columns of its experiment");
+      const std::size_t width = csv_cells(std::string_view(expected_header).substr(0, first_newline));
       std::map<std::size_t, std::string> here;
       std::size_t pos = first_newline + 1;
+      std::size_t line_number = 1;
       while (pos < text.size()) {
-        std::size_t newline = text.find('\n', pos);
-        if (newline == std::string::npos) newline = text.size() - 1;
+        ++line_number;
+        const std::size_t newline = text.find('\n', pos);
+        const auto where = [&] { return "merge: '" + file.string() + "' line " + std::to_string(line_number); };
+        if (newline == std::string::npos) throw std::runtime_error(where() + ": a torn last line (no newline)");
         const std::string line = text.substr(pos, newline + 1 - pos);
-        const std::string index = line.substr(0, line.find(','));
-        if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
-          throw InvalidArgument("DIR: '" + file.string() + "' has a row without a point index");
-        here[std::stoul(index)] += line;
+        const auto point = row_point(line);
+        if (!point) throw std::runtime_error(where() + ": a row without a point index");
+        if (csv_cells(std::string_view(line).substr(0, line.size() - 1)) != width)
+          throw std::runtime_error(where() + ": " + std::to_string(csv_cells(line.substr(0, line.size() - 1))) +
+                                   " cells where the header has " + std::to_string(width) +
+                                   " (a short, truncated or glued row)");
+        here[*point] += line;
         pos = newline + 1;
       }
+      // After the row checks, which name the line: then the file as a whole against its metadata.
+      if (std::regex_match(name, match, complete_name)) verify_complete(file, text, identity_here, match[1].str());
       for (auto& [point, lines] : here) {
         auto [it, inserted] = rows.emplace(point, std::make_pair(lines, file.string()));
         if (!inserted && it->second.first != lines)
-          throw InvalidArgument("DIR: point " + std::to_string(point) + " differs between '" + it->second.second +
-                                "' and '" + file.string() + "'");
+          throw std::runtime_error("merge: point " + std::to_string(point) + " differs between '" + it->second.second +
+                                   "' and '" + file.string() + "'");
       }
     }
   }
   result.csv = header;
   for (const auto& [point, entry] : rows) {
     if (point >= result.points_total)
-      throw InvalidArgument("DIR: point " + std::to_string(point) + " is outside the experiment's grid");
+      throw std::runtime_error("merge: point " + std::to_string(point) + " of '" + entry.second +
+                               "' is outside the experiment's grid");
     result.csv += entry.first;
   }
   for (std::size_t i = 0; i < result.points_total; ++i)

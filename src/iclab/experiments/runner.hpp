@@ -2,16 +2,30 @@
 //
 // Output directory layout (S = "" or ".shard-I-of-N"):
 //   experiment.toml            the experiment as run (edit and rerun it with `iclab run`)
+//   experiment.lock            the directory's lock: held (milliseconds) while a run checks or creates
+//                              experiment.toml, so two different experiments cannot both claim the directory
+//   results{S}.lock            the shard's lock, held for the whole run: a second run of the shard is refused
 //   results{S}.partial.csv     while running: header, then each finished group's rows (points
 //                              evaluated together, e.g. one ensemble of Transformers), one write per group
-//   results{S}.journal         while running: "POINT END_OFFSET" per finished point, appended after its
-//                              group's rows (one write per group); only rows below the last complete
-//                              journal entry count
+//   results{S}.journal         while running: "header HEADER_BYTES EXPERIMENT_HASH", then
+//                              "POINT END_OFFSET CHECKSUM" per finished point (CHECKSUM: FNV-1a 64 of the
+//                              point's rows, 16 hex digits), appended after its group's rows (one write per
+//                              group). A resume trusts an entry only if its rows are present, all start with
+//                              its point index and match the checksum; reading stops at the first that is not
 //   results{S}.csv             when the run is complete (the partial file renamed), with
-//   results{S}.csv.meta.json   version, conventions, timings, the experiment's identity
-// A killed run restarted with the same command truncates the partial file to its last journaled point,
+//   results{S}.csv.meta.json   version, conventions, timings, the experiment's identity and hash, the shard,
+//                              the row count and the file's checksum ("checksum": {"algorithm": "fnv1a-64",
+//                              "value"}). It is written before the rename, so a kill or a full disk between
+//                              the two never leaves a results file without it (the rerun repeats both); a
+//                              results file found without it (older versions) gets it recreated ("recreated").
+// A killed run restarted with the same command truncates the partial file to its last verified point,
 // skips the finished points and ends with a byte-identical results file: every random draw derives
-// from (seed, point parameters, repetition), never from the order of work.
+// from (seed, point parameters, repetition), never from the order of work. A failure while computing
+// removes what the run created when no point had finished, and otherwise keeps the journaled points and
+// says that the same command resumes.
+// merge verifies every complete file against its .meta.json (experiment hash, shard, rows, checksum),
+// every row's point index and width, and the journal of unfinished shards as a resume does; it refuses
+// (std::runtime_error, exit 1) naming the file and line rather than guessing.
 #pragma once
 
 #include <functional>
@@ -67,10 +81,11 @@ struct MergeResult {
   std::vector<std::size_t> missing;  // points found in no input
   std::vector<std::string> inputs;   // the result files read
 };
-// Reads the results (complete shards, and the journaled part of unfinished ones) of the same
+// Reads the results (complete shards, and the verified journaled part of unfinished ones) of the same
 // experiment from each directory. Throws InvalidArgument when the directories hold different
-// experiments or two inputs disagree on a point. `evaluator` gives the experiment's columns (empty:
-// make_point_evaluator).
+// experiments, std::runtime_error (naming the file, and the line where there is one) when a file fails
+// its checks (above) or two inputs disagree on a point. `evaluator` gives the experiment's columns
+// (empty: make_point_evaluator).
 MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator = {});
 
 // "3, 7, 10-15" (compact ranges) for messages.
