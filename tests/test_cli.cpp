@@ -1,6 +1,7 @@
 // The command-line front end: the issue's exact spellings, outputs, and bad input handling
 // (one line on stderr naming the parameter, exit code 2, no output file).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -417,4 +418,34 @@ TEST_F(Cli, WritesToAFullStdoutFail) {
     EXPECT_EQ(WEXITSTATUS(status), 1) << args;
     EXPECT_NE(slurp(dir_ / "stderr").find("stdout: write failed"), std::string::npos) << args;
   }
+}
+
+// Issue 14, class 7: --out onto a symbolic link, FIFO, device node or directory is refused before any
+// work (it used to be replaced by a regular file), for tables and merge alike; the target is left as is.
+TEST_F(Cli, OutputNeverReplacesAnythingButARegularFile) {
+  const fs::path link = dir_ / "link.csv", fifo = dir_ / "fifo.csv", sub = dir_ / "sub";
+  fs::create_symlink(dir_ / "elsewhere.csv", link);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  fs::create_directories(sub);
+  const std::string theory = "theory --alpha 1 --tau 2 --kappa 1 --rho 0 --out ";
+  for (const std::string& target : {link.string(), fifo.string(), std::string("/dev/null"), sub.string()}) {
+    const Result r = run(theory + target);
+    EXPECT_EQ(r.exit_code, 2) << target << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("--out: '" + target + "' is a"), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere.csv"));
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  // The metadata file beside a regular --out is checked too.
+  fs::create_symlink(dir_ / "elsewhere.json", dir_ / "ok.csv.meta.json");
+  EXPECT_EQ(run(theory + (dir_ / "ok.csv").string()).exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "ok.csv"));
+  // merge --out onto a directory is refused before merging.
+  std::ofstream(dir_ / "e.toml")
+      << "name = \"e\"\ncompute = [\"theory\"]\n[parameters]\nalpha = 1\nrho = 0.1\nkappa = 1\ntau = 2\n";
+  ASSERT_EQ(run("run " + (dir_ / "e.toml").string() + " --quiet --out " + (dir_ / "e").string()).exit_code, 0);
+  const Result merge = run("merge " + (dir_ / "e").string() + " --out " + sub.string());
+  EXPECT_EQ(merge.exit_code, 2) << merge.err;
+  EXPECT_NE(merge.err.find("is a directory"), std::string::npos) << merge.err;
 }

@@ -292,7 +292,13 @@ TEST_F(Plot, CliBadInputExits2WithoutOutput) {
                          {csv + " --x tau --y icl_mean --style wiggly" + out, "--style"},
                          {(dir_ / "none.csv").string() + " --x tau --y icl_mean" + out, "RESULTS.csv"},
                          {csv + " --x tau --y icl_mean -o " + (dir_ / "fig.pdf").string(), "-o"},
-                         {csv + " --x tau --y icl_mean -o " + (dir_ / "no" / "f.png").string(), "-o"}}) {
+                         {csv + " --x tau --y icl_mean -o " + (dir_ / "no" / "f.png").string(), "-o"},
+                         // Issue 14: the key position was written into the script unquoted.
+                         {csv + " --x tau --y icl_mean --legend 'top left; system(\"touch " +
+                              (dir_ / "PWNED").string() + "\")'" + out,
+                          "--legend"},
+                         {csv + " --x tau --y icl_mean --legend 'top `touch " + (dir_ / "PWNED").string() + "`'" + out,
+                          "--legend"}}) {
     EXPECT_EQ(run_cli("plot " + c.args), 2) << c.args;
     const std::string err = slurp(dir_ / "stderr");
     EXPECT_NE(err.find(c.option), std::string::npos) << err;
@@ -323,4 +329,28 @@ TEST_F(Plot, LogColourHeatmapSingleRowAndStackedLayout) {
   const auto h0 = gp.find("$h1_1 << EOD\n") + 13;
   EXPECT_EQ(count(gp.substr(h0, gp.find("EOD", h0) - h0), "\n"), 2u);
   EXPECT_GT(fs::file_size(stem + ".png"), 1000u);
+}
+
+// Issue 14: every text reaching the script is quoted or refused. A newline in a title, label or legend
+// entry cannot end the command inside its string, the key position admits key words only, and a file
+// name with a control character is refused (it appears in the script's comments).
+TEST_F(Plot, NoTextCanInjectAGnuplotCommand) {
+  const std::string payload = "x\nsystem('touch " + (dir_ / "PWNED").string() + "')\n";
+  plot::Figure figure = sample_figure();
+  figure.title = payload;
+  figure.panels[0].xlabel = payload;
+  figure.panels[0].legend_title = payload;
+  figure.panels[0].series[0].label = payload + "' ; system('touch " + (dir_ / "PWNED").string() + "') ; '";
+  const std::string script = plot::gnuplot_script(figure, "fig");
+  std::istringstream lines(script);
+  for (std::string line; std::getline(lines, line);) EXPECT_NE(line.rfind("system(", 0), 0u) << line;
+  plot::render(figure, (dir_ / "fig").string());
+  EXPECT_FALSE(fs::exists(dir_ / "PWNED"));
+  for (const char* position : {"top left; system(\"touch P\")", "at `touch P`", "@macro", "top 'left'"}) {
+    plot::Figure bad = sample_figure();
+    bad.panels[0].legend_position = position;
+    EXPECT_THROW(plot::gnuplot_script(bad, "fig"), InvalidArgument) << position;
+  }
+  EXPECT_THROW(plot::gnuplot_script(sample_figure(), "a\nsystem('touch P')"), InvalidArgument);
+  EXPECT_NO_THROW(plot::gnuplot_script(sample_figure(), "fig"));
 }

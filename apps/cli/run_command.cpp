@@ -50,6 +50,7 @@ void run_merge(const MergeOptions& o, const std::string&) {
     const auto parent = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     if (!std::filesystem::is_directory(parent))
       throw InvalidArgument("--out: directory '" + parent.string() + "' does not exist");
+    require_replaceable(o.out, "--out");  // a directory, link, FIFO or device: refused before the merge
   }
   const MergeResult merged = merge_results(o.dirs, make_evaluator);
   if (!merged.missing.empty()) {

@@ -75,7 +75,7 @@ std::string read_text(const fs::path& path) { return read_text_file(path.string(
 class AppendFile {
  public:
   explicit AppendFile(const fs::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);  // never through a link
     if (fd_ < 0) throw std::runtime_error("cannot open '" + path.string() + "': " + std::strerror(errno));
   }
   ~AppendFile() {

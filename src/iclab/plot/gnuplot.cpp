@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -49,11 +50,21 @@ std::string num(double v) {
 std::string quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\n' || c == '\r') continue;
+    // A control character (a newline above all) would end the command inside the string: dropped.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) continue;
     out += c;
     if (c == '\'') out += '\'';
   }
   return out + "'";
+}
+
+// Text for a comment line of the script, without control characters: a newline would end the comment and
+// make the rest of the text a command.
+std::string comment_text(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    if (!(static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) out += c;
+  return out;
 }
 
 // Characters shown by an enhanced-text label: UTF-8 code points, without markup braces, ^, _ and escapes.
@@ -147,6 +158,14 @@ void validate(const Figure& f) {
   for (std::size_t p = 0; p < f.panels.size(); ++p) {
     const Panel& panel = f.panels[p];
     const std::string where = "plot: panel " + std::to_string(p + 1);
+    // The key position is the one text written into the script unquoted (gnuplot key words): letters,
+    // digits, blanks and , . + - only, so no ';', quote, parenthesis, backquote or macro can reach gnuplot
+    // (a legend 'top left; system("touch PWNED")' ran the shell command, and again at every re-render).
+    for (char c : panel.legend_position)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == ',' || c == '.' || c == '+' || c == '-'))
+        throw InvalidArgument("--legend: '" + panel.legend_position +
+                              "' is not a gnuplot key position (words such as 'top left', 'outside right' or "
+                              "'at graph 0.5,0.9': letters, digits, blanks and , . + - only)");
     check_axis_range(panel.xrange, panel.logx, where + " xrange");
     check_axis_range(panel.yrange, panel.logy, where + " yrange");
     for (const Series& s : panel.series) {
@@ -187,7 +206,7 @@ class PanelWriter {
   double outside_key_in() const { return outside_key_in_; }
 
   void write() {
-    cmd_ << "# ---- panel " << index_ + 1 << (p_.title.empty() ? "" : ": " + p_.title) << "\n";
+    cmd_ << "# ---- panel " << index_ + 1 << (p_.title.empty() ? "" : ": " + comment_text(p_.title)) << "\n";
     cmd_ << "reset\n";  // keeps terminal, output, multiplot and linetypes; clean state for the 2nd terminal
     style();
     ranges();
@@ -417,7 +436,8 @@ class PanelWriter {
       }
       if (valid == 0) continue;
       const std::string block = name("d", i);
-      data_ << "# " << (s.label.empty() ? "(no label)" : s.label) << ": x y" << (err ? " yerr" : "") << "\n"
+      data_ << "# " << (s.label.empty() ? "(no label)" : comment_text(s.label)) << ": x y" << (err ? " yerr" : "")
+            << "\n"
             << block << " << EOD\n"
             << rows.str() << "EOD\n";
       const int lt = color % static_cast<int>(palette().size()) + 1;
@@ -567,6 +587,11 @@ std::string gnuplot_executable() {
 
 std::string gnuplot_script(const Figure& figure, const std::string& stem_name) {
   validate(figure);
+  // The file name appears in the script's comment lines (and quoted in its commands): a newline in it
+  // would start a command.
+  for (char c : stem_name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      throw InvalidArgument("plot: the file name '" + stem_name + "' contains a control character");
   const std::size_t n = figure.panels.size();
   const std::size_t cols = figure.columns > 0 ? std::min(n, static_cast<std::size_t>(figure.columns)) : n;
   const std::size_t rows = (n + cols - 1) / cols;
@@ -627,6 +652,7 @@ void render(const Figure& figure, const std::string& stem) {
   const fs::path png = dir / (stem_path.filename().string() + ".png");
   const fs::path svg = dir / (stem_path.filename().string() + ".svg");
   const fs::path gp = dir / (stem_path.filename().string() + ".gp");
+  for (const fs::path& target : {png, svg, gp}) require_replaceable(target.string(), "plot");
   TempFiles temps;
   temps.paths.push_back(temp_beside(gp));
   temps.paths.push_back(temp_beside(png));
