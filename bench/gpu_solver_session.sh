@@ -7,7 +7,8 @@
 #   2. `iclab reproduce lu2024-fig1` and `letey2025-fig1` at full scale with --device cuda (wall time);
 #   3. CUDA against Eigen through `iclab simulate` at d = 60, tau = 0.5, 1.15, 2 (auto: dual and CG;
 #      --solver direct: the dense solves);
-#   4. the largest d that fits at tau = 4 in the GPU's memory, and the draw + fit at d = 500.
+#   4. the largest d that fits at tau = 4 in the GPU's (and host's) memory, and the draw + fit at d = 500;
+#   5. if at least 110 s of the budget are left, the draw + fit at d = LARGE_D (default 1000).
 # Everything goes under $OUT (session.log, the benches' JSON lines, the figures' CSVs, meta.json, PNGs;
 # without gnuplot on the machine a figure's plot fails after its experiments: rerun it elsewhere with
 # `iclab reproduce NAME --device cuda --out DIR --plot-only`). BUDGET (default 330 s) caps the whole
@@ -29,13 +30,14 @@ start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }
 # cap N: N seconds, or what is left of the budget (less 5 s to report), at least 1
 cap() { local left=$((budget - $(elapsed) - 5)); [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"; }
-# timed NAME CAP COMMAND...: runs COMMAND under timeout, then prints its exit status and wall time
+# timed NAME CAP COMMAND...: runs COMMAND under timeout, then prints its exit status and wall time (on
+# stderr, so that the benches' JSON lines teed to files stay JSON lines)
 timed() {
   local name=$1 limit; limit=$(cap "$2"); shift 2
   local t0; t0=$(date +%s.%N)
   timeout "$limit" "$@"
   local rc=$?
-  echo "-- $name: exit $rc$([ $rc -eq 124 ] && echo " (timed out after $limit s)"), wall $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
+  echo "-- $name: exit $rc$([ $rc -eq 124 ] && echo " (timed out after $limit s)"), wall $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s" >&2
   return $rc
 }
 exec > >(tee -a "$out/session.log") 2>&1
@@ -100,6 +102,15 @@ done
 
 step "4. largest d at tau = 4 on cuda, and d = 500"
 timed "largest" 60 $b/bench/tensor_solver largest 4 $dev ${LARGEST_RUN_D:-500} | tee -a "$out/tensor_solver_largest.jsonl"
+
+# 5. a larger d when the budget allows (d = 1000: n = 4 000 000, 64 GB of features on the host and the GPU)
+big=${LARGE_D:-1000}
+if [ $((budget - $(elapsed))) -ge 110 ]; then
+  step "5. draw + fit at d = $big, tau = 4 on $dev"
+  timed "d = $big" 100 $b/bench/tensor_solver largest 4 $dev $big | tee -a "$out/tensor_solver_largest.jsonl"
+else
+  echo "(5. d = $big skipped: $((budget - $(elapsed))) s of the budget left)"
+fi
 
 step "done"
 ls -la "$out"

@@ -206,6 +206,9 @@ int largest_command(int argc, char** argv) {
   if (argc > 4) {
     const ModelParams m = model_at(std::atol(argv[4]));
     solver.require_device_memory(m.num_contexts(), m.d);
+    if (host_bytes(m) > host_free)
+      throw InvalidArgument("d = " + std::to_string(m.d) + " needs " + std::to_string(host_bytes(m) / (1 << 30)) +
+                            " GiB on the host, " + std::to_string(host_free / (1 << 30)) + " GiB are available");
     auto start = std::chrono::steady_clock::now();
     const Draw data = draw(m, 1);
     const double draw_seconds = seconds_since(start);
