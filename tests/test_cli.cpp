@@ -449,3 +449,38 @@ TEST_F(Cli, OutputNeverReplacesAnythingButARegularFile) {
   EXPECT_EQ(merge.exit_code, 2) << merge.err;
   EXPECT_NE(merge.err.find("is a directory"), std::string::npos) << merge.err;
 }
+
+// Issue 14, classes 5 and 8: messages that name the problem. A misspelt command suggests the closest one,
+// a directory given as a file says so (`iclab run DIR` said "name: missing", a directory read as a
+// covariance file leaked "basic_filebuf::underflow"), and align refuses the list --alpha-test 1,2
+// instead of using its first value.
+TEST_F(Cli, MessagesNameTheActualProblem) {
+  fs::create_directories(dir_ / "somedir");
+  fs::create_directories(dir_ / "dir.csv");
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"theroy --alpha 1", "'theroy' is not an iclab command; did you mean 'theory'?"},
+           {"mrege x", "did you mean 'merge'?"},
+           {"xyzzy", "'xyzzy' is not an iclab command (iclab --help lists them)"},
+           {"run " + (dir_ / "somedir").string(), "is a directory, not an experiment file"},
+           {"theory --d 2 --ctrain file:" + (dir_ / "dir.csv").string() + " --alpha 1 --tau 2 --kappa 1 --rho 0",
+            "cannot open the file"},
+           {"plot " + (dir_ / "somedir").string() + " --x a --y b -o " + (dir_ / "p.png").string(),
+            "is a directory, not a CSV file"},
+           {"align --d 4 --ctrain iso --ctest iso --alpha 1 --alpha-test 1,2 --tau 2 --kappa 1 --rho 0",
+            "--alpha-test: one value"},
+           // An --out where no file can be created fails before the computation (/proc refuses new files,
+           // also to root, for whom permission bits would not).
+           {"theory --alpha 1 --tau 2 --kappa 1 --rho 0 --out /proc/iclab.csv",
+            "--out: cannot create files in '/proc'"},
+           {"merge " + (dir_ / "somedir").string() + " --out /proc/iclab.csv", "--out: cannot create files in '/proc'"},
+       }) {
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("basic_filebuf"), std::string::npos) << r.err;
+  }
+}

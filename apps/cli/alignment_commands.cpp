@@ -144,7 +144,10 @@ void run_align(const AlignOptions& o, const std::string& command_line) {
   if (alpha.size() != 1 || tau.size() != 1 || rho.size() != 1)
     throw InvalidArgument("--alpha/--tau/--rho: one value each for align (kappa may be a list)");
   const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
-  const double alpha_test = optional_alpha_tests(o.alpha_test).front();
+  const auto alpha_tests = optional_alpha_tests(o.alpha_test);
+  if (alpha_tests.size() != 1)  // it used the first value silently
+    throw InvalidArgument("--alpha-test: one value for align (kappa may be a list)");
+  const double alpha_test = alpha_tests.front();
   const theory::AlignmentTheory alignment(train);
   std::vector<std::vector<theory::AlignmentMeasures>> measures;
   std::vector<std::vector<double>> e_icl;

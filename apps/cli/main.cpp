@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "iclab/error.hpp"
@@ -28,6 +29,38 @@ std::string join_command_line(int argc, char** argv) {
 
 // One line, whatever the exception carried.
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Levenshtein distance, for suggesting the command meant by a misspelt one.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A first argument that is no option and no command (`iclab theroy`) is named, with the closest command,
+// instead of CLI11's "A subcommand is required".
+void check_command_name(const CLI::App& app, const std::string& first, const std::vector<std::string>& extra) {
+  if (first.empty() || first.front() == '-') return;
+  std::vector<std::string> names = extra;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (std::find(names.begin(), names.end(), first) != names.end()) return;
+  std::string best;
+  std::size_t best_distance = 3;  // suggest only a close name
+  for (const std::string& name : names)
+    if (const std::size_t d = edit_distance(first, name); d < best_distance) best = name, best_distance = d;
+  throw iclab::InvalidArgument("'" + first + "' is not an iclab command" +
+                               (best.empty() ? std::string() : "; did you mean '" + best + "'?") +
+                               " (iclab --help lists them)");
+}
 
 }  // namespace
 
@@ -69,6 +102,7 @@ int main(int argc, char** argv) {
     const std::string first = argc > 1 ? argv[1] : "";
     if (!iclab::cli::has_nn_module() && (first == "train" || first == "repr"))
       iclab::cli::hand_over_to_nn_program(first);
+    check_command_name(app, first, {"train", "repr"});
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     const int code = app.exit(e);

@@ -41,6 +41,7 @@ void check_output_target(const OutputOptions& options) {
   if (!fs::is_directory(dir, ec))
     throw InvalidArgument("--out: directory '" + dir.string() + "' does not exist");
   if (fs::is_directory(target, ec)) throw InvalidArgument("--out: '" + options.out + "' is a directory");
+  require_writable_directory(dir.string(), "--out");  // fails now, not after the computation
   require_replaceable(options.out, "--out");
   require_replaceable(options.out + ".meta.json", "--out");
 }

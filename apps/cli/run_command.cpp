@@ -21,6 +21,10 @@ struct RunCommandOptions {
 };
 
 void run_run(const RunCommandOptions& o, const std::string& command_line) {
+  if (std::filesystem::is_directory(o.experiment))  // `iclab run DIR` said "name: missing"
+    throw InvalidArgument("EXPERIMENT: '" + o.experiment + "' is a directory, not an experiment file (to rerun " +
+                          "an output directory, give its experiment.toml: " +
+                          (std::filesystem::path(o.experiment) / "experiment.toml").string() + ")");
   const auto text = read_text_file(o.experiment);
   if (!text) throw InvalidArgument("EXPERIMENT: cannot read '" + o.experiment + "'");
   const Experiment experiment = parse_experiment(*text, o.experiment);
@@ -51,6 +55,7 @@ void run_merge(const MergeOptions& o, const std::string&) {
     if (!std::filesystem::is_directory(parent))
       throw InvalidArgument("--out: directory '" + parent.string() + "' does not exist");
     require_replaceable(o.out, "--out");  // a directory, link, FIFO or device: refused before the merge
+    require_writable_directory(parent.string(), "--out");
   }
   const MergeResult merged = merge_results(o.dirs, make_evaluator);
   if (!merged.missing.empty()) {

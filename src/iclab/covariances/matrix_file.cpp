@@ -3,13 +3,14 @@
 #include <bit>
 #include <charconv>
 #include <cstdint>
-#include <string_view>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "iclab/error.hpp"
+#include "iclab/io/text_file.hpp"
 
 namespace iclab {
 namespace {
@@ -24,9 +25,9 @@ class FileError {
 };
 
 std::string read_bytes(const std::string& path, const FileError& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) error.raise("cannot open the file");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const auto bytes = read_text_file(path);  // nothing for a directory or a read error
+  if (!bytes) error.raise("cannot open the file");
+  return *bytes;
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {

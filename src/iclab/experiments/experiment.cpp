@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "iclab/io/table.hpp"
@@ -31,15 +32,19 @@ std::string to_string(Quantity quantity) {
       return "k_spectrum";
     case Quantity::transformer:
       return "transformer";
+    case Quantity::repr_training:
+      return "repr_training";
+    case Quantity::repr_gap:
+      return "repr_gap";
   }
   return "?";
 }
 
 namespace {
 
-constexpr Quantity kQuantities[] = {Quantity::theory,     Quantity::simulation,    Quantity::baselines,
-                                    Quantity::alignment,  Quantity::alpha_minimum, Quantity::k_spectrum,
-                                    Quantity::transformer};
+constexpr Quantity kQuantities[] = {Quantity::theory,      Quantity::simulation,    Quantity::baselines,
+                                    Quantity::alignment,   Quantity::alpha_minimum, Quantity::k_spectrum,
+                                    Quantity::transformer, Quantity::repr_training, Quantity::repr_gap};
 
 // The parameters an experiment may set. Row-level keys may hold a list in [parameters]: their values
 // are evaluated on one draw (lambda) or one fit (alpha_test, ctest) instead of forming grid points.
@@ -52,6 +57,7 @@ struct KeyInfo {
   bool row_level;
   const char* allowed;  // for the error message
   bool transformer;     // an option of the `transformer` quantity only
+  bool repr = false;    // an option of the `repr_training` and `repr_gap` quantities (Yang et al.)
 };
 constexpr KeyInfo kKeys[] = {
     {"d", Kind::integer, false, "an integer >= 2", false},
@@ -82,7 +88,27 @@ constexpr KeyInfo kKeys[] = {
     // Also the simulation's: where the Gamma* fit runs (the tensor solver of iclab_nn; unset: Eigen).
     {"device", Kind::text, false, "'cpu', 'cuda' or 'cuda:N'", true},
     {"ensemble", Kind::count, false, "an integer >= 1 (the most models trained at once)", true},
+    // Yang et al.'s task and training (docs/experiments.md, "Representations"): d and tau are the core's
+    // keys (tau: the variance of the representation noise); steps, batch and lr are shared above.
+    {"m", Kind::count, false, "an integer >= 1 (the representation dimension)", false, true},
+    {"K", Kind::count, false, "an integer >= 1 (the dictionary size)", false, true},
+    {"N", Kind::count, false, "an integer >= 1 (the prompt length)", false, true},
+    {"features", Kind::text, false, "'gaussian', 'hermite', 'fourier' or 'relu'", false, true},
+    {"network", Kind::text, false, "'attention' or 'transformer'", false, true},
+    {"heads", Kind::count, false, "an integer >= 1", false, true},
+    {"layers", Kind::count, false, "an integer >= 1 (Transformer layers)", false, true},
+    {"d_model", Kind::count, false, "an integer >= 1", false, true},
+    {"d_ff", Kind::count, false, "an integer >= 1", false, true},
+    {"train_prompts", Kind::count, false, "an integer >= 1", false, true},
+    {"log_every", Kind::count, false, "an integer >= 1", false, true},
+    {"test_prompts", Kind::count, false, "an integer >= 1", false, true},
+    {"dictionaries", Kind::count, false, "an integer >= 1 (dictionary draws)", false, true},
+    {"prompts", Kind::count, false, "an integer >= 1 (prompts per dictionary)", false, true},
 };
+
+// Keys the repr quantities share with the transformer quantity's.
+bool repr_shared(const std::string& name) { return name == "steps" || name == "batch" || name == "lr"; }
+bool is_repr(Quantity q) { return q == Quantity::repr_training || q == Quantity::repr_gap; }
 
 const KeyInfo* find_key(const std::string& name) {
   for (const KeyInfo& k : kKeys)
@@ -162,6 +188,8 @@ std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, con
       };
       if (std::string(key.name) == "model") one_of({"linear-attention", "softmax", "softmax-mlp2", "softmax-mlp3"});
       if (std::string(key.name) == "link") one_of({"linear", "tanh", "cube", "square"});
+      if (std::string(key.name) == "features") one_of({"gaussian", "hermite", "fourier", "relu"});
+      if (std::string(key.name) == "network") one_of({"attention", "transformer"});
       if (std::string(key.name) == "device" && text != "cpu" && text != "cuda" &&
           !(text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
             text.find_first_not_of("0123456789", 5) == std::string::npos))
@@ -273,6 +301,16 @@ void check_requirements(const Reader& r, const Experiment& e) {
       case Quantity::k_spectrum:
         need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"});
         break;
+      case Quantity::repr_training:
+      case Quantity::repr_gap:
+        need(q, {"d", "m", "K", "N", "tau"});
+        if (q == Quantity::repr_training) need(q, {"steps"});
+        if (q == Quantity::repr_gap) need(q, {"dictionaries", "prompts"});
+        for (const char* key : {"alpha", "kappa", "rho", "lambda", "alpha_test", "ctrain", "ctest"})
+          if (e.sets(key))
+            throw InvalidArgument(e.where(key) + ": not used by '" + to_string(q) +
+                                  "' (Yang et al.'s task: d, m, K, N, tau)");
+        break;
       case Quantity::transformer:
         need(q, {"d", "alpha", "tau", "kappa", "rho"});
         for (const char* key : {"lambda", "alpha_test", "task_norm", "assignment"})
@@ -284,8 +322,14 @@ void check_requirements(const Reader& r, const Experiment& e) {
         break;
     }
   }
+  const bool repr = std::any_of(e.compute.begin(), e.compute.end(), is_repr);
   for (const KeyInfo& k : kKeys) {
-    if (!k.transformer || !e.sets(k.name) || e.compute.count(Quantity::transformer)) continue;
+    if (!e.sets(k.name)) continue;
+    if (k.repr && !repr)
+      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"repr_training\"] or [\"repr_gap\"] only");
+    if (k.transformer && repr && !repr_shared(k.name))
+      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
+    if (!k.transformer || repr || e.compute.count(Quantity::transformer)) continue;
     if (std::string(k.name) == "device") {
       if (!e.compute.count(Quantity::simulation))
         throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"simulation\"] or [\"transformer\"] only");
@@ -293,6 +337,8 @@ void check_requirements(const Reader& r, const Experiment& e) {
     }
     throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
   }
+  if (repr && e.compute.size() > 1)
+    r.fail("compute", "'repr_training' and 'repr_gap' have their own rows and cannot be combined with others");
   if (e.compute.count(Quantity::transformer) && e.compute.size() > 1)
     r.fail("compute", "'transformer' has its own rows and cannot be combined with other quantities");
   const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
@@ -306,6 +352,16 @@ void check_requirements(const Reader& r, const Experiment& e) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& repr_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const KeyInfo& k : kKeys)
+      if (k.repr || repr_shared(k.name)) out.emplace_back(k.name);
+    return out;
+  }();
+  return keys;
+}
 
 const std::vector<std::string>& transformer_keys() {
   static const std::vector<std::string> keys = [] {
@@ -395,9 +451,9 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
       const toml::array* array = node.as_array();
       if (!array || array->empty()) r.fail(node, key, "expected a non-empty list, e.g. [\"theory\", \"simulation\"]");
       for (const toml::node& item : *array) {
-        const std::string name =
-            text_at(r, item, key,
-                    {"theory", "simulation", "baselines", "alignment", "alpha_minimum", "k_spectrum", "transformer"});
+        const std::string name = text_at(r, item, key,
+                                         {"theory", "simulation", "baselines", "alignment", "alpha_minimum",
+                                          "k_spectrum", "transformer", "repr_training", "repr_gap"});
         for (Quantity q : kQuantities)
           if (to_string(q) == name) e.compute.insert(q);
       }
@@ -465,7 +521,8 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
   if (!have_name) r.fail("name", "missing (a short name for the experiment and its output)");
   if (!have_compute)
     r.fail("compute",
-           "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum, transformer)");
+           "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum, transformer, "
+           "repr_training, repr_gap)");
   check_requirements(r, e);
   // Fail on impossible points now, before any work or output.
   (void)expand_points(e);
@@ -473,6 +530,11 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
 }
 
 Experiment load_experiment(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InvalidArgument("EXPERIMENT: '" + path + "' is a directory, not an experiment file (to rerun an " +
+                          "output directory, give its experiment.toml: " +
+                          (std::filesystem::path(path) / "experiment.toml").string() + ")");
   const auto text = read_text_file(path);
   if (!text) throw InvalidArgument("EXPERIMENT: cannot read '" + path + "'");
   return parse_experiment(*text, path);
@@ -519,8 +581,9 @@ std::vector<ExperimentPoint> expand_points(const Experiment& e) {
     if (auto l = numbers("lambda"); !l.empty()) p.lambdas = l;
     p.alpha_tests = numbers("alpha_test");
     p.ctests = texts("ctest");
-    for (const std::string& key : transformer_keys())
-      if (auto it = values.find(key); it != values.end()) p.options[key] = it->second.front();
+    for (const auto* keys : {&transformer_keys(), &repr_keys()})
+      for (const std::string& key : *keys)
+        if (auto it = values.find(key); it != values.end()) p.options[key] = it->second.front();
     points.push_back(std::move(p));
   }
   return points;

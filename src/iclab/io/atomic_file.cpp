@@ -28,6 +28,14 @@ void require_replaceable(const std::string& path, const std::string& option) {
                         "; iclab writes only new or regular files (it would replace it)");
 }
 
+void require_writable_directory(const std::string& dir, const std::string& option) {
+  std::string probe = (std::filesystem::path(dir) / ".iclab-probe.XXXXXX").string();
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) throw InvalidArgument(option + ": cannot create files in '" + dir + "': " + std::strerror(errno));
+  ::close(fd);
+  std::remove(probe.c_str());
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   namespace fs = std::filesystem;
   require_replaceable(path, "output");

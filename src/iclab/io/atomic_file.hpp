@@ -15,4 +15,8 @@ void write_file_atomically(const std::string& path, const std::string& content);
 // so that an output never replaces, or writes through, anything else.
 void require_replaceable(const std::string& path, const std::string& option);
 
+// Throws InvalidArgument "<option>: cannot create files in '<dir>': <reason>" unless a file can be created
+// there (probed by creating and removing one, which also holds for root on a read-only file system).
+void require_writable_directory(const std::string& dir, const std::string& option);
+
 }  // namespace iclab

@@ -1,6 +1,7 @@
 #include "iclab/io/csv_reader.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 
 #include "iclab/error.hpp"
@@ -42,6 +43,9 @@ std::size_t CsvData::column(const std::string& name, const std::string& option, 
 }
 
 CsvData read_csv(const std::string& path, const std::string& option) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InvalidArgument(option + ": '" + path + "' is a directory, not a CSV file");
   std::ifstream in(path);
   if (!in) throw InvalidArgument(option + ": cannot read '" + path + "'");
   CsvData data;

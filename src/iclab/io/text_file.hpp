@@ -6,7 +6,7 @@
 
 namespace iclab {
 
-// The file's bytes, or nothing when it cannot be opened.
+// The file's bytes, or nothing when it cannot be opened or read (a directory included).
 std::optional<std::string> read_text_file(const std::string& path);
 
 }  // namespace iclab
