@@ -10,7 +10,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "iclab/error.hpp"
+#include "iclab/experiments/experiment.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/repr/repr_evaluator.hpp"
 #include "iclab/repr/task.hpp"
 #include "iclab/repr/theory.hpp"
 #include "iclab/repr/training.hpp"
@@ -259,4 +262,110 @@ TEST(repr_cli, BadInputExitsTwoNamingTheOption) {
     EXPECT_NE(r.err.find(c.option), std::string::npos) << c.args << ": " << r.err;
     EXPECT_TRUE(r.out.empty()) << c.args;
   }
+}
+
+// The Yang et al. figures run through the experiment runner: a repr_training point's rows are the
+// Trainer's log of the same task and options (seconds aside, wall-clock time), and a repr_gap point's row is
+// performance_gap; both equal exactly (the same code path and draws, so no tolerance).
+TEST(repr_experiments, PointsAreTheTrainersLogAndTheGap) {
+  const iclab::Experiment training = iclab::parse_experiment(R"(name = "t"
+compute = ["repr_training"]
+seed = 7
+[parameters]
+d = 10
+m = 4
+K = 20
+N = 5
+tau = 0.1
+network = "attention"
+lr = 0.02
+steps = 200
+log_every = 100
+test_prompts = 50
+[grid]
+heads = [2, 8]
+)",
+                                                             "t.toml");
+  ReprEvaluator evaluator(training);
+  const auto points = iclab::expand_points(training);
+  ASSERT_EQ(points.size(), 2u);
+  const auto& columns = evaluator.columns();
+  const auto at = [&](const char* name) {
+    return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+  };
+  ASSERT_LT(at("heads"), columns.size());
+  for (const auto& p : points) {
+    const auto rows = evaluator.evaluate(p);
+    TrainOptions o = small_training(static_cast<long>(std::get<double>(p.options.at("heads"))));
+    o.steps = 200;
+    o.test_prompts = 50;
+    Trainer trainer(small_task(), o);
+    const auto log = trainer.train();
+    ASSERT_EQ(rows.size(), log.size());
+    for (std::size_t i = 0; i < log.size(); ++i) {
+      EXPECT_EQ(std::get<long>(rows[i][at("step")]), log[i].step);
+      EXPECT_EQ(std::get<double>(rows[i][at("train_loss")]), log[i].train_loss);
+      EXPECT_EQ(std::get<double>(rows[i][at("pred_to_ridge_ood")]), log[i].pred_to_ridge_ood);
+      EXPECT_EQ(std::get<long>(rows[i][at("heads")]), o.heads);
+    }
+  }
+
+  const iclab::Experiment gap = iclab::parse_experiment(R"(name = "g"
+compute = ["repr_gap"]
+seed = 7
+[parameters]
+d = 10
+m = 4
+K = 20
+N = 5
+tau = 0.1
+dictionaries = 2
+prompts = 3
+)",
+                                                        "g.toml");
+  ReprEvaluator gap_evaluator(gap);
+  const auto row = gap_evaluator.evaluate(iclab::expand_points(gap).front()).front();
+  const GapPoint expected = performance_gap(small_task(), 2, 3);
+  EXPECT_EQ(std::get<double>(row.at(row.size() - 4)), expected.gap);
+  EXPECT_EQ(std::get<double>(row.back()), expected.best_error);
+}
+
+TEST(repr_experiments, KeysBelongToTheirQuantities) {
+  const std::string task = "[parameters]\nd = 10\nm = 4\nK = 20\nN = 5\ntau = 0.1\n";
+  const auto refused = [](const std::string& text, const std::string& what) {
+    try {
+      (void)iclab::parse_experiment(text, "e.toml");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const iclab::InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  refused("name = \"e\"\ncompute = [\"repr_training\"]\n" + task, "'steps'");
+  refused("name = \"e\"\ncompute = [\"repr_gap\"]\n" + task, "'dictionaries'");
+  refused("name = \"e\"\ncompute = [\"repr_training\"]\n" + task + "steps = 2\nkappa = 1\n", "not used by");
+  refused("name = \"e\"\ncompute = [\"repr_training\"]\n" + task + "steps = 2\nmodel = \"softmax\"\n",
+          "[\"transformer\"] only");
+  refused("name = \"e\"\ncompute = [\"theory\"]\n[parameters]\nalpha = 1\ntau = 2\nkappa = 1\nrho = 0\nm = 4\n",
+          "[\"repr_training\"] or [\"repr_gap\"] only");
+  refused("name = \"e\"\ncompute = [\"repr_training\", \"theory\"]\n" + task + "steps = 2\n", "e.toml: compute");
+  refused("name = \"e\"\ncompute = [\"repr_training\"]\n" + task + "steps = 2\nnetwork = \"mlp\"\n", "'attention'");
+}
+
+// `iclab reproduce yang2024-fig3 --quick` runs through the runner: results beside experiment.toml, and a
+// rerun of the finished run leaves the same file.
+TEST(repr_experiments, ReproduceRunsAndResumesThroughTheRunner) {
+  const fs::path dir = fs::temp_directory_path() / ("iclab_repr_fig3_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const CliResult first = run_cli("reproduce yang2024-fig3 --quick --out " + dir.string());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_TRUE(fs::exists(dir / "gap" / "experiment.toml"));
+  const std::string csv = read_file(dir / "gap" / "results.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "point,d,m,K,N,tau,dictionaries,prompts,seed,gap,gap_std,ridge_error,best_error");
+  EXPECT_EQ(lines(csv), 1 + 6);  // the quick grid: N = 50, 70, ..., 150
+  const CliResult again = run_cli("reproduce yang2024-fig3 --quick --out " + dir.string());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(read_file(dir / "gap" / "results.csv"), csv);
+  EXPECT_TRUE(fs::exists(dir / "yang2024-fig3.png"));
+  fs::remove_all(dir);
 }

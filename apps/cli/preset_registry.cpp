@@ -29,6 +29,8 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
   return nn::make_evaluator_with_nn(experiment);
 #else
   if (experiment.compute.count(Quantity::transformer)) hand_over_to_nn_program("compute: 'transformer'");
+  for (Quantity q : {Quantity::repr_training, Quantity::repr_gap})
+    if (experiment.compute.count(q)) hand_over_to_nn_program("compute: '" + to_string(q) + "'");
   if (experiment.compute.count(Quantity::simulation) && experiment.sets("device"))
     hand_over_to_nn_program(experiment.where("device"));  // the tensor solver
   return make_point_evaluator(experiment);

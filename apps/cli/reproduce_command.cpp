@@ -78,7 +78,6 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
     experiments.emplace_back(std::move(parsed), std::move(e));
   }
   if (!o.plot_only) {
-    if (preset.compute) preset.compute(dir, quick);
     for (const auto& [experiment, source] : experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;

@@ -732,7 +732,6 @@ py::dict reproduce(const std::string& name, bool quick, const std::string& out, 
   std::vector<std::pair<std::string, std::string>> paths;
   run_interruptible([&](const StopFlag& stop) {
     if (!plot_only) {
-      if (preset.compute) preset.compute(dir, quick);
       for (const auto& [experiment, source] : experiments) {
         RunOptions options;
         options.out_dir = dir + "/" + source.name;

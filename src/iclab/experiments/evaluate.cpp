@@ -57,9 +57,10 @@ std::string describe(const ExperimentPoint& p) {
 }  // namespace
 
 std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers) {
-  if (has(experiment, Quantity::transformer))
-    throw InvalidArgument(
-        "compute: 'transformer' needs a front end built with the neural-network module (-DICLAB_NN=ON)");
+  for (Quantity q : {Quantity::transformer, Quantity::repr_training, Quantity::repr_gap})
+    if (has(experiment, q))
+      throw InvalidArgument("compute: '" + to_string(q) +
+                            "' needs a front end built with the neural-network module (-DICLAB_NN=ON)");
   return std::make_unique<PointEvaluator>(experiment, std::move(solvers));
 }
 

@@ -23,6 +23,8 @@ enum class Quantity {
   alpha_minimum,  // alpha at the interior minimum of e_ICL / e_IDG (isotropic theory; Lu et al. Fig 3)
   k_spectrum,     // eigenvalues k_i of the alignment matrix K against C_train's (Letey et al. Fig 5)
   transformer,    // trained Transformers (iclab_nn): ICL / IDG errors per training seed (needs -DICLAB_NN=ON)
+  repr_training,  // Yang et al.: training log of a one-layer attention or Transformer (iclab_nn, repr/)
+  repr_gap,       // Yang et al. Fig 3: gap of ridge(m tau) to the best ridge(N tau) (iclab_nn, repr/)
 };
 std::string to_string(Quantity quantity);
 
@@ -74,13 +76,17 @@ struct ExperimentPoint {
   std::vector<double> lambdas{0.0};
   std::vector<double> alpha_tests;  // empty: alpha
   std::vector<std::string> ctests;  // empty: the ICL test has the pretraining law
-  // The transformer keys set for this point (model, epochs, steps, batch, lr, ...; see
-  // transformer_keys()): numbers (booleans as 0/1) or texts. Empty for every other quantity.
+  // The module keys set for this point (transformer: model, epochs, steps, batch, lr, ...; see
+  // transformer_keys(); repr: m, K, N, network, heads, ...; see repr_keys()): numbers (booleans as 0/1)
+  // or texts. Empty for the core's quantities.
   std::map<std::string, ParamValue> options;
 };
 
 // The keys of the `transformer` quantity's training and architecture options, in column order.
 const std::vector<std::string>& transformer_keys();
+// The keys of the `repr_training` and `repr_gap` quantities (Yang et al.'s task and training), in column
+// order; some (steps, batch, lr) are shared with transformer_keys().
+const std::vector<std::string>& repr_keys();
 
 // The points in canonical order (index = position). Throws InvalidArgument naming the parameter
 // when a point is impossible (e.g. d missing for a simulation).

@@ -11,6 +11,7 @@
 #include "iclab/nn/tensor_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/repr/repr_evaluator.hpp"
 
 namespace iclab::nn {
 namespace {
@@ -261,6 +262,8 @@ nlohmann::json TransformerEvaluator::description() const {
 
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
   if (experiment.compute.count(Quantity::transformer)) return std::make_unique<TransformerEvaluator>(experiment);
+  if (experiment.compute.count(Quantity::repr_training) || experiment.compute.count(Quantity::repr_gap))
+    return std::make_unique<repr::ReprEvaluator>(experiment);
   return make_point_evaluator(experiment, make_ridge_solver_on);
 }
 

@@ -45,20 +45,11 @@ std::vector<std::string> figure_scales(const std::string& figure) {
   return out;
 }
 
-std::vector<std::string> preset_scales(const Preset& preset) {
-  std::vector<std::string> out = figure_scales(preset.name);
-  if (preset.compute)
-    for (const char* scale : {"cpu", "quick"})
-      if (std::find(out.begin(), out.end(), scale) == out.end()) out.push_back(scale);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> preset_scales(const Preset& preset) { return figure_scales(preset.name); }
 
 std::vector<PresetExperiment> preset_experiments(const Preset& preset, const std::string& scale) {
   std::vector<PresetExperiment> out = figure_experiments(preset.name, scale);
   if (!out.empty()) return out;
-  // A preset computed in code (compute) has the quick and cpu scales and may have no experiment.
-  if ((scale == "quick" || scale == "cpu") && preset.compute) return out;
   std::string scales, have;
   for (const std::string& s : preset_scales(preset)) scales += (scales.empty() ? "" : ", ") + s;
   std::vector<std::string> figures;

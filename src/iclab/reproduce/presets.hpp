@@ -24,9 +24,6 @@ struct Preset {
   std::string description;  // one line for `iclab reproduce --list`
   // Reads DIR/<experiment>/results.csv for each experiment and writes DIR/<name>.{png,svg,gp}.
   std::function<void(const std::string& dir, const PlotOptions& options)> plot;
-  // For figures that are not grids of points (e.g. training curves): a direct computation that writes
-  // its CSVs under DIR, run before the experiments.
-  std::function<void(const std::string& dir, bool quick)> compute = {};
 };
 
 // The presets of the two linear-model papers (the neural-network ones live in iclab_nn).
@@ -36,9 +33,8 @@ const Preset& find_preset(const std::string& name, const std::vector<Preset>& am
 inline const Preset& find_preset(const std::string& name) { return find_preset(name, presets()); }
 
 // The experiments of a preset at a scale ("quick", "cpu", "paper", ...), run by the experiment runner
-// (resumable, shardable): the files of its figure folder figures/NAME/SCALE/ (none at the quick and cpu
-// scales of a preset that only computes). Throws InvalidArgument naming the preset's scales for a scale it
-// does not have.
+// (resumable, shardable): the files of its figure folder figures/NAME/SCALE/. Throws InvalidArgument naming
+// the preset's scales for a scale it does not have.
 std::vector<PresetExperiment> preset_experiments(const Preset& preset, const std::string& scale);
 // The scales a preset has, sorted.
 std::vector<std::string> preset_scales(const Preset& preset);
