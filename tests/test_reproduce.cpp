@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -22,6 +23,7 @@
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/reproduce/figure_files.hpp"
+#include "iclab/reproduce/preset_support.hpp"
 #include "iclab/reproduce/presets.hpp"
 
 namespace fs = std::filesystem;
@@ -287,6 +289,29 @@ TEST(FigureFolders, EachFileIsTheExperimentItsNameSaysAndScalesShareNames) {
   }
 }
 
+TEST(FigureFolders, AFolderWithoutAPlotFunctionPlotsGenerically) {
+  // A new figure can be a folder alone: its experiments' results plot with plot_figure_folder, labelled
+  // from the run (the experiment's description, the grid's keys), one series per second-axis value.
+  const fs::path dir = fs::temp_directory_path() / ("iclab_generic_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "e.toml") << "name = \"curve\"\ndescription = \"ICL error of a new figure\"\n"
+                                   "compute = [\"theory\"]\n[parameters]\nrho = 0.01\nlambda = 0\n"
+                                   "[grid]\nkappa = [0.5, 2]\ntau = \"lin:0.2:3:7\"\n";
+  ASSERT_EQ(run("run " + (dir / "e.toml").string() + " --quiet --out " + (dir / "out" / "curve").string()), 0);
+  iclab::plot_figure_folder("new-figure", (dir / "out").string(), {});
+  const std::string gp = slurp(dir / "out" / "new-figure.gp");
+  EXPECT_NE(gp.find("ICL error of a new figure"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("κ = 0.5"), std::string::npos) << gp;  // the series of the second axis
+  EXPECT_NE(gp.find("κ = 2"), std::string::npos) << gp;
+  EXPECT_EQ(slurp(dir / "out" / "new-figure.png").substr(1, 3), "PNG");
+  // Every figure folder is a preset: those without a plot function get this one.
+  const auto generic = iclab::folder_presets(iclab::presets());
+  EXPECT_TRUE(std::any_of(generic.begin(), generic.end(), [](const auto& p) { return p.name == "lu2024-fig5"; }));
+  EXPECT_FALSE(std::any_of(generic.begin(), generic.end(), [](const auto& p) { return p.name == "lu2024-fig1"; }));
+  fs::remove_all(dir);
+}
+
 TEST(ReproduceCli, ListAndBadNames) {
   EXPECT_EQ(run("reproduce --list"), 0);
   EXPECT_EQ(run("reproduce lu2024-fig99 --quick --out /tmp/iclab_never"), 2);
@@ -307,3 +332,21 @@ TEST(ReproduceCli, OverlaysTheAuthorsNumbers) {
 }
 
 }  // namespace
+
+// Issue 14, class 5: a results cell is read whole. std::stod read "0.5abc" as 0.5 and reported "abc" as
+// the bare word "stod".
+TEST(PresetSupport, CsvNumberReadsTheWholeCell) {
+  EXPECT_EQ(iclab::csv_number("0.25"), 0.25);
+  EXPECT_EQ(iclab::csv_number("-1e-3"), -1e-3);
+  EXPECT_TRUE(std::isnan(iclab::csv_number("")));
+  EXPECT_EQ(iclab::csv_number("-inf"), -std::numeric_limits<double>::infinity());
+  for (const char* bad : {"0.5abc", "abc", "1,5", " 1"}) {
+    try {
+      iclab::csv_number(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + bad + "' is not a number"), std::string::npos)
+          << e.what();
+    }
+  }
+}

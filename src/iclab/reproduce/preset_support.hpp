@@ -13,7 +13,8 @@ namespace iclab {
 // DIR/EXPERIMENT/results.csv.
 CsvData load_results(const std::string& dir, const std::string& experiment);
 
-// A results cell as a number: "" is NaN; "inf" and "-inf" are infinities.
+// A results cell as a number: "" is NaN; "inf" and "-inf" are infinities; anything but a whole number
+// (e.g. "0.5abc") throws std::runtime_error naming the cell.
 double csv_number(const std::string& text);
 
 // The value of `column` in the rows as a label shows it, so that labels come from the run's results and
