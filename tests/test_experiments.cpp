@@ -513,3 +513,15 @@ TEST_F(Runner, ComputeTimeFailureLeavesNoPartialDirectory) {
   EXPECT_NE(err.find("rerun the same command to resume"), std::string::npos) << err;
   EXPECT_TRUE(fs::exists(dir_ / "kept" / "results.journal"));
 }
+
+// Issue 14, class 8: an impossible point (or one past memory) is refused with the file and line of the key
+// its message names, as every other experiment-file error is, and before any output.
+TEST_F(Runner, ImpossiblePointsNameTheFileAndLine) {
+  write(dir_ / "f.toml",
+        "name = \"f\"\ncompute = [\"simulation\"]\n[parameters]\nd = 10\nalpha = 1\nkappa = 1\n"
+        "rho = 0.01\n[grid]\ntau = [2, 1e17]\n");
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "f.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("f.toml:9: grid.tau: point 1"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}

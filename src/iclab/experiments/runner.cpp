@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -253,8 +254,22 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
       }
     }
   }
-  // Every impossible point is refused before any output exists.
-  for (const auto& p : points) evaluator.validate(p);
+  // Every impossible point is refused before any output exists, with the file and line of the key the
+  // message names ("--tau: ..." -> "exp.toml:7: parameters.tau: ...") where the experiment sets it.
+  for (const auto& p : points) {
+    try {
+      evaluator.validate(p);
+    } catch (const InvalidArgument& e) {
+      const std::string message = e.what();
+      const std::size_t dashes = message.find("--");
+      std::size_t end = dashes == std::string::npos ? dashes : dashes + 2;
+      while (end != std::string::npos && end < message.size() && (std::islower(message[end]) || message[end] == '_'))
+        ++end;
+      const std::string key = end == std::string::npos ? "" : message.substr(dashes + 2, end - dashes - 2);
+      if (key.empty() || !experiment.sets(key)) throw;
+      throw InvalidArgument(experiment.where(key) + ": " + message);
+    }
+  }
 
   const fs::path dir(options.out_dir);
   std::error_code ec;
