@@ -296,8 +296,8 @@ TEST(FigureFolders, AFolderWithoutAPlotFunctionPlotsGenerically) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "e.toml") << "name = \"curve\"\ndescription = \"ICL error of a new figure\"\n"
-                                   "compute = [\"theory\"]\n[parameters]\nrho = 0.01\nlambda = 0\n"
-                                   "[grid]\nkappa = [0.5, 2]\ntau = \"lin:0.2:3:7\"\n";
+                                   "compute = [\"theory\"]\n[parameters]\nalpha = 10\nrho = 0.01\nlambda = 0\n"
+                                   "[grid]\ntau = \"lin:0.2:3:7\"\nkappa = [0.5, 2]\n";
   ASSERT_EQ(run("run " + (dir / "e.toml").string() + " --quiet --out " + (dir / "out" / "curve").string()), 0);
   iclab::plot_figure_folder("new-figure", (dir / "out").string(), {});
   const std::string gp = slurp(dir / "out" / "new-figure.gp");

@@ -19,6 +19,9 @@ const std::vector<Preset>& all_presets() {
     for (const auto& more : {nn::transformer_presets(), repr::representation_presets()})
       list.insert(list.end(), more.begin(), more.end());
 #endif
+    // Figure folders without a plot function of their own (a new figure can be a folder alone).
+    const std::vector<Preset> folders = folder_presets(list);
+    list.insert(list.end(), folders.begin(), folders.end());
     return list;
   }();
   return all;

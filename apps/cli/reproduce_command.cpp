@@ -47,8 +47,8 @@ void apply_device(PresetExperiment& e, Experiment& parsed, const std::string& de
 
 void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   // The neural-network figures are iclab-nn's (nn_handover.hpp): it lists every figure.
-  const bool known =
-      std::any_of(all_presets().begin(), all_presets().end(), [&](const Preset& p) { return p.name == o.name; });
+  // Here only the core's own figures are sure to be this program's (a folder-only figure may train).
+  const bool known = std::any_of(presets().begin(), presets().end(), [&](const Preset& p) { return p.name == o.name; });
   if (nn_program_available() && (o.list || (!o.name.empty() && !known))) hand_over_to_nn_program("reproduce");
   if (o.list) {
     for (const Preset& p : all_presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());

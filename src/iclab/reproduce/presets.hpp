@@ -32,6 +32,14 @@ const std::vector<Preset>& presets();
 const Preset& find_preset(const std::string& name, const std::vector<Preset>& among);
 inline const Preset& find_preset(const std::string& name) { return find_preset(name, presets()); }
 
+// A figure folder without a plot function of its own plots with plot_figure_folder: one panel per
+// experiment (DIR/<experiment>/results.csv), its main quantity (e_icl, icl_mean, icl_error, g_task, gap,
+// train_loss, ...) against its first grid axis, a series per value of its second; labels from the run.
+void plot_figure_folder(const std::string& name, const std::string& dir, const PlotOptions& options);
+// A preset with that plot for every figure folder that no preset of `known` names (so that a new figure
+// can be a folder alone).
+std::vector<Preset> folder_presets(const std::vector<Preset>& known);
+
 // The experiments of a preset at a scale ("quick", "cpu", "paper", ...), run by the experiment runner
 // (resumable, shardable): the files of its figure folder figures/NAME/SCALE/. Throws InvalidArgument naming
 // the preset's scales for a scale it does not have.
