@@ -484,3 +484,37 @@ TEST_F(Cli, MessagesNameTheActualProblem) {
     EXPECT_EQ(r.err.find("basic_filebuf"), std::string::npos) << r.err;
   }
 }
+
+// Issue 14: the bad-input corpus (tests/data/bad_inputs.tsv; its header says how to grow it). Each line is
+// refused by exit 2 with one stderr line naming the problem, nothing on stdout and no file in the working
+// directory.
+TEST_F(Cli, BadInputCorpus) {
+  const std::string corpus = slurp(fs::path(ICLAB_SOURCE_DIR) / "tests" / "data" / "bad_inputs.tsv");
+  ASSERT_FALSE(corpus.empty());
+  const fs::path work = dir_ / "work";
+  std::istringstream lines(corpus);
+  int cases = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() == '#') continue;
+    const std::size_t tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos) << line;
+    const std::string expected = line.substr(0, tab), args = line.substr(tab + 1);
+    fs::remove_all(work);
+    fs::create_directories(work);
+    // Each argument single-quoted: the corpus splits on blanks only, and ';' reaches iclab as text.
+    std::string quoted;
+    std::istringstream words(args);
+    for (std::string word; words >> word;) quoted += " '" + word + "'";
+    const std::string cmd = "cd " + work.string() + " && " + ICLAB_BINARY + quoted + " >" + (dir_ / "stdout").string() +
+                            " 2>" + (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    const std::string out = slurp(dir_ / "stdout"), err = slurp(dir_ / "stderr");
+    EXPECT_EQ(WEXITSTATUS(status), 2) << args << "\n" << err;
+    EXPECT_EQ(count_lines(err), 1) << args << "\n" << err;
+    EXPECT_NE(err.find(expected), std::string::npos) << args << "\n" << err << "(wanted: " << expected << ")";
+    EXPECT_TRUE(out.empty()) << args << "\n" << out;
+    EXPECT_TRUE(fs::is_empty(work)) << args;  // no output file (hence no NaN written anywhere)
+    ++cases;
+  }
+  EXPECT_GE(cases, 50);
+}
