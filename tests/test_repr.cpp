@@ -254,6 +254,7 @@ TEST(repr_cli, BadInputExitsTwoNamingTheOption) {
       {"repr train --d x", "--d"},
       {"repr gap --N lin:50:x:3", "--N"},
       {"repr train --out /nonexistent/dir/x.csv", "--out"},
+      {"repr gap --m 1000000 --N 50", "memory: "},  // issue 14: was std::bad_alloc
   };
   for (const auto& c : cases) {
     const CliResult r = run_cli(c.args);

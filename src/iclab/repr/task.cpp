@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <numbers>
+#include <string>
 
+#include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
 
@@ -59,6 +61,17 @@ void TaskSpec::validate() const {
   if (tau == 0 && N > m)
     throw InvalidArgument("--tau: tau = 0 needs N <= m (otherwise Z^T Z is singular and a* is not unique)");
   if (d == 1 && K > 2) throw InvalidArgument("--d: d = 1 has only two distinct unit-norm tokens; use d >= 2");
+  // Memory before allocation (repr gap --m 1000000 ended in std::bad_alloc): the dictionary (d x K, m x K),
+  // the ridge solution (N x K), and the N x N and m x m Gram matrices with their factorisations.
+  const auto D = [](long v) { return static_cast<double>(v); };
+  const double needed =
+      8.0 * (D(d) * D(K) + 3.0 * D(m) * D(K) + 2.0 * D(N) * D(K) + 2.0 * D(N) * D(N) + 2.0 * D(m) * D(m));
+  const double available = available_memory_bytes();
+  if (needed > 1073741824.0 && needed > (available > 0 ? available : 1e15))
+    throw InvalidArgument("memory: --d " + std::to_string(d) + " --m " + std::to_string(m) + " --K " +
+                          std::to_string(K) + " --N " + std::to_string(N) + " needs about " +
+                          std::to_string(static_cast<long long>(needed)) + " bytes, and " +
+                          std::to_string(static_cast<long long>(available)) + " bytes are available");
 }
 
 nlohmann::json TaskSpec::to_json() const {
