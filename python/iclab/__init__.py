@@ -348,7 +348,7 @@ def simulate(d=None, alpha=None, tau=None, kappa=None, rho=None, lam=0.0, *, rep
         raise ValueError(f"--out: expected a path, got {out!r}")
     out = "" if out is None else _os.fspath(out)
     if isinstance(repeats, bool) or not isinstance(repeats, _numbers.Integral):
-        raise ValueError("--repeats: must be an integer >= 1")
+        raise ValueError("--repeats: must be an integer in [1, 10000000]")
     columns = {"d": _np.asarray(_integers(d, "d"), dtype=float), "alpha": _values(alpha, "alpha"),
                "kappa": _values(kappa, "kappa", True), "tau": _values(tau, "tau"), "rho": _values(rho, "rho")}
     lams = _values(lam, "lambda")

@@ -414,7 +414,8 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
   const BlasThreadScope blas(1);  // as the CLI: results independent of OpenBLAS's threads
   // The CLI's checks, in its order (apps/cli/simulate_command.cpp).
   check_output_target(out);
-  if (repeats < 1) throw InvalidArgument("--repeats: must be an integer >= 1");
+  if (repeats < 1 || repeats > kMaxRepeats)
+    throw InvalidArgument("--repeats: must be an integer in [1, " + std::to_string(kMaxRepeats) + "]");
   for (double v : alphas) check_parseable(v, "--alpha");
   for (double v : kappas) check_parseable(v, "--kappa", true);
   for (double v : taus) check_parseable(v, "--tau");
