@@ -9,6 +9,7 @@ packages=(
   libboost-dev libgtest-dev libbenchmark-dev
   libtomlplusplus-dev gnuplot-nox
   clang-format  # CI's format check (.ci/format-check.sh); version 14 on Debian 12
+  clang  # libFuzzer for the parser fuzz targets (.ci/fuzz.sh)
   python3-numpy python3-scipy
   pybind11-dev python3-dev  # the Python module iclab (python/)
   python3-pytest python3-pandas python3-matplotlib  # its tests, DataFrame results and examples
