@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "iclab/covariances/covariance_spec.hpp"
@@ -619,7 +620,11 @@ std::size_t EnsembleTrainer::estimate_bytes(const std::vector<EnsembleMember>& m
   const double scoring = static_cast<double>(std::max(options.chunk, kEvaluationContexts)) * per_context;
   const double index = static_cast<double>(kIndexBlock) * slots * 2.0;  // int64 = 2 floats
   const double floats = rows * (length * width + 1.0) + 6.0 * parameters + step + scoring + index;
-  return static_cast<std::size_t>(floats * 4.0) + (std::size_t{64} << 20);  // + 64 MiB of fixed overhead
+  // + 64 MiB of fixed overhead. Saturated: a double past SIZE_MAX (d = 1e6 gives ~1e25 bytes) converted
+  // to size_t is undefined and let such a model pass the memory check.
+  const double bytes = floats * 4.0 + static_cast<double>(std::size_t{64} << 20);
+  if (!(bytes < 1.8e19)) return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(bytes);
 }
 
 std::size_t EnsembleTrainer::available_bytes(const std::string& device) {
