@@ -2,7 +2,6 @@
 // independent checks against the reference implementation's bisection, the authors' published
 // alpha-minima (Fig 2 simulation alphas), limits, and a sampled Wishart matrix.
 #include <cmath>
-#include <string>
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
