@@ -1,10 +1,12 @@
 #include "iclab/nn/token_data.hpp"
 
+#include <omp.h>
+
 #include "iclab/sampling/context_sampler.hpp"
 
 namespace iclab::nn {
 
-TokenBatch sample_token_batch(const ContextFamily& family, long first_unit, long count) {
+TokenBatch sample_token_batch(const ContextFamily& family, long first_unit, long count, int threads) {
   const long d = family.fresh_tasks ? family.fresh_factor.rows() : family.tasks.cols();
   TokenBatch batch;
   batch.contexts = count;
@@ -12,7 +14,7 @@ TokenBatch sample_token_batch(const ContextFamily& family, long first_unit, long
   batch.width = d + 1;
   batch.values.assign(static_cast<std::size_t>(count * batch.tokens * batch.width), 0.0f);
   batch.targets.assign(static_cast<std::size_t>(count), 0.0f);
-#pragma omp parallel
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_num_procs())
   {
     Vector task(d), z(d);
 #pragma omp for schedule(static)
