@@ -170,6 +170,12 @@ TEST(NnData, TokensFollowTheConventions) {
   // Chunks concatenate to the same numbers.
   const auto tail = iclab::nn::sample_token_batch(family, contexts - 3, 3);
   EXPECT_EQ(tail.targets[2], batch.targets.back());
+  // The thread count never changes a number (each context's draws are addressed by its unit).
+  const auto one = iclab::nn::sample_token_batch(family, 17, 1001, 1);
+  const auto three = iclab::nn::sample_token_batch(family, 17, 1001, 3);
+  EXPECT_EQ(one.values, three.values);
+  EXPECT_EQ(one.targets, three.targets);
+  EXPECT_EQ(std::vector<float>(batch.targets.begin() + 17, batch.targets.begin() + 1018), one.targets);
 }
 
 TEST(NnModels, ZeroPredictorScoresOnePlusRho) {
