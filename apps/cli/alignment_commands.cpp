@@ -1,12 +1,14 @@
 // Task-alignment front ends (Letey et al.): `theory` with --ctrain/--ctest, `align` (the alignment
 // measures and their Spearman correlation with measured errors), `heatmap` (optimal pretraining,
 // Fig 4) and `kspectrum` (eigenvalues of K against C_train's, Fig 5).
+#include "alignment_commands.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <map>
 
-#include "alignment_commands.hpp"
 #include "iclab/error.hpp"
+#include "iclab/experiments/command_tables.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/params/value_list.hpp"
@@ -64,24 +66,11 @@ void run_general_theory(const GeneralTheoryOptions& o, const std::string& comman
     const auto ix = grid.at(i);
     points.push_back(make_point(alphas[ix[0]], alpha_tests[ix[1]], taus[ix[2]], kappas[ix[3]], rhos[ix[4]]));
   }
-  Table table({"d", "ctrain", "ctest", "alpha", "alpha_test", "tau", "kappa", "rho", "e_icl", "e_idg", "e_scalar",
-               "e_misalign", "q", "lambda_tilde", "sigma"});
-  for (const TaskCovariance& train : trains) {
-    const theory::AlignmentTheory alignment(train);
-    for (const auto& p : points) {
-      const theory::PretrainingTheory solved = alignment.solve(p);
-      for (const TaskCovariance& test : tests) {
-        const theory::IclError e = alignment.evaluate(solved, test);
-        table.add_row({d, train.spec(), test.spec(), p.alpha, p.test_alpha(), p.tau, p.kappa, p.rho, e.e_icl,
-                       solved.e_idg(), e.e_scalar, e.e_misalign, solved.q, solved.lambda_tilde, solved.sigma});
-      }
-    }
-  }
   RunInfo info;
   info.command_line = command_line;
-  info.extra["kind"] = "task-alignment theory (Letey et al.), ridgeless, d -> inf; F_kappa by a bracketed root";
-  info.extra["covariances"] = "normalised to trace d unless 'raw:'; C_test enters through diag(U^T C_test U)";
-  emit(table, info, o.output);
+  const CommandTable result = alignment_theory_table(d, trains, tests, points);
+  info.extra.update(result.meta);
+  emit(result.table, info, o.output);
 }
 
 namespace {
@@ -148,40 +137,20 @@ void run_align(const AlignOptions& o, const std::string& command_line) {
   if (alpha_tests.size() != 1)  // it used the first value silently
     throw InvalidArgument("--alpha-test: one value for align (kappa may be a list)");
   const double alpha_test = alpha_tests.front();
-  const theory::AlignmentTheory alignment(train);
-  std::vector<std::vector<theory::AlignmentMeasures>> measures;
-  std::vector<std::vector<double>> e_icl;
-  bool singular = false;
-  for (double kappa : kappas) {
-    const auto p = make_point(alpha[0], alpha_test, tau[0], kappa, rho[0]);
-    const auto solved = alignment.solve(p);
-    auto& row = measures.emplace_back();
-    auto& errors = e_icl.emplace_back();
-    for (const TaskCovariance& test : tests) {
-      row.push_back(theory::alignment_measures(alignment, solved, train, test));
-      errors.push_back(alignment.evaluate(solved, test).e_icl);
-      singular = singular || row.back().trace_singular;
-    }
-  }
-  if (singular) std::fprintf(stderr, "iclab: warning: C_train is singular: the trace measure is reported as inf\n");
+  std::vector<theory::AlignmentPoint> points;
+  for (double kappa : kappas) points.push_back(make_point(alpha[0], alpha_test, tau[0], kappa, rho[0]));
+  const AlignTable result = align_table(train, tests, points);
+  if (result.trace_singular)
+    std::fprintf(stderr, "iclab: warning: C_train is singular: the trace measure is reported as inf\n");
   RunInfo info;
   info.command_line = command_line;
-  info.extra["measures"] = {{"e_misalign", "<C_test K>"},
-                            {"resolvent", "<C_test F_kappa(sigma)>"},
-                            {"trace", "<C_train^-1 C_test> (inf when C_train is singular)"},
-                            {"inv_cka", "1/CKA(C_train, C_test)"}};
+  info.extra.update(result.meta);
   if (!o.spearman_against.empty()) {
     info.extra["spearman_against"] = {{"file", o.spearman_against}, {"error_column", o.error_column}};
-    emit(spearman_table(o, kappas, tests, measures), info, o.output);
+    emit(spearman_table(o, kappas, tests, result.measures), info, o.output);
     return;
   }
-  Table table({"ctest", "kappa", "e_icl", "e_misalign", "resolvent", "trace", "inv_cka"});
-  for (std::size_t ki = 0; ki < kappas.size(); ++ki)
-    for (std::size_t t = 0; t < tests.size(); ++t) {
-      const auto& m = measures[ki][t];
-      table.add_row({tests[t].spec(), kappas[ki], e_icl[ki][t], m.misalignment, m.resolvent, m.trace, m.inverse_cka});
-    }
-  emit(table, info, o.output);
+  emit(result.table, info, o.output);
 }
 
 struct HeatmapOptions {
@@ -204,17 +173,11 @@ void run_heatmap(const HeatmapOptions& o, const std::string& command_line) {
   request.rho = one(o.rho, "--rho");
   request.delta_p = parse_value_list(o.dp, "--dp");
   request.kappa = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
-  for (double dp : request.delta_p)
-    if (!std::isfinite(request.p_test + dp)) throw InvalidArgument("--dp: p_test + dp must be finite");
-  for (double kappa : request.kappa) make_point(request.alpha, std::nan(""), request.tau, kappa, request.rho);
-  Table table({"dp", "kappa", "e_icl", "e_matched", "improvement_pct"});
-  for (const auto& cell : theory::optimal_pretraining_heatmap(request))
-    table.add_row({cell.delta_p, cell.kappa, cell.e_icl, cell.e_matched, cell.improvement_pct});
   RunInfo info;
   info.command_line = command_line;
-  info.extra["kind"] = "C_test = power:ptest, C_train = power:(ptest + dp), both trace d; improvement of e_ICL over "
-                       "C_train = C_test, in percent";
-  emit(table, info, o.output);
+  const CommandTable result = heatmap_table(request);
+  info.extra.update(result.meta);
+  emit(result.table, info, o.output);
 }
 
 struct KSpectrumOptions {
@@ -232,17 +195,16 @@ void run_kspectrum(const KSpectrumOptions& o, const std::string& command_line) {
   const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
   const auto rhos = parse_value_list(o.rho, "--rho");
   const GridIndex grid({alphas.size(), taus.size(), kappas.size(), rhos.size()});
-  Table table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k"});
+  std::vector<theory::AlignmentPoint> points;
   for (std::size_t i = 0; i < grid.size(); ++i) {
     const auto ix = grid.at(i);
-    const auto p = make_point(alphas[ix[0]], std::nan(""), taus[ix[1]], kappas[ix[2]], rhos[ix[3]]);
-    for (const auto& e : theory::k_spectrum(train.eigenvalues(), p))
-      table.add_row({p.alpha, p.tau, p.kappa, p.rho, e.index, e.train_eigenvalue, e.k});
+    points.push_back(make_point(alphas[ix[0]], std::nan(""), taus[ix[1]], kappas[ix[2]], rhos[ix[3]]));
   }
   RunInfo info;
   info.command_line = command_line;
-  info.extra["kind"] = "eigenvalues k_i of K = q F + (q lambda~ - sigma^2) F' against C_train's eigenvalues";
-  emit(table, info, o.output);
+  const CommandTable result = kspectrum_table(train, points);
+  info.extra.update(result.meta);
+  emit(result.table, info, o.output);
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 #include "alignment_commands.hpp"
 #include "commands.hpp"
 #include "iclab/error.hpp"
+#include "iclab/experiments/command_tables.hpp"
 #include "iclab/io/progress.hpp"
-#include "iclab/io/table.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/theory/isotropic.hpp"
 #include "output.hpp"
@@ -54,33 +54,13 @@ void run_theory(const TheoryOptions& o, const std::string& command_line) {
 
   RunInfo info;
   info.command_line = command_line;
-  info.extra["kind"] = "isotropic asymptotic theory (d -> infinity)";
-  if (minimise) {
-    Table table({"tau", "kappa", "rho", "lambda", "alpha_min"});
-    ProgressBar progress("alpha-min", static_cast<long>(points.size()));  // large heatmap grids take seconds
-    for (const auto& p : points) {
-      table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(what, p))});
-      progress.advance();
-    }
-    progress.finish();
-    info.extra["alpha_min"] = {{"observable", o.alpha_min},
-                               {"search", "log grid alpha in [1e-3, 1e6], 40 points per decade, then Brent"},
-                               {"empty_means", "monotone in alpha over the search range"}};
-    emit(table, info, o.output);
-    return;
-  }
-  Table table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"});
-  ProgressBar progress("theory", static_cast<long>(points.size()));
-  for (const auto& p : points) {
-    progress.advance();
-    const double icl = theory::icl_error(p);
-    const double idg = theory::idg_error(p);
-    table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, idg, icl - idg});
-  }
+  // Large alpha-min grids take seconds.
+  ProgressBar progress(minimise ? "alpha-min" : "theory", static_cast<long>(points.size()));
+  auto advance = [&progress] { progress.advance(); };
+  CommandTable result = minimise ? alpha_min_table(what, points, advance) : isotropic_theory_table(points, advance);
   progress.finish();
-  info.extra["formulas"] = "lambda = 0: ridgeless closed forms (Lu et al.); lambda > 0: ridge e_ICL via the "
-                           "self-consistent root, ridge e_IDG = tau q (iclab, docs/ridge-idg.md)";
-  emit(table, info, o.output);
+  info.extra.update(result.meta);
+  emit(result.table, info, o.output);
 }
 
 }  // namespace

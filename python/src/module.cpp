@@ -24,6 +24,7 @@
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/error.hpp"
 #include "iclab/evaluation/test_error.hpp"
+#include "iclab/experiments/command_tables.hpp"
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
@@ -268,26 +269,14 @@ py::dict alignment_theory(long d, const std::vector<TaskCovariance>& trains, con
   std::vector<theory::AlignmentPoint> points;
   for (std::size_t i = 0; i < alpha.size; ++i)
     points.push_back(alignment_point(alpha[i], alpha_test[i], tau[i], kappa[i], rho[i]));
-  Table table({"d", "ctrain", "ctest", "alpha", "alpha_test", "tau", "kappa", "rho", "e_icl", "e_idg", "e_scalar",
-               "e_misalign", "q", "lambda_tilde", "sigma"});
+  CommandTable out;
   {
     py::gil_scoped_release release;
-    for (const TaskCovariance& train : trains) {
-      const theory::AlignmentTheory alignment(train);
-      for (const auto& p : points) {
-        const theory::PretrainingTheory solved = alignment.solve(p);
-        for (const TaskCovariance& test : tests) {
-          const theory::IclError e = alignment.evaluate(solved, test);
-          table.add_row({d, train.spec(), test.spec(), p.alpha, p.test_alpha(), p.tau, p.kappa, p.rho, e.e_icl,
-                         solved.e_idg(), e.e_scalar, e.e_misalign, solved.q, solved.lambda_tilde, solved.sigma});
-        }
-      }
-    }
+    out = alignment_theory_table(d, trains, tests, points);
   }
   nlohmann::json meta = base_meta("theory");
-  meta["kind"] = "task-alignment theory (Letey et al.), ridgeless, d -> inf; F_kappa by a bracketed root";
-  meta["covariances"] = "normalised to trace d unless 'raw:'; C_test enters through diag(U^T C_test U)";
-  return result(table, meta);
+  meta.update(out.meta);
+  return result(out.table, meta);
 }
 
 py::dict align(const TaskCovariance& train, const std::vector<TaskCovariance>& tests, double alpha, double alpha_test,
@@ -296,28 +285,14 @@ py::dict align(const TaskCovariance& train, const std::vector<TaskCovariance>& t
   for (const auto& c : tests) require_dim(c, train.dim(), "--ctest");
   std::vector<theory::AlignmentPoint> points;
   for (double kappa : kappas) points.push_back(alignment_point(alpha, alpha_test, tau, kappa, rho));
-  Table table({"ctest", "kappa", "e_icl", "e_misalign", "resolvent", "trace", "inv_cka"});
-  bool singular = false;
+  AlignTable out;
   {
     py::gil_scoped_release release;
-    const theory::AlignmentTheory alignment(train);
-    for (const auto& p : points) {
-      const auto solved = alignment.solve(p);
-      for (const TaskCovariance& test : tests) {
-        const auto m = theory::alignment_measures(alignment, solved, train, test);
-        singular = singular || m.trace_singular;
-        table.add_row({test.spec(), p.kappa, alignment.evaluate(solved, test).e_icl, m.misalignment, m.resolvent,
-                       m.trace, m.inverse_cka});
-      }
-    }
+    out = align_table(train, tests, points);
   }
   nlohmann::json meta = base_meta("align");
-  meta["measures"] = {{"e_misalign", "<C_test K>"},
-                      {"resolvent", "<C_test F_kappa(sigma)>"},
-                      {"trace", "<C_train^-1 C_test> (inf when C_train is singular)"},
-                      {"inv_cka", "1/CKA(C_train, C_test)"}};
-  meta["trace_singular"] = singular;
-  return result(table, meta);
+  meta.update(out.meta);
+  return result(out.table, meta);
 }
 
 py::dict heatmap(long d, double ptest, double alpha, double tau, double rho, const std::vector<double>& dps,
@@ -333,20 +308,15 @@ py::dict heatmap(long d, double ptest, double alpha, double tau, double rho, con
   for (double dp : dps) check_parseable(dp, "--dp");
   request.delta_p = dps;
   request.kappa = kappas;
-  for (double dp : request.delta_p)
-    if (!std::isfinite(request.p_test + dp)) throw InvalidArgument("--dp: p_test + dp must be finite");
   for (double kappa : request.kappa) (void)alignment_point(alpha, std::nan(""), tau, kappa, rho);
-  Table table({"dp", "kappa", "e_icl", "e_matched", "improvement_pct"});
+  CommandTable out;
   {
     py::gil_scoped_release release;
-    for (const auto& cell : theory::optimal_pretraining_heatmap(request))
-      table.add_row({cell.delta_p, cell.kappa, cell.e_icl, cell.e_matched, cell.improvement_pct});
+    out = heatmap_table(request);
   }
   nlohmann::json meta = base_meta("heatmap");
-  meta["kind"] =
-      "C_test = power:ptest, C_train = power:(ptest + dp), both trace d; improvement of e_ICL over "
-      "C_train = C_test, in percent";
-  return result(table, meta);
+  meta.update(out.meta);
+  return result(out.table, meta);
 }
 
 py::dict kspectrum(const TaskCovariance& train, Array alpha_in, Array tau_in, Array kappa_in, Array rho_in) {
@@ -360,16 +330,14 @@ py::dict kspectrum(const TaskCovariance& train, Array alpha_in, Array tau_in, Ar
   std::vector<theory::AlignmentPoint> points;
   for (std::size_t i = 0; i < alpha.size; ++i)
     points.push_back(alignment_point(alpha[i], std::nan(""), tau[i], kappa[i], rho[i]));
-  Table table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k"});
+  CommandTable out;
   {
     py::gil_scoped_release release;
-    for (const auto& p : points)
-      for (const auto& e : theory::k_spectrum(train.eigenvalues(), p))
-        table.add_row({p.alpha, p.tau, p.kappa, p.rho, e.index, e.train_eigenvalue, e.k});
+    out = kspectrum_table(train, points);
   }
   nlohmann::json meta = base_meta("kspectrum");
-  meta["kind"] = "eigenvalues k_i of K = q F + (q lambda~ - sigma^2) F' against C_train's eigenvalues";
-  return result(table, meta);
+  meta.update(out.meta);
+  return result(out.table, meta);
 }
 
 // --- simulation ----------------------------------------------------------------------------------------
@@ -384,12 +352,6 @@ TaskCovariance covariance_for(const CovarianceArg& arg, long d, const std::strin
   return c;
 }
 
-ErrorForm parse_error_form(const std::string& text) {
-  if (text == "exact") return ErrorForm::exact;
-  if (text == "asymptotic") return ErrorForm::asymptotic;
-  throw InvalidArgument("--error-form: expected 'exact' or 'asymptotic', got '" + text + "'");
-}
-
 void check_output_target(const std::string& out) {
   if (out.empty()) return;
   namespace fs = std::filesystem;
@@ -400,11 +362,6 @@ void check_output_target(const std::string& out) {
   if (fs::is_directory(target, ec)) throw InvalidArgument("--out: '" + out + "' is a directory");
 }
 
-struct SimulationPoint {
-  ModelParams model;
-  TaskSetting setting;
-};
-
 py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas, const std::vector<double>& kappas,
                   const std::vector<double>& taus, const std::vector<double>& rhos, const std::vector<double>& lambdas,
                   long repeats, const std::string& seed_text, const std::string& task_norm,
@@ -414,28 +371,28 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
   const BlasThreadScope blas(1);  // as the CLI: results independent of OpenBLAS's threads
   // The CLI's checks, in its order (apps/cli/simulate_command.cpp).
   check_output_target(out);
-  if (repeats < 1 || repeats > kMaxRepeats)
-    throw InvalidArgument("--repeats: must be an integer in [1, " + std::to_string(kMaxRepeats) + "]");
   for (double v : alphas) check_parseable(v, "--alpha");
   for (double v : kappas) check_parseable(v, "--kappa", true);
   for (double v : taus) check_parseable(v, "--tau");
   for (double v : rhos) check_parseable(v, "--rho");
   for (double v : lambdas) check_parseable(v, "--lambda");
-  const std::uint64_t seed = parse_seed(seed_text, "--seed");
+  SimulationRequest request;
+  request.repeats = repeats;
+  request.lambdas = lambdas;
+  request.seed = parse_seed(seed_text, "--seed");
   const TaskNorm norm = parse_task_norm(task_norm);
   const Assignment assignment = parse_assignment(assignment_text);
   const ErrorForm form = parse_error_form(error_form);
   const auto solver = make_ridge_solver(solver_name);
-  for (double l : lambdas)
-    if (!(l >= 0)) throw InvalidArgument("--lambda: must be >= 0");
-  const bool general = ctrain.has_value() || !ctests.empty();
-  std::map<long, TaskSetting> settings_by_d;
+  request.solver = solver.get();
+  request.general = ctrain.has_value() || !ctests.empty();
+  request.with_theory = with_theory;
   for (long d : ds) {
     if (d < 2) throw InvalidArgument("--d: must be an integer >= 2, got " + std::to_string(d));
-    if (settings_by_d.count(d)) continue;
-    TaskSetting& setting = settings_by_d[d];
+    if (request.settings.count(d)) continue;
+    TaskSetting& setting = request.settings[d];
     setting.form = form;
-    if (general) {
+    if (request.general) {
       setting.train = covariance_for(ctrain.value_or(CovarianceArg(std::string("iso"))), d, "--ctrain");
       if (ctests.empty()) setting.tests.push_back(parse_covariance("iso", d, "--ctest"));
       for (const auto& t : ctests) {
@@ -450,10 +407,8 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
   const std::size_t n = ds.size();
   if (alphas.size() != n || kappas.size() != n || taus.size() != n || rhos.size() != n)
     throw InvalidArgument("internal: simulate expects one value per grid point");
-  std::vector<SimulationPoint> points;
   for (std::size_t i = 0; i < n; ++i) {
-    SimulationPoint point;
-    ModelParams& m = point.model;
+    ModelParams& m = request.points.emplace_back();
     m.d = ds[i];
     m.alpha = alphas[i];
     m.kappa = kappas[i];
@@ -461,97 +416,29 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
     m.rho = rhos[i];
     m.task_norm = norm;
     m.assignment = assignment;
-    m.validate();
-    for (double l : lambdas)
-      if (m.tau == 1.0 && l == 0.0)
-        throw InvalidArgument("--lambda: tau = 1 with lambda = 0 is the interpolation threshold; use lambda > 0");
-    require_simulation_memory(m, *solver);
-    point.setting = settings_by_d.at(m.d);
-    points.push_back(std::move(point));
   }
+  validate(request);
 
-  std::vector<std::string> columns = {"d"};
-  if (general) columns.insert(columns.end(), {"ctrain", "ctest"});
-  columns.insert(columns.end(),
-                 {"alpha", "kappa", "tau", "rho", "lambda", "repeats", "icl_mean", "icl_std", "idg_mean", "idg_std"});
-  if (with_theory) {
-    if (general)
-      columns.insert(columns.end(), {"e_icl_ridgeless", "e_idg_ridgeless"});
-    else
-      columns.insert(columns.end(), {"e_icl", "e_idg"});
-  }
-  columns.insert(columns.end(), {"ell", "k", "n", "task_norm", "assignment", "seed"});
-  Table table(columns);
   nlohmann::json meta = base_meta("simulate");
-  meta["seed"] = seed;
   meta["error_form"] = error_form;
   meta["solver"] = solver_name;
-  nlohmann::json reports = nlohmann::json::array();
-
+  CommandTable table;
   run_interruptible([&](const StopFlag& stop) {
     std::optional<ProgressBar> bar;
-    if (progress) bar.emplace("simulate", static_cast<long>(points.size()) * repeats);
-    for (const SimulationPoint& point : points) {
+    if (progress) bar.emplace("simulate", static_cast<long>(n) * repeats);
+    table = simulation_table(request, [&] {
+      if (bar) bar->advance();
       stop.check();
-      const ModelParams& m = point.model;
-      const auto results = simulate_point(m, point.setting, lambdas, repeats, seed, *solver, [&] {
-        if (bar) bar->advance();
-        stop.check();
-      });
-      std::vector<theory::IclError> general_theory;
-      double general_idg = 0.0;
-      if (with_theory && general) {
-        const theory::AlignmentTheory alignment(*point.setting.train);
-        const auto solved = alignment.solve({m.alpha, m.tau, m.kappa, m.rho, std::nullopt});
-        for (const auto& test : point.setting.tests) general_theory.push_back(alignment.evaluate(solved, test));
-        general_idg = solved.e_idg();
-      }
-      for (const SimulationResult& r : results) {
-        for (std::size_t t = 0; t < point.setting.num_tests(); ++t) {
-          std::vector<Cell> row = {m.d};
-          if (general) {
-            row.emplace_back(point.setting.train->spec());
-            row.emplace_back(point.setting.tests[t].spec());
-          }
-          row.insert(row.end(), {m.alpha, m.kappa, m.tau, m.rho, r.lambda, repeats, r.icl_mean[t], r.icl_std[t],
-                                 r.idg_mean, r.idg_std});
-          if (with_theory) {
-            if (general) {
-              row.emplace_back(general_theory[t].e_icl);
-              row.emplace_back(general_idg);
-            } else {
-              const theory::IsotropicPoint p{m.alpha, m.tau, m.kappa, m.rho, r.lambda};
-              row.emplace_back(theory::icl_error(p));
-              row.emplace_back(theory::idg_error(p));
-            }
-          }
-          row.insert(row.end(), {m.context_length(), m.num_tasks(), m.num_contexts(), to_string(m.task_norm),
-                                 to_string(m.assignment), static_cast<long>(seed)});
-          table.add_row(std::move(row));
-        }
-        nlohmann::json entry = m.to_json();
-        if (general) entry["ctrain"] = point.setting.train->spec();
-        entry["lambda"] = r.lambda;
-        entry["solver"] = nlohmann::json::array();
-        for (const auto& rep : r.repetitions) entry["solver"].push_back(rep.report.to_json());
-        reports.push_back(std::move(entry));
-      }
-    }
+    });
     if (bar) bar->finish();
   });
-  meta["points"] = std::move(reports);
-  if (with_theory)
-    meta["theory"] = general ? "task-alignment theory (Letey et al.), ridgeless lambda -> 0+, d -> inf"
-                             : "isotropic theory (d -> inf) at the simulation's lambda";
-  if (general)
-    meta["tasks"] =
-        "pretraining t ~ N(0, C_train) (sphere: rescaled to ||t||^2 = tr C_train); ICL test t ~ N(0, C_test)";
+  meta.update(table.meta);
   if (!out.empty()) {
     // As the CLI's --out: the CSV and FILE.meta.json, each written atomically once everything is computed.
-    write_file_atomically(out, table.to_csv());
+    write_file_atomically(out, table.table.to_csv());
     write_file_atomically(out + ".meta.json", meta.dump(2) + "\n");
   }
-  return result(table, meta);
+  return result(table.table, meta);
 }
 
 // --- building blocks: sample, fit, evaluate -------------------------------------------------------------

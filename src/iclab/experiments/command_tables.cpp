@@ -1,0 +1,207 @@
+#include "iclab/experiments/command_tables.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "iclab/error.hpp"
+#include "iclab/params/value_list.hpp"
+
+namespace iclab {
+namespace {
+
+void call(const std::function<void()>& hook) {
+  if (hook) hook();
+}
+
+nlohmann::json alignment_theory_meta() {
+  return {{"kind", "task-alignment theory (Letey et al.), ridgeless, d -> inf; F_kappa by a bracketed root"},
+          {"covariances", "normalised to trace d unless 'raw:'; C_test enters through diag(U^T C_test U)"}};
+}
+
+}  // namespace
+
+CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& points,
+                                    const std::function<void()>& on_point) {
+  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"})};
+  for (const auto& p : points) {
+    const double icl = theory::icl_error(p);
+    const double idg = theory::idg_error(p);
+    out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, idg, icl - idg});
+    call(on_point);
+  }
+  out.meta["kind"] = "isotropic asymptotic theory (d -> infinity)";
+  out.meta["formulas"] =
+      "lambda = 0: ridgeless closed forms (Lu et al.); lambda > 0: ridge e_ICL via the "
+      "self-consistent root, ridge e_IDG = tau q (iclab, docs/ridge-idg.md)";
+  return out;
+}
+
+CommandTable alpha_min_table(theory::Observable observable, const std::vector<theory::IsotropicPoint>& points,
+                             const std::function<void()>& on_point) {
+  const std::string name = observable == theory::Observable::icl ? "icl" : "idg";
+  CommandTable out{Table({"tau", "kappa", "rho", "lambda", "alpha_min"})};
+  for (const auto& p : points) {
+    out.table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(observable, p))});
+    call(on_point);
+  }
+  out.meta["kind"] = "isotropic asymptotic theory (d -> infinity)";
+  out.meta["alpha_min"] = {{"observable", name},
+                           {"search", "log grid alpha in [1e-3, 1e6], 40 points per decade, then Brent"},
+                           {"empty_means", "monotone in alpha over the search range"}};
+  return out;
+}
+
+CommandTable alignment_theory_table(long d, const std::vector<TaskCovariance>& trains,
+                                    const std::vector<TaskCovariance>& tests,
+                                    const std::vector<theory::AlignmentPoint>& points) {
+  CommandTable out{Table({"d", "ctrain", "ctest", "alpha", "alpha_test", "tau", "kappa", "rho", "e_icl", "e_idg",
+                          "e_scalar", "e_misalign", "q", "lambda_tilde", "sigma"}),
+                   alignment_theory_meta()};
+  for (const TaskCovariance& train : trains) {
+    const theory::AlignmentTheory alignment(train);
+    for (const auto& p : points) {
+      const theory::PretrainingTheory solved = alignment.solve(p);
+      for (const TaskCovariance& test : tests) {
+        const theory::IclError e = alignment.evaluate(solved, test);
+        out.table.add_row({d, train.spec(), test.spec(), p.alpha, p.test_alpha(), p.tau, p.kappa, p.rho, e.e_icl,
+                           solved.e_idg(), e.e_scalar, e.e_misalign, solved.q, solved.lambda_tilde, solved.sigma});
+      }
+    }
+  }
+  return out;
+}
+
+AlignTable align_table(const TaskCovariance& train, const std::vector<TaskCovariance>& tests,
+                       const std::vector<theory::AlignmentPoint>& points) {
+  AlignTable out;
+  out.table = Table({"ctest", "kappa", "e_icl", "e_misalign", "resolvent", "trace", "inv_cka"});
+  const theory::AlignmentTheory alignment(train);
+  for (const auto& p : points) {
+    const auto solved = alignment.solve(p);
+    auto& row = out.measures.emplace_back();
+    for (const TaskCovariance& test : tests) {
+      const auto& m = row.emplace_back(theory::alignment_measures(alignment, solved, train, test));
+      out.trace_singular = out.trace_singular || m.trace_singular;
+      out.table.add_row({test.spec(), p.kappa, alignment.evaluate(solved, test).e_icl, m.misalignment, m.resolvent,
+                         m.trace, m.inverse_cka});
+    }
+  }
+  out.meta["measures"] = {{"e_misalign", "<C_test K>"},
+                          {"resolvent", "<C_test F_kappa(sigma)>"},
+                          {"trace", "<C_train^-1 C_test> (inf when C_train is singular)"},
+                          {"inv_cka", "1/CKA(C_train, C_test)"}};
+  out.meta["trace_singular"] = out.trace_singular;
+  return out;
+}
+
+CommandTable heatmap_table(const theory::HeatmapRequest& request) {
+  if (request.d < 2) throw InvalidArgument("--d: must be an integer >= 2");
+  for (double dp : request.delta_p)
+    if (!std::isfinite(request.p_test + dp)) throw InvalidArgument("--dp: p_test + dp must be finite");
+  for (double kappa : request.kappa)
+    theory::AlignmentPoint{request.alpha, request.tau, kappa, request.rho, std::nullopt}.validate();
+  CommandTable out{Table({"dp", "kappa", "e_icl", "e_matched", "improvement_pct"})};
+  for (const auto& cell : theory::optimal_pretraining_heatmap(request))
+    out.table.add_row({cell.delta_p, cell.kappa, cell.e_icl, cell.e_matched, cell.improvement_pct});
+  out.meta["kind"] =
+      "C_test = power:ptest, C_train = power:(ptest + dp), both trace d; improvement of e_ICL over "
+      "C_train = C_test, in percent";
+  return out;
+}
+
+CommandTable kspectrum_table(const TaskCovariance& train, const std::vector<theory::AlignmentPoint>& points) {
+  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k"})};
+  for (const auto& p : points)
+    for (const auto& e : theory::k_spectrum(train.eigenvalues(), p))
+      out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, e.index, e.train_eigenvalue, e.k});
+  out.meta["kind"] = "eigenvalues k_i of K = q F + (q lambda~ - sigma^2) F' against C_train's eigenvalues";
+  return out;
+}
+
+ErrorForm parse_error_form(const std::string& text) {
+  if (text == "exact") return ErrorForm::exact;
+  if (text == "asymptotic") return ErrorForm::asymptotic;
+  throw InvalidArgument("--error-form: expected 'exact' or 'asymptotic', got '" + text + "'");
+}
+
+void validate(const SimulationRequest& r) {
+  if (r.repeats < 1 || r.repeats > kMaxRepeats)
+    throw InvalidArgument("--repeats: must be an integer in [1, " + std::to_string(kMaxRepeats) + "]");
+  for (double l : r.lambdas)
+    if (!(l >= 0)) throw InvalidArgument("--lambda: must be >= 0");
+  if (r.solver == nullptr) throw InvalidArgument("--solver: internal: no solver");
+  for (const ModelParams& m : r.points) {
+    m.validate();
+    for (double l : r.lambdas)
+      if (m.tau == 1.0 && l == 0.0)
+        throw InvalidArgument("--lambda: tau = 1 with lambda = 0 is the interpolation threshold; use lambda > 0");
+    if (r.settings.count(m.d) == 0)
+      throw InvalidArgument("--d: internal: no task setting for d = " + std::to_string(m.d));
+  }
+  // Memory (the host's, and a device's for a device solver) for every point before any work.
+  for (const ModelParams& m : r.points) require_simulation_memory(m, *r.solver);
+}
+
+CommandTable simulation_table(const SimulationRequest& r, const std::function<void()>& on_repetition) {
+  validate(r);
+  std::vector<std::string> columns = {"d"};
+  if (r.general) columns.insert(columns.end(), {"ctrain", "ctest"});
+  columns.insert(columns.end(),
+                 {"alpha", "kappa", "tau", "rho", "lambda", "repeats", "icl_mean", "icl_std", "idg_mean", "idg_std"});
+  if (r.with_theory) {
+    if (r.general)
+      columns.insert(columns.end(), {"e_icl_ridgeless", "e_idg_ridgeless"});
+    else
+      columns.insert(columns.end(), {"e_icl", "e_idg"});
+  }
+  columns.insert(columns.end(), {"ell", "k", "n", "task_norm", "assignment", "seed"});
+  CommandTable out{Table(columns)};
+  nlohmann::json reports = nlohmann::json::array();
+  for (const ModelParams& m : r.points) {
+    const TaskSetting& setting = r.settings.at(m.d);
+    const auto results = simulate_point(m, setting, r.lambdas, r.repeats, r.seed, *r.solver, on_repetition);
+    // The task-alignment theory (ridgeless) is solved once per point and evaluated on every test.
+    std::vector<theory::IclError> general_theory;
+    double general_idg = 0.0;
+    if (r.with_theory && r.general) {
+      const theory::AlignmentTheory alignment(*setting.train);
+      const auto solved = alignment.solve({m.alpha, m.tau, m.kappa, m.rho, std::nullopt});
+      for (const auto& test : setting.tests) general_theory.push_back(alignment.evaluate(solved, test));
+      general_idg = solved.e_idg();
+    }
+    for (const SimulationResult& s : results) {
+      for (std::size_t t = 0; t < setting.num_tests(); ++t) {
+        std::vector<Cell> row = {m.d};
+        if (r.general) row.insert(row.end(), {setting.train->spec(), setting.tests[t].spec()});
+        row.insert(row.end(), {m.alpha, m.kappa, m.tau, m.rho, s.lambda, r.repeats, s.icl_mean[t], s.icl_std[t],
+                               s.idg_mean, s.idg_std});
+        if (r.with_theory && r.general) {
+          row.insert(row.end(), {general_theory[t].e_icl, general_idg});
+        } else if (r.with_theory) {
+          const theory::IsotropicPoint p{m.alpha, m.tau, m.kappa, m.rho, s.lambda};
+          row.insert(row.end(), {theory::icl_error(p), theory::idg_error(p)});
+        }
+        row.insert(row.end(), {m.context_length(), m.num_tasks(), m.num_contexts(), to_string(m.task_norm),
+                               to_string(m.assignment), static_cast<long>(r.seed)});
+        out.table.add_row(std::move(row));
+      }
+      nlohmann::json entry = m.to_json();
+      if (r.general) entry["ctrain"] = setting.train->spec();
+      entry["lambda"] = s.lambda;
+      entry["solver"] = nlohmann::json::array();
+      for (const auto& rep : s.repetitions) entry["solver"].push_back(rep.report.to_json());
+      reports.push_back(std::move(entry));
+    }
+  }
+  out.meta["seed"] = r.seed;
+  out.meta["points"] = std::move(reports);
+  if (r.with_theory)
+    out.meta["theory"] = r.general ? "task-alignment theory (Letey et al.), ridgeless lambda -> 0+, d -> inf"
+                                   : "isotropic theory (d -> inf) at the simulation's lambda";
+  if (r.general)
+    out.meta["tasks"] =
+        "pretraining t ~ N(0, C_train) (sphere: rescaled to ||t||^2 = tr C_train); ICL test t ~ N(0, C_test)";
+  return out;
+}
+
+}  // namespace iclab
