@@ -90,7 +90,7 @@ Table spearman_table(const AlignOptions& o, const std::vector<double>& kappas, c
   const auto c_test = data.column("ctest", "--spearman-against", o.spearman_against);
   const auto c_kappa = data.column("kappa", "--spearman-against", o.spearman_against);
   const auto c_error = data.column(o.error_column, "--error-column", o.spearman_against);
-  Table table({"kappa", "e_misalign", "resolvent", "trace", "inv_cka"});
+  Table table({"kappa", "spearman_e_misalign", "spearman_resolvent", "spearman_trace", "spearman_inv_cka"});
   theory::AlignmentSpearman mean{};
   for (std::size_t ki = 0; ki < kappas.size(); ++ki) {
     std::vector<double> errors;

@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "iclab/experiments/columns.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/version.hpp"
@@ -65,7 +66,8 @@ void write_stdout(const std::string& body) {
 
 void emit(const Table& table, const RunInfo& info, const OutputOptions& options) {
   require_no_nan(table);
-  const nlohmann::json meta = info.to_json();
+  nlohmann::json meta = info.to_json();
+  meta["column_meanings"] = column_meanings(table.columns());  // docs/columns.md
   std::string body;
   if (options.json) {
     nlohmann::json j = table.to_json();

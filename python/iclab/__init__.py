@@ -247,11 +247,13 @@ def theory(alpha=None, tau=None, kappa=None, rho=None, lam=0.0, *, d=None, ctrai
 def alpha_min(what="icl", tau=None, kappa=None, rho=None, lam=0.0, *, zip=False):
     """The context length ratio alpha at the interior minimum of e_ICL (what="icl") or e_IDG ("idg") of the
     isotropic theory, as ``iclab theory --alpha-min``: a 361-point log grid over alpha in [1e-3, 1e6],
-    refined by Brent. NaN where the error is monotone in alpha. Columns tau, kappa, rho, lambda, alpha_min."""
+    refined by Brent. NaN where the error is monotone in alpha. Columns tau, kappa, rho, lambda and
+    alpha_min_icl or alpha_min_idg (formerly alpha_min; docs/columns.md)."""
     columns = {"tau": _values(tau, "tau"), "kappa": _values(kappa, "kappa", True), "rho": _values(rho, "rho"),
                "lambda": _values(lam, "lambda")}
     g = _grid(columns, zip)
-    g["alpha_min"] = _core.alpha_min(what, g["tau"], g["kappa"], g["rho"], g["lambda"])
+    minima = _core.alpha_min(what, g["tau"], g["kappa"], g["rho"], g["lambda"])  # checks `what` first
+    g["alpha_min_" + what] = minima
     meta = {"program": "iclab (Python)", "version": _core.version(), "git": _core.git_describe(),
             "call": "alpha_min", "conventions": conventions(),
             "alpha_min": {"observable": what,
@@ -301,7 +303,7 @@ def heatmap(ptest=None, alpha=None, tau=None, rho=None, dp=None, kappa=None, *, 
 def kspectrum(d=None, ctrain=None, alpha=None, tau=None, kappa=None, rho=None, *, zip=False):
     """The eigenvalues k_i of the alignment matrix K = q F + (q lambda~ - sigma^2) F' against C_train's
     eigenvalues (Letey et al. Fig 5), as ``iclab kspectrum``: columns alpha, tau, kappa, rho, index,
-    train_eigenvalue, k; one row per eigen-direction and grid point."""
+    train_eigenvalue, k_eigenvalue; one row per eigen-direction and grid point."""
     dim = _single_d(d, ctrain)
     if ctrain is None:
         raise ValueError("--ctrain: required")
@@ -340,7 +342,8 @@ def simulate(d=None, alpha=None, tau=None, kappa=None, rho=None, lam=0.0, *, rep
     OUT.meta.json, atomically, once everything is computed.
 
     Columns: d, [ctrain, ctest,] alpha, kappa, tau, rho, lambda, repeats, icl_mean, icl_std, idg_mean,
-    idg_std, [e_icl, e_idg | e_icl_ridgeless, e_idg_ridgeless,] ell, k, n, task_norm, assignment, seed.
+    idg_std, [e_icl, e_idg,] ell, k, n, task_norm, assignment, seed (docs/columns.md; with ctrain/ctest
+    e_icl, e_idg are the ridgeless task-alignment theory, formerly e_icl_ridgeless, e_idg_ridgeless).
     The metadata holds the seed and every fit's solver, iterations and residual (``attrs["meta"]["points"]``).
     Ctrl-C stops it after the running repetitions (KeyboardInterrupt); nothing is written then.
     """

@@ -24,6 +24,7 @@
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/error.hpp"
 #include "iclab/evaluation/test_error.hpp"
+#include "iclab/experiments/columns.hpp"
 #include "iclab/experiments/command_tables.hpp"
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
@@ -122,9 +123,10 @@ nlohmann::json base_meta(const std::string& call) {
   return j;
 }
 
-py::dict result(const Table& table, const nlohmann::json& meta) {
+py::dict result(const Table& table, nlohmann::json meta) {
   py::dict out;
   out["columns"] = table_to_columns(table);
+  meta["column_meanings"] = column_meanings(table.columns());  // docs/columns.md
   out["meta"] = meta.dump();
   return out;
 }
@@ -433,6 +435,7 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
     if (bar) bar->finish();
   });
   meta.update(table.meta);
+  meta["column_meanings"] = column_meanings(table.table.columns());  // as result(), for the file too
   if (!out.empty()) {
     // As the CLI's --out: the CSV and FILE.meta.json, each written atomically once everything is computed.
     write_file_atomically(out, table.table.to_csv());

@@ -39,7 +39,7 @@ CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& p
 CommandTable alpha_min_table(theory::Observable observable, const std::vector<theory::IsotropicPoint>& points,
                              const std::function<void()>& on_point) {
   const std::string name = observable == theory::Observable::icl ? "icl" : "idg";
-  CommandTable out{Table({"tau", "kappa", "rho", "lambda", "alpha_min"})};
+  CommandTable out{Table({"tau", "kappa", "rho", "lambda", "alpha_min_" + name})};
   for (const auto& p : points) {
     out.table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(observable, p))});
     call(on_point);
@@ -110,7 +110,7 @@ CommandTable heatmap_table(const theory::HeatmapRequest& request) {
 }
 
 CommandTable kspectrum_table(const TaskCovariance& train, const std::vector<theory::AlignmentPoint>& points) {
-  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k"})};
+  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k_eigenvalue"})};
   for (const auto& p : points)
     for (const auto& e : theory::k_spectrum(train.eigenvalues(), p))
       out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, e.index, e.train_eigenvalue, e.k});
@@ -148,12 +148,7 @@ CommandTable simulation_table(const SimulationRequest& r, const std::function<vo
   if (r.general) columns.insert(columns.end(), {"ctrain", "ctest"});
   columns.insert(columns.end(),
                  {"alpha", "kappa", "tau", "rho", "lambda", "repeats", "icl_mean", "icl_std", "idg_mean", "idg_std"});
-  if (r.with_theory) {
-    if (r.general)
-      columns.insert(columns.end(), {"e_icl_ridgeless", "e_idg_ridgeless"});
-    else
-      columns.insert(columns.end(), {"e_icl", "e_idg"});
-  }
+  if (r.with_theory) columns.insert(columns.end(), {"e_icl", "e_idg"});  // ridgeless with covariances (meta)
   columns.insert(columns.end(), {"ell", "k", "n", "task_norm", "assignment", "seed"});
   CommandTable out{Table(columns)};
   nlohmann::json reports = nlohmann::json::array();

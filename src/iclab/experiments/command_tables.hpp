@@ -2,7 +2,7 @@
 // Python module's functions of the same names. One function per table, called by both front ends, so each
 // table (its columns, its rows, its checks and what its metadata says) is built here once. A front end
 // parses its arguments (messages name its options: "--alpha: ..."), builds the points, calls one of these
-// and emits the table with the metadata.
+// and emits the table with the metadata. Column names are the vocabulary of iclab/experiments/columns.hpp.
 #pragma once
 
 #include <cstdint>

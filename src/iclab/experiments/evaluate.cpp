@@ -106,7 +106,7 @@ PointEvaluator::PointEvaluator(Experiment experiment, RidgeSolverFactory solvers
   }
   if (has(e, Quantity::alignment)) c.insert(c.end(), {"resolvent", "trace", "inv_cka"});
   if (has(e, Quantity::alpha_minimum)) c.insert(c.end(), {"alpha_min_icl", "alpha_min_idg"});
-  if (has(e, Quantity::k_spectrum)) c.insert(c.end(), {"index", "train_eigenvalue", "k"});
+  if (has(e, Quantity::k_spectrum)) c.insert(c.end(), {"index", "train_eigenvalue", "k_eigenvalue"});
   if (sim) {
     c.insert(c.end(), {"repeats", "icl_mean", "icl_std", "idg_mean", "idg_std", "gtask_mean", "gtask_std", "ell"});
     if (e.sets("alpha_test")) c.push_back("ell_test");

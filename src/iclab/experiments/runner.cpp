@@ -21,6 +21,7 @@
 #include <string_view>
 #include <typeinfo>
 
+#include "iclab/experiments/columns.hpp"
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/progress.hpp"
@@ -322,6 +323,7 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
     meta["seconds_last_session"] = summary.seconds;
     meta["conventions"] = conventions_json();
     meta["columns"] = evaluator.description();
+    meta["column_meanings"] = column_meanings(evaluator.columns());  // docs/columns.md
     write_file_atomically(meta_path.string(), meta.dump(2) + "\n");
   };
   if (fs::exists(final_path)) {  // finished earlier: nothing to do but recreate missing metadata

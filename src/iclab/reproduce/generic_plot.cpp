@@ -26,7 +26,7 @@ struct MainColumn {
 };
 constexpr MainColumn kMainColumns[] = {{"e_icl", ""},      {"icl_mean", "icl_std"},     {"icl_error", ""},
                                        {"g_task", ""},     {"gtask_mean", "gtask_std"}, {"gap", "gap_std"},
-                                       {"train_loss", ""}, {"alpha_min_icl", ""},       {"k", ""}};
+                                       {"train_loss", ""}, {"alpha_min_icl", ""},       {"k_eigenvalue", ""}};
 
 bool has_column(const CsvData& data, const std::string& name) {
   return std::find(data.columns.begin(), data.columns.end(), name) != data.columns.end();

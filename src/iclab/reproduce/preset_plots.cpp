@@ -431,8 +431,8 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
   for (const auto& row : data.rows) alphas.insert(csv_number(cell(data, row, "alpha")));
   for (double alpha : alphas) {
     Panel panel = make_panel("α = " + format_number(alpha), "eigenvalue λ_i of C_{train}", "k_i", true, true);
-    add(panel, plot::series_from_csv(where_number(data, "alpha", {alpha}), "train_eigenvalue", "k", "", "kappa",
-                                     SeriesStyle::line_points));
+    add(panel, plot::series_from_csv(where_number(data, "alpha", {alpha}), "train_eigenvalue", "k_eigenvalue", "",
+                                     "kappa", SeriesStyle::line_points));
     f.panels.push_back(std::move(panel));
   }
   render(f, dir, "letey2025-fig5");
