@@ -22,6 +22,7 @@
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/io/text_file.hpp"
 
 namespace fs = std::filesystem;
@@ -201,6 +202,100 @@ TEST(ExperimentFile, ErrorsNameTheKeyAndTheLine) {
                {"compute", "'theory' needs the parameter 'kappa'"});
   expect_error("name = \"t\"\ncompute = [\"alpha_minimum\"]\n[parameters]\nalpha = 1\ntau = 2\nkappa = 1\nrho = 0.1\n",
                {"alpha", "not used by 'alpha_minimum'"});
+}
+
+// The schema is a registry: a module's file adds quantities and keys, with their rules and messages.
+TEST(ExperimentSchema, AModuleFileAddsQuantitiesAndKeys) {
+  const char* toy = R"(module = "toy"
+requires = "the toy module"
+[[quantity]]
+name = "toy_fit"
+needs = ["d", "width"]
+exactly_one_of = ["width", "shape"]
+alone = true
+[[key]]
+name = "width"
+kind = "count"
+minimum = 2
+[[key]]
+name = "shape"
+kind = "text"
+values = ["round", "square", "flat"]
+also_for = ["theory"]
+)";
+  const ExperimentSchema schema(std::vector<SchemaFile>{{"toy.toml", toy}});
+  const QuantitySpec* fit = schema.find_quantity("toy_fit");
+  ASSERT_NE(fit, nullptr);
+  EXPECT_EQ(fit->module, "toy");
+  EXPECT_EQ(fit->evaluated_by, "the toy module");
+  EXPECT_TRUE(fit->alone);
+  EXPECT_EQ(schema.module_quantities("toy"), std::vector<std::string>{"toy_fit"});
+  EXPECT_TRUE(schema.module_quantities("").empty());  // the core's are no module's
+  EXPECT_EQ(schema.find_key("width")->allowed, "an integer >= 2");
+  EXPECT_EQ(schema.find_key("shape")->allowed, "'round', 'square' or 'flat'");
+  EXPECT_EQ(schema.values("shape"), (std::vector<std::string>{"round", "square", "flat"}));
+  EXPECT_EQ(schema.keys_of("toy_fit"), (std::vector<std::string>{"width", "shape"}));
+  EXPECT_EQ(schema.keys_of("theory"), std::vector<std::string>{"shape"});  // also_for
+  EXPECT_FALSE(ExperimentSchema::accepts(*schema.find_key("width"), "theory"));
+  EXPECT_TRUE(ExperimentSchema::accepts(*schema.find_key("d"), "toy_fit"));  // the core's keys: everywhere
+  // The core comes first, the module's after it.
+  EXPECT_EQ(schema.keys().front().name, "d");
+  EXPECT_EQ(schema.quantities().front().name, "theory");
+  // A malformed file is a build error (std::logic_error), never a user's InvalidArgument.
+  const std::string head = "module = \"bad\"\nrequires = \"x\"\n";
+  for (const std::string& body : {std::string("[[key]]\nname = \"d\"\nkind = \"count\"\n"),  // d twice
+                                  std::string("[[key]]\nname = \"w\"\nkind = \"colour\"\n"),
+                                  std::string("[[quantity]]\nname = \"q\"\nneeds = [\"nope\"]\n"),
+                                  std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nalso_for = [\"nope\"]\n"),
+                                  std::string("shared_keys = [\"alpha\"]\n"),  // not a module's key
+                                  std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nvalues = [\"a\"]\n"
+                                              "labels = [\"A\", \"B\"]\n"),
+                                  std::string("[[quantity\n")}) {
+    const std::string text = head + body;
+    const std::vector<SchemaFile> files{{"bad.toml", text.c_str()}};
+    EXPECT_THROW(ExperimentSchema{files}, std::logic_error) << body;
+  }
+  EXPECT_THROW(schema.values("width"), std::logic_error);  // no values: a programming error
+}
+
+// The compiled-in modules' files extend the core's schema consistently.
+TEST(ExperimentSchema, CompiledInModulesAreConsistent) {
+  const ExperimentSchema& schema = experiment_schema();
+  EXPECT_FALSE(module_schema_files().empty());
+  std::size_t module_keys = 0;
+  for (const KeySpec& k : schema.keys()) {
+    EXPECT_FALSE(k.allowed.empty()) << k.name;
+    if (k.module.empty()) continue;
+    ++module_keys;
+    EXPECT_FALSE(k.quantities.empty()) << k.name;
+    for (const std::string& q : k.quantities) EXPECT_NE(schema.find_quantity(q), nullptr) << k.name << ": " << q;
+    if (k.kind == KeyKind::text && k.domain.empty()) {
+      EXPECT_FALSE(k.values.empty()) << k.name;
+    }
+  }
+  EXPECT_GT(module_keys, 0u);
+  for (const QuantitySpec& q : schema.quantities())
+    if (!q.module.empty()) {
+      EXPECT_FALSE(q.evaluated_by.empty()) << q.name;
+    }
+}
+
+// compute is kept in the schema's order, so that an experiment's identity (and its output directory)
+// does not depend on how its file lists the quantities.
+TEST(ExperimentFile, ComputeIsInTheSchemasOrder) {
+  const std::string body = "[parameters]\nd = 4\nalpha = 1\ntau = 2\nkappa = 1\nrho = 0.1\n";
+  const Experiment a =
+      parse_experiment("name = \"t\"\ncompute = [\"simulation\", \"theory\", \"theory\"]\n" + body, "a");
+  const Experiment b = parse_experiment("name = \"t\"\ncompute = [\"theory\", \"simulation\"]\n" + body, "b");
+  EXPECT_EQ(a.compute, (std::vector<std::string>{"theory", "simulation"}));
+  EXPECT_EQ(a.identity_hash(), b.identity_hash());
+  EXPECT_TRUE(a.computes(Quantity::simulation));
+  EXPECT_FALSE(a.computes(Quantity::baselines));
+  EXPECT_EQ(module_use(a), "");  // the core evaluates all of it
+  // A module's key: the front end hands the experiment to the module's program (module_use).
+  const Experiment on_device =
+      parse_experiment("name = \"t\"\ncompute = [\"simulation\"]\n" + body + "device = \"cpu\"\n", "exp.toml");
+  EXPECT_EQ(module_use(on_device), "exp.toml:9: parameters.device");
 }
 
 TEST(ExperimentFile, ImpossiblePointsAreRefusedBeforeAnyOutput) {

@@ -31,11 +31,8 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
 #ifdef ICLAB_HAVE_NN
   return nn::make_evaluator_with_nn(experiment);
 #else
-  if (experiment.compute.count(Quantity::transformer)) hand_over_to_nn_program("compute: 'transformer'");
-  for (Quantity q : {Quantity::repr_training, Quantity::repr_gap})
-    if (experiment.compute.count(q)) hand_over_to_nn_program("compute: '" + to_string(q) + "'");
-  if (experiment.compute.count(Quantity::simulation) && experiment.sets("device"))
-    hand_over_to_nn_program(experiment.where("device"));  // the tensor solver
+  // What a module evaluates (its quantities, or a `device` for the tensor solver) is iclab-nn's.
+  if (const std::string use = module_use(experiment); !use.empty()) hand_over_to_nn_program(use);
   return make_point_evaluator(experiment);
 #endif
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "iclab/io/progress.hpp"
@@ -20,24 +22,32 @@ namespace {
 struct ReprTrainOptions {
   repr::TaskSpec task;
   repr::TrainOptions training;
-  std::string features = "gaussian", model = "attention", optimizer = "adam", objective = "population";
+  std::string features = to_string(repr::TaskSpec{}.features), model = to_string(repr::TrainOptions{}.model),
+              optimizer = "adam", objective = "population";
   std::string seed = "1";  // parse_seed: CLI11 would wrap -1 into the uint64 task.seed
   OutputOptions output;
 };
 
 struct ReprGapOptions {
   repr::TaskSpec task;
-  std::string N = "lin:50:150:11", features = "gaussian", seed = "1";
+  std::string N = "lin:50:150:11", features = to_string(repr::TaskSpec{}.features), seed = "1";
   long dictionaries = 5, prompts = 40;
   OutputOptions output;
 };
+
+// "a|b|c": the values src/iclab/repr/schema.toml lists, for help texts.
+std::string choices(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : "|") + name;
+  return out;
+}
 
 void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features, std::string& seed) {
   cmd.add_option("--d", task.d, "token dimension d")->capture_default_str();
   cmd.add_option("--m", task.m, "number of basis functions m (representation dimension)")->capture_default_str();
   cmd.add_option("--K", task.K, "dictionary size K")->capture_default_str();
   cmd.add_option("--tau", task.tau, "representation-noise variance tau (label noise ~ m tau)")->capture_default_str();
-  cmd.add_option("--features", features, "representation f: gaussian|hermite|fourier|relu")->capture_default_str();
+  cmd.add_option("--features", features, "representation f: " + choices(repr::feature_names()))->capture_default_str();
   cmd.add_option("--seed", seed, "seed of every random stream, an integer in [0, 2^63)")->capture_default_str();
 }
 
@@ -140,7 +150,7 @@ Runner add_repr_command(CLI::App& app) {
   train->add_option("--N", t->task.N, "prompt length N (the first N tokens show their labels)")->capture_default_str();
   train->add_option("--heads", t->training.heads, "heads H of the one-layer model")->capture_default_str();
   train->add_option("--beta", t->training.beta, "initial Q entries ~ N(0, beta^2)")->capture_default_str();
-  train->add_option("--model", t->model, "attention|transformer")->capture_default_str();
+  train->add_option("--model", t->model, choices(repr::model_names()))->capture_default_str();
   train->add_option("--optimizer", t->optimizer, "adam|gd")->capture_default_str();
   train->add_option("--lr", t->training.lr, "Adam learning rate")->capture_default_str();
   train->add_option("--eta-q", t->training.eta_q, "GD step size of Q")->capture_default_str();

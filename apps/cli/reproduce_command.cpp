@@ -8,6 +8,7 @@
 #include "iclab/error.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "nn_handover.hpp"
 #include "preset_registry.hpp"
@@ -34,7 +35,11 @@ std::string with_device(const std::string& toml, const std::string& device) {
 // --device: the simulation and transformer experiments run there; one that sets another device itself
 // is refused rather than silently moved.
 void apply_device(PresetExperiment& e, Experiment& parsed, const std::string& device, const std::string& source) {
-  if (!parsed.compute.count(Quantity::simulation) && !parsed.compute.count(Quantity::transformer)) return;
+  // The quantities that take a `device` (schema.hpp): the simulation's fit, the networks' training.
+  const KeySpec* key = experiment_schema().find_key("device");
+  if (!key || std::none_of(parsed.compute.begin(), parsed.compute.end(),
+                           [&](const std::string& q) { return ExperimentSchema::accepts(*key, q); }))
+    return;
   if (parsed.sets("device")) {
     const auto it = parsed.fixed.find("device");
     const bool same = it != parsed.fixed.end() && std::get<std::string>(it->second.front()) == device;

@@ -14,17 +14,19 @@
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/nn/architecture.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
+#include "iclab/sampling/link.hpp"
 #include "output.hpp"
 
 namespace iclab::cli {
 namespace {
 
 struct TrainCommandOptions {
-  std::string model = "softmax-mlp2", kappa = "inf", tau = "4", seed = "1", ctrain, ctest, link = "linear",
-              batch = "0.1";
+  std::string model = to_string(nn::ArchitectureOptions{}.architecture), kappa = "inf", tau = "4", seed = "1", ctrain,
+              ctest, link = "linear", batch = "0.1";
   std::string device = "cpu", log, save, load;
   long d = 10, epochs = 0, steps = 0, hidden = 0, test_contexts = 100000, train_loss_every = 0;
   double alpha = 1.0, rho = 0.01, lr = 1e-4, weight_decay = 1e-4;
@@ -264,8 +266,9 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
 Runner add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainCommandOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train a Transformer on ICL regression (libtorch) and test it");
-  cmd->add_option("--model", o->model, "linear-attention | softmax | softmax-mlp2 | softmax-mlp3 (a list: a,b)")
-      ->capture_default_str();
+  std::string models;  // the names src/iclab/nn/schema.toml gives them
+  for (const std::string& name : nn::architecture_names()) models += (models.empty() ? "" : " | ") + name;
+  cmd->add_option("--model", o->model, models + " (a list: a,b)")->capture_default_str();
   cmd->add_option("--d", o->d, "token dimension")->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "context length ratio, l = int(alpha d)")->capture_default_str();
   cmd->add_option("--tau", o->tau, "pretraining contexts ratio, n = int(tau d^2) (a list)")->capture_default_str();
@@ -274,8 +277,9 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--rho", o->rho, "label-noise variance")->capture_default_str();
   cmd->add_option("--ctrain", o->ctrain, "pretraining task covariance specs, 'SPEC;SPEC' (default: I)");
   cmd->add_option("--ctest", o->ctest, "test task covariances, 'SPEC;SPEC' (default: the pretraining law)");
-  cmd->add_option("--link", o->link, "labels y = link(x.w) + noise: linear | tanh | cube | square")
-      ->capture_default_str();
+  std::string links;
+  for (const std::string& name : link_names()) links += (links.empty() ? "" : " | ") + name;
+  cmd->add_option("--link", o->link, "labels y = link(x.w) + noise: " + links)->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "epochs of 1 + n/B AdamW steps");
   cmd->add_option("--steps", o->steps, "AdamW steps (instead of --epochs)");
   cmd->add_option("--batch", o->batch, "minibatch: a fraction of n (0.1) or a size (16)")->capture_default_str();

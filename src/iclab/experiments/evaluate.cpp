@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "iclab/baselines/bayes.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/experiments/simulate.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/theory/alignment.hpp"
@@ -14,7 +15,7 @@
 namespace iclab {
 namespace {
 
-bool has(const Experiment& e, Quantity q) { return e.compute.count(q) > 0; }
+bool has(const Experiment& e, Quantity q) { return e.computes(q); }
 
 ErrorForm error_form(const std::string& text) {
   return text == "asymptotic" ? ErrorForm::asymptotic : ErrorForm::exact;
@@ -57,10 +58,9 @@ std::string describe(const ExperimentPoint& p) {
 }  // namespace
 
 std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers) {
-  for (Quantity q : {Quantity::transformer, Quantity::repr_training, Quantity::repr_gap})
-    if (has(experiment, q))
-      throw InvalidArgument("compute: '" + to_string(q) +
-                            "' needs a front end built with the neural-network module (-DICLAB_NN=ON)");
+  for (const std::string& name : experiment.compute)  // a module's quantity (schema.hpp)
+    if (const QuantitySpec* q = experiment_schema().find_quantity(name); q && !q->module.empty())
+      throw InvalidArgument("compute: '" + name + "' needs a front end built with " + q->evaluated_by);
   return std::make_unique<PointEvaluator>(experiment, std::move(solvers));
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "iclab/experiments/schema.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
@@ -30,95 +31,53 @@ std::string to_string(Quantity quantity) {
       return "alpha_minimum";
     case Quantity::k_spectrum:
       return "k_spectrum";
-    case Quantity::transformer:
-      return "transformer";
-    case Quantity::repr_training:
-      return "repr_training";
-    case Quantity::repr_gap:
-      return "repr_gap";
   }
   return "?";
 }
 
+std::string describe(Quantity quantity) {
+  switch (quantity) {
+    case Quantity::theory:
+      return "asymptotic errors: isotropic (Lu et al.) or task-alignment (Letey et al.)";
+    case Quantity::simulation:
+      return "Gamma* fits on sampled data, exact ICL/IDG errors (mean/std over repeats)";
+    case Quantity::baselines:
+      return "Monte-Carlo dMMSE and Bayes ridge: ICL, IDG, g_task";
+    case Quantity::alignment:
+      return "the four alignment measures of each C_test (with the task-alignment theory)";
+    case Quantity::alpha_minimum:
+      return "alpha at the interior minimum of e_ICL / e_IDG (isotropic theory)";
+    case Quantity::k_spectrum:
+      return "eigenvalues k_i of the alignment matrix K against C_train's";
+  }
+  return "?";
+}
+
+const std::vector<Quantity>& core_quantity_list() {
+  static const std::vector<Quantity> list = {Quantity::theory,    Quantity::simulation,    Quantity::baselines,
+                                             Quantity::alignment, Quantity::alpha_minimum, Quantity::k_spectrum};
+  return list;
+}
+
 namespace {
 
-constexpr Quantity kQuantities[] = {Quantity::theory,      Quantity::simulation,    Quantity::baselines,
-                                    Quantity::alignment,   Quantity::alpha_minimum, Quantity::k_spectrum,
-                                    Quantity::transformer, Quantity::repr_training, Quantity::repr_gap};
+// The parameters an experiment may set: the schema's keys (schema.hpp: the core's and the modules').
+// Row-level keys may hold a list in [parameters]: their values are evaluated on one draw (lambda) or
+// one fit (alpha_test, ctest) instead of forming grid points.
+using KeyInfo = KeySpec;
+using Kind = KeyKind;
 
-// The parameters an experiment may set. Row-level keys may hold a list in [parameters]: their values
-// are evaluated on one draw (lambda) or one fit (alpha_test, ctest) instead of forming grid points.
-// Kinds: integer (d, >= 2), count (integers with a key-specific minimum), number, kappa (inf allowed),
-// text, boolean (true/false or 1/0, stored as 1/0), batch (a fraction in (0, 1) or an integer >= 1).
-enum class Kind { integer, count, number, kappa, text, boolean, batch };
-struct KeyInfo {
-  const char* name;
-  Kind kind;
-  bool row_level;
-  const char* allowed;  // for the error message
-  bool transformer;     // an option of the `transformer` quantity only
-  bool repr = false;    // an option of the `repr_training` and `repr_gap` quantities (Yang et al.)
-};
-constexpr KeyInfo kKeys[] = {
-    {"d", Kind::integer, false, "an integer >= 2", false},
-    {"alpha", Kind::number, false, "a number > 0", false},
-    {"tau", Kind::number, false, "a number > 0", false},
-    {"kappa", Kind::kappa, false, "a number > 0 or inf", false},
-    {"rho", Kind::number, false, "a number >= 0", false},
-    {"lambda", Kind::number, true, "a number >= 0", false},
-    {"alpha_test", Kind::number, true, "a number > 0", false},
-    {"task_norm", Kind::text, false, "'gaussian' or 'sphere'", false},
-    {"assignment", Kind::text, false, "'random' or 'balanced'", false},
-    {"ctrain", Kind::text, false, "a covariance spec (e.g. 'power:0.9')", false},
-    {"ctest", Kind::text, true, "a covariance spec (e.g. 'power:0.9')", false},
-    // The transformer quantity's options (docs/experiments.md, "Transformers").
-    {"model", Kind::text, false, "'linear-attention', 'softmax', 'softmax-mlp2' or 'softmax-mlp3'", true},
-    {"hidden", Kind::count, false, "an integer >= 1 (the width h; default d)", true},
-    {"gelu_mlp", Kind::boolean, false, "true or false (or 1/0)", true},
-    {"mlp_residual", Kind::boolean, false, "true or false (or 1/0)", true},
-    {"attention_residual", Kind::boolean, false, "true or false (or 1/0)", true},
-    {"link", Kind::text, false, "'linear', 'tanh', 'cube' or 'square'", true},
-    {"epochs", Kind::count, false, "an integer >= 1", true},
-    {"steps", Kind::count, false, "an integer >= 1", true},
-    {"batch", Kind::batch, false, "a fraction in (0, 1) of the contexts, or an integer batch size >= 1", true},
-    {"lr", Kind::number, false, "a number > 0", true},
-    {"weight_decay", Kind::number, false, "a number >= 0", true},
-    {"test_contexts", Kind::count, false, "an integer >= 1", true},
-    {"train_loss_every", Kind::count, false, "an integer >= 0 (epochs; 0: never)", true},
-    // Also the simulation's: where the Gamma* fit runs (the tensor solver of iclab_nn; unset: Eigen).
-    {"device", Kind::text, false, "'cpu', 'cuda' or 'cuda:N'", true},
-    {"ensemble", Kind::count, false, "an integer >= 1 (the most models trained at once)", true},
-    // Yang et al.'s task and training (docs/experiments.md, "Representations"): d and tau are the core's
-    // keys (tau: the variance of the representation noise); steps, batch and lr are shared above.
-    {"m", Kind::count, false, "an integer >= 1 (the representation dimension)", false, true},
-    {"K", Kind::count, false, "an integer >= 1 (the dictionary size)", false, true},
-    {"N", Kind::count, false, "an integer >= 1 (the prompt length)", false, true},
-    {"features", Kind::text, false, "'gaussian', 'hermite', 'fourier' or 'relu'", false, true},
-    {"network", Kind::text, false, "'attention' or 'transformer'", false, true},
-    {"heads", Kind::count, false, "an integer >= 1", false, true},
-    {"layers", Kind::count, false, "an integer >= 1 (Transformer layers)", false, true},
-    {"d_model", Kind::count, false, "an integer >= 1", false, true},
-    {"d_ff", Kind::count, false, "an integer >= 1", false, true},
-    {"train_prompts", Kind::count, false, "an integer >= 1", false, true},
-    {"log_every", Kind::count, false, "an integer >= 1", false, true},
-    {"test_prompts", Kind::count, false, "an integer >= 1", false, true},
-    {"dictionaries", Kind::count, false, "an integer >= 1 (dictionary draws)", false, true},
-    {"prompts", Kind::count, false, "an integer >= 1 (prompts per dictionary)", false, true},
-};
-
-// Keys the repr quantities share with the transformer quantity's.
-bool repr_shared(const std::string& name) { return name == "steps" || name == "batch" || name == "lr"; }
-bool is_repr(Quantity q) { return q == Quantity::repr_training || q == Quantity::repr_gap; }
-
-const KeyInfo* find_key(const std::string& name) {
-  for (const KeyInfo& k : kKeys)
-    if (name == k.name) return &k;
-  return nullptr;
-}
+const KeyInfo* find_key(const std::string& name) { return experiment_schema().find_key(name); }
 
 std::string key_list() {
   std::string out;
-  for (const KeyInfo& k : kKeys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  for (const KeyInfo& k : experiment_schema().keys()) out += (out.empty() ? "" : ", ") + k.name;
+  return out;
+}
+
+std::vector<std::string> quantity_names() {
+  std::vector<std::string> out;
+  for (const QuantitySpec& q : experiment_schema().quantities()) out.push_back(q.name);
   return out;
 }
 
@@ -135,15 +94,15 @@ struct Reader {
 
 // Checks a numeric value against its key's domain.
 std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
-  const std::string name = key.name;
   if (std::isnan(v)) return "NaN is not allowed";
-  if (key.kind == Kind::kappa) return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0 (or inf)");
+  if (key.kind == Kind::number_or_inf)
+    return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0 (or inf)");
   if (!std::isfinite(v)) return "values must be finite";
   // Counts become 64-bit integers: past 2^53 a double no longer holds every integer, and a cast past
   // 2^63 is undefined.
   constexpr double kLargestCount = 9007199254740992.0;  // 2^53
   if (key.kind == Kind::count) {
-    const double minimum = name == "train_loss_every" ? 0.0 : 1.0;
+    const double minimum = key.minimum.value_or(1.0);
     if (v != std::floor(v)) return "values must be integers";
     if (v < minimum) return "values must be >= " + format_number(minimum);
     if (v > kLargestCount) return "values must be <= 2^53 (9007199254740992)";
@@ -162,8 +121,9 @@ std::optional<std::string> numeric_problem(const KeyInfo& key, double v) {
     if (v > 94906265.0) return "values must be <= 94906265 (so that d(d+1) <= 2^53)";
     return std::nullopt;
   }
-  if (name == "rho" || name == "lambda" || name == "weight_decay")
-    return v >= 0 ? std::nullopt : std::optional<std::string>("values must be >= 0");
+  if (key.minimum)
+    return v >= *key.minimum ? std::nullopt
+                             : std::optional<std::string>("values must be >= " + format_number(*key.minimum));
   return v > 0 ? std::nullopt : std::optional<std::string>("values must be > 0");
 }
 
@@ -174,26 +134,16 @@ std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, con
   std::vector<ParamValue> out;
   auto scalar = [&](const toml::node& n) {
     if (key.kind == Kind::text) {
-      if (!n.is_string()) r.fail(n, qualified, std::string("expected ") + key.allowed);
+      if (!n.is_string()) r.fail(n, qualified, "expected " + key.allowed);
       const std::string text = *n.value<std::string>();
-      if (std::string(key.name) == "task_norm" && text != "gaussian" && text != "sphere")
-        r.fail(n, qualified, "expected 'gaussian' or 'sphere', got '" + text + "'");
-      if (std::string(key.name) == "assignment" && text != "random" && text != "balanced")
-        r.fail(n, qualified, "expected 'random' or 'balanced', got '" + text + "'");
+      const bool listed = !key.values.empty();
+      if (listed && !position_of(key.values, text))
+        r.fail(n, qualified, "expected " + key.allowed + ", got '" + text + "'");
       if (text.empty()) r.fail(n, qualified, "empty text");
-      auto one_of = [&](std::initializer_list<const char*> allowed) {
-        for (const char* a : allowed)
-          if (text == a) return;
-        r.fail(n, qualified, std::string("expected ") + key.allowed + ", got '" + text + "'");
-      };
-      if (std::string(key.name) == "model") one_of({"linear-attention", "softmax", "softmax-mlp2", "softmax-mlp3"});
-      if (std::string(key.name) == "link") one_of({"linear", "tanh", "cube", "square"});
-      if (std::string(key.name) == "features") one_of({"gaussian", "hermite", "fourier", "relu"});
-      if (std::string(key.name) == "network") one_of({"attention", "transformer"});
-      if (std::string(key.name) == "device" && text != "cpu" && text != "cuda" &&
+      if (key.domain == "device" && text != "cpu" && text != "cuda" &&
           !(text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
             text.find_first_not_of("0123456789", 5) == std::string::npos))
-        r.fail(n, qualified, std::string("expected ") + key.allowed + ", got '" + text + "'");
+        r.fail(n, qualified, "expected " + key.allowed + ", got '" + text + "'");
       out.emplace_back(text);
       return;
     }
@@ -202,19 +152,20 @@ std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, con
         out.emplace_back(*n.value<bool>() ? 1.0 : 0.0);
         return;
       }
-      if (!n.is_integer()) r.fail(n, qualified, std::string("expected ") + key.allowed);
+      if (!n.is_integer()) r.fail(n, qualified, "expected " + key.allowed);
     }
     std::vector<double> values;
     if (n.is_integer() || n.is_floating_point()) {
       values.push_back(*n.value<double>());
     } else if (n.is_string()) {
       try {
-        values = parse_value_list(*n.value<std::string>(), qualified, {.allow_infinity = key.kind == Kind::kappa});
+        values =
+            parse_value_list(*n.value<std::string>(), qualified, {.allow_infinity = key.kind == Kind::number_or_inf});
       } catch (const InvalidArgument& e) {
         r.fail(n, qualified, std::string(e.what()).substr(qualified.size() + 2));
       }
     } else {
-      r.fail(n, qualified, std::string("expected ") + key.allowed);
+      r.fail(n, qualified, "expected " + key.allowed);
     }
     for (double v : values) {
       if (auto problem = numeric_problem(key, v)) r.fail(n, qualified, *problem);
@@ -228,7 +179,7 @@ std::vector<ParamValue> read_values(const Reader& r, const toml::node& node, con
       scalar(element);
     }
   } else if (node.is_table()) {
-    r.fail(node, qualified, std::string("expected ") + key.allowed + " or a list of them");
+    r.fail(node, qualified, "expected " + key.allowed + " or a list of them");
   } else {
     scalar(node);
   }
@@ -252,20 +203,53 @@ T integer_at(const Reader& r, const toml::node& node, const std::string& key, lo
 }
 
 std::string text_at(const Reader& r, const toml::node& node, const std::string& key,
-                    std::initializer_list<const char*> allowed = {}) {
+                    const std::vector<std::string>& allowed = {}) {
   if (!node.is_string()) r.fail(node, key, "expected a text");
   const std::string v = *node.value<std::string>();
   if (allowed.size() == 0) return v;
   std::string list;
-  for (const char* a : allowed) {
+  for (const std::string& a : allowed) {
     if (v == a) return v;
-    list += (list.empty() ? "'" : ", '") + std::string(a) + "'";
+    list += (list.empty() ? "'" : ", '") + a + "'";
   }
   r.fail(node, key, "expected one of " + list + ", got '" + v + "'");
 }
 
+// ["a"] or ["b"], for "an option of compute = ... only".
+std::string compute_choices(const std::vector<std::string>& quantities) {
+  std::string out;
+  for (std::size_t i = 0; i < quantities.size(); ++i) {
+    if (i) out += i + 1 == quantities.size() ? " or " : ", ";
+    out += "[\"" + quantities[i] + "\"]";
+  }
+  return out;
+}
+
+// The rules of a module's quantity, as its schema file states them.
+void check_module_quantity(const Reader& r, const Experiment& e, const QuantitySpec& q) {
+  for (const std::string& key : q.needs)
+    if (!e.sets(key)) {
+      std::string message = "'";  // built by append: GCC 12 warns falsely (-Wrestrict) on operator+ here
+      message.append(q.name).append("' needs the parameter '").append(key);
+      r.fail("compute", message + "' ([parameters], [grid] or [zip])");
+    }
+  for (const std::string& key : q.unused)
+    if (e.sets(key)) throw InvalidArgument(e.where(key) + ": not used by '" + q.name + "' (" + q.unused_reason + ")");
+  if (!q.exactly_one_of.empty()) {
+    const auto set = std::count_if(q.exactly_one_of.begin(), q.exactly_one_of.end(),
+                                   [&](const std::string& key) { return e.sets(key); });
+    if (set != 1) {
+      std::string list;
+      for (std::size_t i = 0; i < q.exactly_one_of.size(); ++i)
+        list += (i == 0 ? "'" : i + 1 == q.exactly_one_of.size() ? " and '" : ", '") + q.exactly_one_of[i] + "'";
+      r.fail("compute", "'" + q.name + "' needs exactly one of the parameters " + list);
+    }
+  }
+}
+
 // The parameters each quantity needs, checked once for the whole experiment.
 void check_requirements(const Reader& r, const Experiment& e) {
+  const ExperimentSchema& schema = experiment_schema();
   const bool general = e.sets("ctrain") || e.sets("ctest") || e.sets("alpha_test");
   auto need = [&](Quantity q, std::initializer_list<const char*> keys) {
     for (const char* key : keys)
@@ -279,7 +263,15 @@ void check_requirements(const Reader& r, const Experiment& e) {
     for (const char* key : keys)
       if (e.sets(key)) r.fail(key, std::string("not used by '") + to_string(q) + "' (" + why + ")");
   };
-  for (Quantity q : e.compute) {
+  for (const std::string& name : e.compute) {
+    const QuantitySpec& spec = *schema.find_quantity(name);
+    if (!spec.module.empty()) {
+      check_module_quantity(r, e, spec);
+      continue;
+    }
+    Quantity q = Quantity::theory;
+    for (Quantity core : core_quantity_list())
+      if (to_string(core) == name) q = core;
     switch (q) {
       case Quantity::simulation:
         need(q, {"d", "alpha", "tau", "kappa", "rho"});
@@ -301,76 +293,44 @@ void check_requirements(const Reader& r, const Experiment& e) {
       case Quantity::k_spectrum:
         need(q, {"d", "ctrain", "alpha", "tau", "kappa", "rho"});
         break;
-      case Quantity::repr_training:
-      case Quantity::repr_gap:
-        need(q, {"d", "m", "K", "N", "tau"});
-        if (q == Quantity::repr_training) need(q, {"steps"});
-        if (q == Quantity::repr_gap) need(q, {"dictionaries", "prompts"});
-        for (const char* key : {"alpha", "kappa", "rho", "lambda", "alpha_test", "ctrain", "ctest"})
-          if (e.sets(key))
-            throw InvalidArgument(e.where(key) + ": not used by '" + to_string(q) +
-                                  "' (Yang et al.'s task: d, m, K, N, tau)");
-        break;
-      case Quantity::transformer:
-        need(q, {"d", "alpha", "tau", "kappa", "rho"});
-        for (const char* key : {"lambda", "alpha_test", "task_norm", "assignment"})
-          if (e.sets(key))
-            throw InvalidArgument(e.where(key) +
-                                  ": not used by 'transformer' (no ridge; Gaussian tasks, random assignment)");
-        if (e.sets("epochs") == e.sets("steps"))
-          r.fail("compute", "'transformer' needs exactly one of the parameters 'epochs' and 'steps'");
-        break;
     }
   }
-  const bool repr = std::any_of(e.compute.begin(), e.compute.end(), is_repr);
-  for (const KeyInfo& k : kKeys) {
-    if (!e.sets(k.name)) continue;
-    if (k.repr && !repr)
-      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"repr_training\"] or [\"repr_gap\"] only");
-    if (k.transformer && repr && !repr_shared(k.name))
-      throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
-    if (!k.transformer || repr || e.compute.count(Quantity::transformer)) continue;
-    if (std::string(k.name) == "device") {
-      if (!e.compute.count(Quantity::simulation))
-        throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"simulation\"] or [\"transformer\"] only");
-      continue;
-    }
-    throw InvalidArgument(e.where(k.name) + ": an option of compute = [\"transformer\"] only");
+  // A module's key applies to the quantities its schema file names.
+  for (const KeyInfo& k : schema.keys()) {
+    if (k.module.empty() || !e.sets(k.name)) continue;
+    const bool accepted = std::any_of(e.compute.begin(), e.compute.end(),
+                                      [&](const std::string& q) { return ExperimentSchema::accepts(k, q); });
+    if (!accepted)
+      throw InvalidArgument(e.where(k.name) + ": an option of compute = " + compute_choices(k.quantities) + " only");
   }
-  if (repr && e.compute.size() > 1)
-    r.fail("compute", "'repr_training' and 'repr_gap' have their own rows and cannot be combined with others");
-  if (e.compute.count(Quantity::transformer) && e.compute.size() > 1)
-    r.fail("compute", "'transformer' has its own rows and cannot be combined with other quantities");
-  const bool exclusive = e.compute.count(Quantity::alpha_minimum) || e.compute.count(Quantity::k_spectrum);
+  for (const std::string& name : e.compute)
+    if (schema.find_quantity(name)->alone && e.compute.size() > 1)
+      r.fail("compute", "'" + name + "' has its own rows and cannot be combined with other quantities");
+  const bool exclusive = e.computes(Quantity::alpha_minimum) || e.computes(Quantity::k_spectrum);
   if (exclusive && e.compute.size() > 1)
     r.fail("compute", "'alpha_minimum' and 'k_spectrum' have their own rows and cannot be combined with others");
-  if (general && e.compute.count(Quantity::theory) && e.sets("lambda")) {
+  if (general && e.computes(Quantity::theory) && e.sets("lambda")) {
     // The task-alignment theory is ridgeless; a lambda list is allowed only for the simulation.
-    if (!e.compute.count(Quantity::simulation))
+    if (!e.computes(Quantity::simulation))
       r.fail("lambda", "the task-alignment theory is ridgeless (lambda -> 0+); lambda applies to simulations only");
   }
 }
 
 }  // namespace
 
-const std::vector<std::string>& repr_keys() {
-  static const std::vector<std::string> keys = [] {
-    std::vector<std::string> out;
-    for (const KeyInfo& k : kKeys)
-      if (k.repr || repr_shared(k.name)) out.emplace_back(k.name);
-    return out;
-  }();
-  return keys;
+std::string module_use(const Experiment& e) {
+  const ExperimentSchema& schema = experiment_schema();
+  for (const std::string& name : e.compute)
+    if (!schema.find_quantity(name)->module.empty()) return "compute: '" + name + "'";
+  for (const KeySpec& key : schema.keys())
+    if (!key.module.empty() && e.sets(key.name)) return e.where(key.name);
+  return "";
 }
 
-const std::vector<std::string>& transformer_keys() {
-  static const std::vector<std::string> keys = [] {
-    std::vector<std::string> out;
-    for (const KeyInfo& k : kKeys)
-      if (k.transformer) out.emplace_back(k.name);
-    return out;
-  }();
-  return keys;
+bool Experiment::computes(Quantity quantity) const { return computes(to_string(quantity)); }
+
+bool Experiment::computes(const std::string& quantity) const {
+  return std::find(compute.begin(), compute.end(), quantity) != compute.end();
 }
 
 std::string Experiment::where(const std::string& key) const {
@@ -402,7 +362,7 @@ nlohmann::json Experiment::identity() const {
   nlohmann::json j;
   j["name"] = name;
   j["compute"] = nlohmann::json::array();
-  for (Quantity q : compute) j["compute"].push_back(to_string(q));
+  for (const std::string& q : compute) j["compute"].push_back(q);
   j["seed"] = seed;
   j["repeats"] = repeats;
   j["samples"] = samples;
@@ -450,13 +410,10 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
     } else if (key == "compute") {
       const toml::array* array = node.as_array();
       if (!array || array->empty()) r.fail(node, key, "expected a non-empty list, e.g. [\"theory\", \"simulation\"]");
-      for (const toml::node& item : *array) {
-        const std::string name = text_at(r, item, key,
-                                         {"theory", "simulation", "baselines", "alignment", "alpha_minimum",
-                                          "k_spectrum", "transformer", "repr_training", "repr_gap"});
-        for (Quantity q : kQuantities)
-          if (to_string(q) == name) e.compute.insert(q);
-      }
+      std::set<std::string> names;
+      for (const toml::node& item : *array) names.insert(text_at(r, item, key, quantity_names()));
+      for (const std::string& name : quantity_names())  // in the schema's order, each once
+        if (names.count(name)) e.compute.push_back(name);
       have_compute = true;
     } else if (key == "seed") {
       e.seed = integer_at<std::uint64_t>(r, node, key, 0);
@@ -519,10 +476,11 @@ Experiment parse_experiment(const std::string& toml_text, const std::string& sou
   // toml++ iterates tables in key order; the grid's order is the file's (the first axis varies slowest).
   std::stable_sort(e.axes.begin(), e.axes.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
   if (!have_name) r.fail("name", "missing (a short name for the experiment and its output)");
-  if (!have_compute)
-    r.fail("compute",
-           "missing (a list of: theory, simulation, baselines, alignment, alpha_minimum, k_spectrum, transformer, "
-           "repr_training, repr_gap)");
+  if (!have_compute) {
+    std::string list;
+    for (const std::string& name : quantity_names()) list += (list.empty() ? "" : ", ") + name;
+    r.fail("compute", "missing (a list of: " + list + ")");
+  }
   check_requirements(r, e);
   // Fail on impossible points now, before any work or output.
   (void)expand_points(e);
@@ -581,9 +539,9 @@ std::vector<ExperimentPoint> expand_points(const Experiment& e) {
     if (auto l = numbers("lambda"); !l.empty()) p.lambdas = l;
     p.alpha_tests = numbers("alpha_test");
     p.ctests = texts("ctest");
-    for (const auto* keys : {&transformer_keys(), &repr_keys()})
-      for (const std::string& key : *keys)
-        if (auto it = values.find(key); it != values.end()) p.options[key] = it->second.front();
+    for (const KeySpec& key : experiment_schema().keys())
+      if (auto it = values.find(key.name); !key.module.empty() && it != values.end())
+        p.options[key.name] = it->second.front();
     points.push_back(std::move(p));
   }
   return points;

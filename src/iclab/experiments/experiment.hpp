@@ -14,7 +14,8 @@
 
 namespace iclab {
 
-// What is computed at every grid point.
+// The core's quantities, computed at every grid point. A module adds its own in its schema file
+// (schema.hpp): Experiment::compute holds names, and the core never spells a module's.
 enum class Quantity {
   theory,         // asymptotic errors: isotropic (Lu et al.) or task-alignment (Letey et al.)
   simulation,     // Gamma* fits on sampled data, exact ICL/IDG errors (mean/std over repeats)
@@ -22,11 +23,10 @@ enum class Quantity {
   alignment,      // the four alignment measures of each C_test (with the task-alignment theory)
   alpha_minimum,  // alpha at the interior minimum of e_ICL / e_IDG (isotropic theory; Lu et al. Fig 3)
   k_spectrum,     // eigenvalues k_i of the alignment matrix K against C_train's (Letey et al. Fig 5)
-  transformer,    // trained Transformers (iclab_nn): ICL / IDG errors per training seed (needs -DICLAB_NN=ON)
-  repr_training,  // Yang et al.: training log of a one-layer attention or Transformer (iclab_nn, repr/)
-  repr_gap,       // Yang et al. Fig 3: gap of ridge(m tau) to the best ridge(N tau) (iclab_nn, repr/)
 };
 std::string to_string(Quantity quantity);
+std::string describe(Quantity quantity);            // one line, for docs and messages
+const std::vector<Quantity>& core_quantity_list();  // in enum order
 
 // A parameter value: a number (integers included) or a text (covariance specs, enum names).
 using ParamValue = std::variant<double, std::string>;
@@ -42,7 +42,7 @@ struct ExperimentAxis {
 struct Experiment {
   std::string name;
   std::string description;
-  std::set<Quantity> compute;
+  std::vector<std::string> compute;  // quantity names (schema.hpp), each once, in the schema's order
   std::uint64_t seed = 0;
   long repeats = 10;     // simulation repetitions per point (transformer: training seeds per point)
   long samples = 10000;  // Monte-Carlo samples per baseline estimate
@@ -57,6 +57,8 @@ struct Experiment {
   std::map<std::string, std::string> locations;
   std::string where(const std::string& key) const;
 
+  bool computes(Quantity quantity) const;
+  bool computes(const std::string& quantity) const;
   std::size_t num_points() const;
   bool sets(const std::string& key) const;  // in [parameters], [grid] or [zip]
   // Canonical JSON of everything that determines the results (not `output` or `description`):
@@ -76,17 +78,14 @@ struct ExperimentPoint {
   std::vector<double> lambdas{0.0};
   std::vector<double> alpha_tests;  // empty: alpha
   std::vector<std::string> ctests;  // empty: the ICL test has the pretraining law
-  // The module keys set for this point (transformer: model, epochs, steps, batch, lr, ...; see
-  // transformer_keys(); repr: m, K, N, network, heads, ...; see repr_keys()): numbers (booleans as 0/1)
-  // or texts. Empty for the core's quantities.
+  // The module keys (schema.hpp: those a module's schema file declares) set for this point: numbers
+  // (booleans as 0/1) or texts. Empty for the core's quantities.
   std::map<std::string, ParamValue> options;
 };
 
-// The keys of the `transformer` quantity's training and architecture options, in column order.
-const std::vector<std::string>& transformer_keys();
-// The keys of the `repr_training` and `repr_gap` quantities (Yang et al.'s task and training), in column
-// order; some (steps, batch, lr) are shared with transformer_keys().
-const std::vector<std::string>& repr_keys();
+// What of the experiment a module (schema.hpp) evaluates: "compute: 'Q'" for a module's quantity, else
+// where a module's key is set ("exp.toml:5: parameters.device"); "" when the core evaluates all of it.
+std::string module_use(const Experiment& experiment);
 
 // The points in canonical order (index = position). Throws InvalidArgument naming the parameter
 // when a point is impossible (e.g. d missing for a simulation).

@@ -1,32 +1,26 @@
 #include "iclab/nn/architecture.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
+#include "iclab/experiments/schema.hpp"
 #include "iclab/params/model_params.hpp"
 
 namespace iclab::nn {
 
+const std::vector<std::string>& architecture_names() {
+  const std::vector<std::string>& names = experiment_schema().values("model");  // src/iclab/nn/schema.toml
+  if (names.size() != 4) throw std::logic_error("src/iclab/nn/schema.toml: `model` must list the 4 architectures");
+  return names;
+}
+
 Architecture parse_architecture(const std::string& text) {
-  if (text == "linear-attention") return Architecture::linear_attention;
-  if (text == "softmax") return Architecture::softmax;
-  if (text == "softmax-mlp2") return Architecture::softmax_mlp2;
-  if (text == "softmax-mlp3") return Architecture::softmax_mlp3;
-  throw InvalidArgument("model: expected 'linear-attention', 'softmax', 'softmax-mlp2' or 'softmax-mlp3', got '" +
-                        text + "'");
+  if (const auto at = position_of(architecture_names(), text)) return static_cast<Architecture>(*at);
+  throw InvalidArgument("model: expected " + quoted_choices(architecture_names()) + ", got '" + text + "'");
 }
 
 std::string to_string(Architecture architecture) {
-  switch (architecture) {
-    case Architecture::linear_attention:
-      return "linear-attention";
-    case Architecture::softmax:
-      return "softmax";
-    case Architecture::softmax_mlp2:
-      return "softmax-mlp2";
-    case Architecture::softmax_mlp3:
-      return "softmax-mlp3";
-  }
-  return "?";
+  return architecture_names().at(static_cast<std::size_t>(architecture));
 }
 
 long ArchitectureOptions::blocks() const {
@@ -47,14 +41,19 @@ bool ArchitectureOptions::has_mlp() const {
   return architecture == Architecture::softmax_mlp2 || architecture == Architecture::softmax_mlp3;
 }
 
+namespace {
+std::string mlp_models() {
+  return to_string(Architecture::softmax_mlp2) + " and " + to_string(Architecture::softmax_mlp3);
+}
+}  // namespace
+
 void ArchitectureOptions::validate() const {
   if (hidden < 0) throw InvalidArgument("hidden: must be >= 1 (or 0 for h = d)");
   if (!(layer_norm_epsilon > 0.0) || !std::isfinite(layer_norm_epsilon))
     throw InvalidArgument("layer_norm_epsilon: must be a finite number > 0");
-  if (gelu_mlp && !has_mlp())
-    throw InvalidArgument("gelu_mlp: only the softmax-mlp2 and softmax-mlp3 models have an MLP");
+  if (gelu_mlp && !has_mlp()) throw InvalidArgument("gelu_mlp: only the " + mlp_models() + " models have an MLP");
   if (!mlp_residual && !has_mlp())
-    throw InvalidArgument("mlp_residual: only the softmax-mlp2 and softmax-mlp3 models have an MLP");
+    throw InvalidArgument("mlp_residual: only the " + mlp_models() + " models have an MLP");
   if (!attention_residual && architecture == Architecture::linear_attention)
     throw InvalidArgument("attention_residual: linear attention has no residual connection");
 }

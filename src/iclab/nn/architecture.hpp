@@ -5,17 +5,20 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace iclab::nn {
 
+// In the order of the `model` key's values in src/iclab/nn/schema.toml, which names them.
 enum class Architecture {
   linear_attention,  // model 1: q, k, v = Dense(d+1 -> h) with bias on raw tokens, A = q k^T / sqrt(h), no mask
   softmax,           // model 2: embedding, 1 softmax block without MLP (its quirky output LN2(r + LN1(r)))
   softmax_mlp2,      // model 3: embedding, 2 softmax blocks with a one-Dense "MLP"
   softmax_mlp3,      // model 4: embedding, 3 such blocks
 };
-Architecture parse_architecture(const std::string& text);  // "linear-attention", "softmax", ...
+Architecture parse_architecture(const std::string& text);  // a name of architecture_names()
 std::string to_string(Architecture architecture);
+const std::vector<std::string>& architecture_names();  // the schema's `model` values, in enum order
 
 struct ArchitectureOptions {
   Architecture architecture = Architecture::softmax_mlp2;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/tensor_solver.hpp"
@@ -33,6 +34,13 @@ std::string text_option(const ExperimentPoint& p, const std::string& key, const 
 
 constexpr long kUnitsPerModel = 100;  // progress units per trained model
 
+// Whether the experiment computes a quantity of `module` (a schema file's `module`: "nn", "repr").
+bool computes_module(const Experiment& e, const std::string& module) {
+  for (const std::string& q : experiment_schema().module_quantities(module))
+    if (e.computes(q)) return true;
+  return false;
+}
+
 std::string describe(const ExperimentPoint& p) {
   std::string s = "point " + std::to_string(p.index) + " (d=" + std::to_string(p.d.value_or(0));
   s.append(", alpha=").append(format_number(p.alpha.value_or(0.0)));
@@ -50,8 +58,8 @@ std::uint64_t TransformerEvaluator::training_seed(std::uint64_t experiment_seed,
 }
 
 TransformerEvaluator::TransformerEvaluator(Experiment experiment) : experiment_(std::move(experiment)) {
-  if (!experiment_.compute.count(Quantity::transformer) || experiment_.compute.size() != 1)
-    throw InvalidArgument("compute: a TransformerEvaluator evaluates compute = [\"transformer\"] only");
+  if (!computes_module(experiment_, "nn") || experiment_.compute.size() != 1)
+    throw InvalidArgument("compute: a TransformerEvaluator evaluates the quantity of src/iclab/nn/schema.toml only");
   auto& c = columns_;
   c = {"point", "d", "alpha", "tau", "kappa", "rho", "ctrain", "model", "hidden", "link"};
   for (const char* key : kVariantKeys)
@@ -74,7 +82,8 @@ TransformerSetup TransformerEvaluator::setup(const ExperimentPoint& p, long repe
   s.data.rho = p.rho.value_or(0.0);
   s.data.ctrain = p.ctrain;
   s.data.link = parse_link(text_option(p, "link", "linear"));
-  s.architecture.architecture = parse_architecture(text_option(p, "model", "softmax-mlp2"));
+  s.architecture.architecture =
+      parse_architecture(text_option(p, "model", to_string(ArchitectureOptions{}.architecture)));
   s.architecture.hidden = static_cast<long>(number_option(p, "hidden", 0.0));
   s.architecture.gelu_mlp = number_option(p, "gelu_mlp", s.architecture.gelu_mlp ? 1 : 0) != 0;
   s.architecture.mlp_residual = number_option(p, "mlp_residual", s.architecture.mlp_residual ? 1 : 0) != 0;
@@ -243,7 +252,7 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
 nlohmann::json TransformerEvaluator::description() const {
   nlohmann::json j;
   j["point"] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
-  j["transformer"] =
+  j[experiment_.compute.front()] =
       "one row per (training seed, ICL test): a Transformer trained with AdamW on one fixed draw of n = int(tau "
       "d^2) contexts of ell = int(alpha d) examples (k = int(kappa d) tasks ~ N(0, C_train), or a fresh task per "
       "context at kappa = inf), x ~ N(0, I/d), y = link(x.w) + N(0, rho); tokens [x; y], query label 0";
@@ -261,9 +270,8 @@ nlohmann::json TransformerEvaluator::description() const {
 }
 
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
-  if (experiment.compute.count(Quantity::transformer)) return std::make_unique<TransformerEvaluator>(experiment);
-  if (experiment.compute.count(Quantity::repr_training) || experiment.compute.count(Quantity::repr_gap))
-    return std::make_unique<repr::ReprEvaluator>(experiment);
+  if (computes_module(experiment, "nn")) return std::make_unique<TransformerEvaluator>(experiment);
+  if (computes_module(experiment, "repr")) return std::make_unique<repr::ReprEvaluator>(experiment);
   return make_point_evaluator(experiment, make_ridge_solver_on);
 }
 

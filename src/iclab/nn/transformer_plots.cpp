@@ -13,9 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "iclab/experiments/schema.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/nn/architecture.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
@@ -78,11 +80,10 @@ Series markers(const std::map<double, MeanStd>& by_x, const std::string& label, 
   return s;
 }
 
+// The plot label of a model: the `model` key's labels in src/iclab/nn/schema.toml.
 std::string model_label(const std::string& model) {
-  if (model == "linear-attention") return "linear attention";
-  if (model == "softmax") return "1 softmax block";
-  if (model == "softmax-mlp2") return "2 × (softmax + MLP)";
-  if (model == "softmax-mlp3") return "3 × (softmax + MLP)";
+  const KeySpec& key = *experiment_schema().find_key("model");
+  if (const auto at = position_of(key.values, model); at && *at < key.labels.size()) return key.labels[*at];
   return plot::escape_enhanced(model);
 }
 
@@ -101,7 +102,6 @@ void render(const Figure& figure, const std::string& dir, const std::string& nam
 }  // namespace
 
 void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
-  const char* models[] = {"linear-attention", "softmax", "softmax-mlp2", "softmax-mlp3"};
   const CsvData theory = load_results(dir, "fig5-theory");
   Figure f;
   f.columns = 2;
@@ -111,7 +111,7 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
   std::string note, parameters;
   double limit_line = 0.0;
   int color = 0;
-  for (const char* model : models) {
+  for (const std::string& model : architecture_names()) {
     const CsvData data = load_results(dir, std::string("fig5-") + model);
     if (note.empty()) note = scale_note(data);
     if (parameters.empty()) parameters = "α = " + column_value(data, "alpha") + ", κ = " + column_value(data, "kappa");
@@ -133,11 +133,11 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
     tau_star.add_row({std::string(model), optional_cell(star), limit});
     threshold.series.push_back(markers(train, model_label(model), color));
     if (star) threshold.vlines.push_back(*star);
-    if (std::string(model) == "softmax-mlp3") {
+    if (model == to_string(Architecture::softmax_mlp3)) {
       // Panel C shows both MLP models, so that the peak's move to the right with depth is visible.
       Panel& c = f.panels.back();
       c.title = "C  2 × and 3 × (softmax + MLP)";
-      c.series.front().label = model_label("softmax-mlp2");
+      c.series.front().label = model_label(to_string(Architecture::softmax_mlp2));
       c.series.push_back(markers(seed_means(data, "tau", "icl_error")[0.0], model_label(model), color));
       if (star) c.vlines.push_back(*star);
     } else {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 #include "iclab/error.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/repr/theory.hpp"
 
 namespace iclab::repr {
@@ -14,13 +16,23 @@ const std::vector<std::string> kTrainingColumns = {
     "step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood", "seconds"};
 const std::vector<std::string> kGapColumns = {"gap", "gap_std", "ridge_error", "best_error"};
 
-bool is_text_key(const std::string& key) { return key == "features" || key == "network"; }
+bool is_text_key(const std::string& key) { return experiment_schema().find_key(key)->kind == KeyKind::text; }
+
+// The quantities of src/iclab/repr/schema.toml, in its order: the training log, then the gap.
+std::vector<std::string> repr_quantities() {
+  std::vector<std::string> q = experiment_schema().module_quantities("repr");
+  if (q.size() != 2) throw std::logic_error("src/iclab/repr/schema.toml: expected the training and gap quantities");
+  return q;
+}
 
 }  // namespace
 
 ReprEvaluator::ReprEvaluator(Experiment experiment) : experiment_(std::move(experiment)) {
-  training_ = experiment_.compute.count(Quantity::repr_training) > 0;
-  for (const std::string& key : repr_keys())
+  const auto quantities = repr_quantities();
+  if (experiment_.compute.size() != 1 || !position_of(quantities, experiment_.compute.front()))
+    throw InvalidArgument("compute: a ReprEvaluator evaluates one quantity of src/iclab/repr/schema.toml");
+  training_ = experiment_.compute.front() == quantities[0];
+  for (const std::string& key : experiment_schema().keys_of(experiment_.compute.front()))
     if (experiment_.sets(key)) option_keys_.push_back(key);
   columns_ = {"point", "d"};
   for (const char* key : {"m", "K", "N"}) columns_.emplace_back(key);
@@ -142,7 +154,7 @@ nlohmann::json ReprEvaluator::description() const {
       "Yang et al. (2408.10147): K dictionary tokens in R^d with representations in R^m, labels "
       "lambda^T (z_k + eps_k), eps_k ~ N(0, tau I_m); a prompt shows the first N (docs/representations.md)";
   if (training_) {
-    j["repr_training"] =
+    j[experiment_.compute.front()] =
         "one model per point trained on the task (network: attention, the one-layer H-head softmax "
         "attention, or transformer, the baseline); one row per training log line";
     j["columns"] = {{"train_loss", "attention: the population loss L(theta); transformer: mean minibatch loss"},
@@ -151,7 +163,7 @@ nlohmann::json ReprEvaluator::description() const {
                     {"pred_to_ridge_ood", "the same for out-of-domain tasks lambda ~ N(1, 4 I_m)"},
                     {"seconds", "wall-clock time since training started (not reproducible)"}};
   } else {
-    j["repr_gap"] = "gap of ridge(m tau) to the best ridge(N tau), over dictionary draws and prompts";
+    j[experiment_.compute.front()] = "gap of ridge(m tau) to the best ridge(N tau), over dictionary draws and prompts";
     j["columns"] = {{"gap", "(1/K) sum_{k>N} (y*_k - y^best_k)^2, mean over dictionaries"},
                     {"gap_std", "its std over dictionaries"},
                     {"ridge_error", "test error of ridge(m tau)"},

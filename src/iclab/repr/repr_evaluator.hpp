@@ -26,7 +26,7 @@ class ReprEvaluator : public Evaluator {
  public:
   explicit ReprEvaluator(Experiment experiment);
 
-  // point, d, m, K, N, tau, [the other repr keys the experiment sets, in repr_keys() order], seed, then
+  // point, d, m, K, N, tau, [the other repr keys the experiment sets, in the schema's order (schema.hpp)], seed, then
   // the quantity's columns (above).
   const std::vector<std::string>& columns() const override { return columns_; }
   long work_units() const override;  // training steps (repr_training), or 1

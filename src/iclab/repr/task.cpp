@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 #include <string>
 
+#include "iclab/experiments/schema.hpp"
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
@@ -30,27 +32,20 @@ StreamAddress address(const TaskSpec& spec, long draw, long unit) {
 
 }  // namespace
 
-Features parse_features(const std::string& text) {
-  if (text == "gaussian") return Features::gaussian;
-  if (text == "hermite") return Features::hermite;
-  if (text == "fourier") return Features::fourier;
-  if (text == "relu") return Features::relu;
-  throw InvalidArgument("--features: '" + text + "' is not one of gaussian, hermite, fourier, relu");
+const std::vector<std::string>& feature_names() {
+  const std::vector<std::string>& names = experiment_schema().values("features");  // src/iclab/repr/schema.toml
+  if (names.size() != 4) throw std::logic_error("src/iclab/repr/schema.toml: `features` must list 4 families");
+  return names;
 }
 
-std::string to_string(Features features) {
-  switch (features) {
-    case Features::gaussian:
-      return "gaussian";
-    case Features::hermite:
-      return "hermite";
-    case Features::fourier:
-      return "fourier";
-    case Features::relu:
-      return "relu";
-  }
-  return "?";
+Features parse_features(const std::string& text) {
+  if (const auto at = position_of(feature_names(), text)) return static_cast<Features>(*at);
+  std::string list;
+  for (const std::string& name : feature_names()) list += (list.empty() ? "" : ", ") + name;
+  throw InvalidArgument("--features: '" + text + "' is not one of " + list);
 }
+
+std::string to_string(Features features) { return feature_names().at(static_cast<std::size_t>(features)); }
 
 void TaskSpec::validate() const {
   if (d < 1) throw InvalidArgument("--d: must be >= 1");

@@ -16,12 +16,13 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "iclab/linalg/dense.hpp"
 
 namespace iclab::repr {
 
-// The representation family f.
+// The representation family f, in the order of the `features` values of src/iclab/repr/schema.toml.
 enum class Features {
   gaussian,  // z_k i.i.d. N(0, I_m), independent of v_k (the paper's experiments)
   hermite,   // z_kj = He_n(sqrt(d) v_kc) / sqrt(n!): coordinate c = j mod d, degree n = 1 + j / d
@@ -30,6 +31,7 @@ enum class Features {
 };
 Features parse_features(const std::string& text);  // throws InvalidArgument naming --features
 std::string to_string(Features features);
+const std::vector<std::string>& feature_names();  // the schema's `features` values, in enum order
 
 struct TaskSpec {
   long d = 20;        // token dimension

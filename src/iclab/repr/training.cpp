@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "iclab/experiments/schema.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
 
@@ -52,10 +53,15 @@ TORCH_MODULE(Baseline);
 
 }  // namespace
 
+const std::vector<std::string>& model_names() {
+  const std::vector<std::string>& names = experiment_schema().values("network");  // src/iclab/repr/schema.toml
+  if (names.size() != 2) throw std::logic_error("src/iclab/repr/schema.toml: `network` must list 2 models");
+  return names;
+}
+
 ModelKind parse_model(const std::string& text) {
-  if (text == "attention") return ModelKind::attention;
-  if (text == "transformer") return ModelKind::transformer;
-  throw InvalidArgument("--model: '" + text + "' is not one of attention, transformer");
+  if (const auto at = position_of(model_names(), text)) return static_cast<ModelKind>(*at);
+  throw InvalidArgument("--model: '" + text + "' is not one of " + model_names()[0] + ", " + model_names()[1]);
 }
 OptimizerKind parse_optimizer(const std::string& text) {
   if (text == "adam") return OptimizerKind::adam;
@@ -67,7 +73,7 @@ Objective parse_objective(const std::string& text) {
   if (text == "sampled") return Objective::sampled;
   throw InvalidArgument("--objective: '" + text + "' is not one of population, sampled");
 }
-std::string to_string(ModelKind kind) { return kind == ModelKind::attention ? "attention" : "transformer"; }
+std::string to_string(ModelKind kind) { return model_names().at(static_cast<std::size_t>(kind)); }
 std::string to_string(OptimizerKind kind) { return kind == OptimizerKind::adam ? "adam" : "gd"; }
 std::string to_string(Objective objective) { return objective == Objective::population ? "population" : "sampled"; }
 

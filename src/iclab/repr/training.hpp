@@ -20,13 +20,14 @@
 
 namespace iclab::repr {
 
-enum class ModelKind { attention, transformer };
+enum class ModelKind { attention, transformer };  // the `network` values of src/iclab/repr/schema.toml
 enum class OptimizerKind { adam, gd };
 enum class Objective {
   population,  // the closed form L(theta) (attention only): deterministic, no sampling
   sampled,     // 1/(2K) sum_k (y_hat_k - y_k)^2 on minibatches of a fixed set of training prompts
 };
 ModelKind parse_model(const std::string& text);  // InvalidArgument naming --model
+const std::vector<std::string>& model_names();   // the schema's `network` values, in enum order
 OptimizerKind parse_optimizer(const std::string& text);
 Objective parse_objective(const std::string& text);
 std::string to_string(ModelKind kind);

@@ -28,6 +28,12 @@ std::string to_string(Link link) {
   return "?";
 }
 
+const std::vector<std::string>& link_names() {
+  static const std::vector<std::string> names = {to_string(Link::linear), to_string(Link::tanh), to_string(Link::cube),
+                                                 to_string(Link::square)};
+  return names;
+}
+
 double apply_link(Link link, double s) {
   switch (link) {
     case Link::linear:
