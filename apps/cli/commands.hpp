@@ -1,21 +1,29 @@
 // Subcommands of the iclab front end. Each registers its options and returns the callback that runs it.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "nn_handover.hpp"
 
 namespace iclab::cli {
 
 using Runner = std::function<void(const std::string& command_line)>;
+// Evaluated by main() after parsing, before running: what of the command needs the neural-network
+// module (nn_handover.hpp). It validates what it reads (InvalidArgument) and writes nothing.
+using ModuleCheck = std::function<ModuleNeed()>;
+struct Command {
+  Runner run;
+  ModuleCheck needs_module;
+};
 
 Runner add_theory_command(CLI::App& app);
 Runner add_simulate_command(CLI::App& app);
 Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 Runner add_plot_command(CLI::App& app);
-Runner add_run_commands(CLI::App& app);        // run, merge
-Runner add_reproduce_command(CLI::App& app);
+Command add_run_commands(CLI::App& app);  // run, merge
+Command add_reproduce_command(CLI::App& app);
 #ifdef ICLAB_HAVE_NN
 Runner add_repr_command(CLI::App& app);  // repr train, repr gap
 Runner add_train_command(CLI::App& app);  // train (Transformers, libtorch)

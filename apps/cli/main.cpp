@@ -1,12 +1,18 @@
 // iclab command-line front end: parses, validates (exit 2 on bad input, before any output),
 // runs one subcommand and writes its table.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "commands.hpp"
@@ -62,10 +68,31 @@ void check_command_name(const CLI::App& app, const std::string& first, const std
                                " (iclab --help lists them)");
 }
 
+// The one hand-over point (nn_handover.hpp): replaces this process by `iclab-nn` with the same
+// arguments. Without it, a required need fails as bad input; an optional one runs here.
+void hand_over(char** argv, const iclab::cli::ModuleNeed& need) {
+  if (need.what.empty() || iclab::cli::has_nn_module()) return;
+  if (!iclab::cli::nn_program_available()) {
+    if (!need.required) return;
+    throw iclab::InvalidArgument(need.what + ": needs iclab built with -DICLAB_NN=ON (libtorch)");
+  }
+  const std::string program = iclab::cli::nn_program().string();
+  std::fflush(nullptr);
+  execv(program.c_str(), argv);
+  throw std::runtime_error("cannot run " + program + ": " + std::strerror(errno));
+}
+
+// What of a parsed subcommand needs the neural-network module: a `--device` (the tensor solver, or
+// the networks) or what the command's own check finds (an experiment's quantities and keys).
+iclab::cli::ModuleNeed module_need(const CLI::App& sub, const iclab::cli::ModuleCheck& check) {
+  if (const CLI::Option* device = sub.get_option_no_throw("--device"); device && device->count() > 0)
+    if (!device->as<std::string>().empty()) return {"--device", true};
+  return check ? check() : iclab::cli::ModuleNeed{};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  iclab::cli::remember_command_line(argc, argv);
   // iclab parallelises with OpenMP over fixed partitions; threaded OpenBLAS would make the last bits
   // of results depend on the thread count.
   iclab::set_blas_threads(1);
@@ -74,12 +101,16 @@ int main(int argc, char** argv) {
   CLI::App app{"iclab: the exactly solvable theory of in-context learning, and its simulations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(iclab::version()) + " (" + std::string(iclab::git_describe()) + ")");
-  std::map<CLI::App*, iclab::cli::Runner> runners;
+  std::map<CLI::App*, iclab::cli::Command> commands;
   auto add = [&](auto adder) {
     const auto before = app.get_subcommands({});
-    auto runner = adder(app);
+    iclab::cli::Command command;
+    if constexpr (std::is_same_v<decltype(adder(app)), iclab::cli::Command>)
+      command = adder(app);
+    else
+      command.run = adder(app);
     for (CLI::App* sub : app.get_subcommands({}))
-      if (std::find(before.begin(), before.end(), sub) == before.end()) runners[sub] = runner;
+      if (std::find(before.begin(), before.end(), sub) == before.end()) commands[sub] = command;
   };
   add(iclab::cli::add_theory_command);
   add(iclab::cli::add_simulate_command);
@@ -98,12 +129,14 @@ int main(int argc, char** argv) {
 #endif
 
   try {
-    // Commands of the neural-network module run in `iclab-nn` (see nn_handover.hpp).
+    // The neural-network module's own commands, which this program lacks, go to `iclab-nn` at once
+    // (see nn_handover.hpp); any other command after parsing, when it needs the module.
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!iclab::cli::has_nn_module() && (first == "train" || first == "repr"))
-      iclab::cli::hand_over_to_nn_program(first);
+    if (!iclab::cli::has_nn_module() && (first == "train" || first == "repr")) hand_over(argv, {first, true});
     check_command_name(app, first, {"train", "repr"});
     app.parse(argc, argv);
+    if (!iclab::cli::has_nn_module())
+      for (CLI::App* sub : app.get_subcommands()) hand_over(argv, module_need(*sub, commands.at(sub).needs_module));
   } catch (const CLI::Success& e) {  // --help, --version
     const int code = app.exit(e);
     if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
@@ -117,10 +150,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
     return 2;
+  } catch (const std::exception& e) {  // e.g. `iclab-nn` could not be run
+    std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+    return 1;
   }
   for (CLI::App* sub : app.get_subcommands()) {
     try {
-      runners.at(sub)(join_command_line(argc, argv));
+      commands.at(sub).run(join_command_line(argc, argv));
     } catch (const iclab::InvalidArgument& e) {
       std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
       return 2;

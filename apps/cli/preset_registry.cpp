@@ -1,7 +1,6 @@
 #include "preset_registry.hpp"
 
 #include "iclab/params/model_params.hpp"
-#include "nn_handover.hpp"
 
 #ifdef ICLAB_HAVE_NN
 #include "iclab/nn/presets.hpp"
@@ -31,8 +30,9 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
 #ifdef ICLAB_HAVE_NN
   return nn::make_evaluator_with_nn(experiment);
 #else
-  // What a module evaluates (its quantities, or a `device` for the tensor solver) is iclab-nn's.
-  if (const std::string use = module_use(experiment); !use.empty()) hand_over_to_nn_program(use);
+  // main() has handed every experiment a module evaluates to `iclab-nn` (module_use).
+  if (const std::string use = module_use(experiment); !use.empty())
+    throw InvalidArgument(use + ": needs iclab built with -DICLAB_NN=ON (libtorch)");
   return make_point_evaluator(experiment);
 #endif
 }
@@ -48,7 +48,7 @@ std::unique_ptr<RidgeSolver> make_solver(const std::string& name, const std::str
     throw InvalidArgument(message.rfind("device: ", 0) == 0 ? option + message.substr(6) : message);
   }
 #else
-  hand_over_to_nn_program(option);
+  throw InvalidArgument(option + ": needs iclab built with -DICLAB_NN=ON (libtorch)");  // main() hands it over
 #endif
 }
 

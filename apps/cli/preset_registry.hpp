@@ -13,12 +13,12 @@ namespace iclab::cli {
 
 const std::vector<Preset>& all_presets();
 
-// The evaluator of an experiment: iclab_nn's TransformerEvaluator for compute = ["transformer"] (an
-// InvalidArgument when iclab is built without -DICLAB_NN=ON), else the core's PointEvaluator (whose
-// simulation fits on a `device` with iclab_nn's tensor solver: `iclab` hands such files to `iclab-nn`).
+// The evaluator of an experiment: with the neural-network module, iclab_nn's (make_evaluator_with_nn);
+// without it the core's PointEvaluator, and an InvalidArgument for what a module evaluates (module_use:
+// main() hands such commands to `iclab-nn` before they run).
 std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment);
-// The solver `name` on `device` ("" : the core's Eigen solvers); a device needs iclab_nn (`iclab` hands
-// the command over to `iclab-nn`; InvalidArgument without it).
+// The solver `name` on `device` ("" : the core's Eigen solvers); a device needs iclab_nn (InvalidArgument
+// without it: main() hands commands with a --device to `iclab-nn`).
 std::unique_ptr<RidgeSolver> make_solver(const std::string& name, const std::string& device, const std::string& option);
 
 }  // namespace iclab::cli

@@ -10,7 +10,6 @@
 #include "iclab/experiments/runner.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/reproduce/presets.hpp"
-#include "nn_handover.hpp"
 #include "preset_registry.hpp"
 
 namespace iclab::cli {
@@ -50,40 +49,65 @@ void apply_device(PresetExperiment& e, Experiment& parsed, const std::string& de
   parsed = parse_experiment(e.toml, source);
 }
 
-void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
-  // The neural-network figures are iclab-nn's (nn_handover.hpp): it lists every figure.
-  // Here only the core's own figures are sure to be this program's (a folder-only figure may train).
-  const bool known = std::any_of(presets().begin(), presets().end(), [&](const Preset& p) { return p.name == o.name; });
-  if (nn_program_available() && (o.list || (!o.name.empty() && !known))) hand_over_to_nn_program("reproduce");
-  if (o.list) {
-    for (const Preset& p : all_presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
-    return;
-  }
+// A figure's run, checked: every experiment parsed (nothing is written unless all of them are valid).
+struct ReproducePlan {
+  const Preset* preset = nullptr;
+  std::string scale, dir;
+  std::vector<std::pair<Experiment, PresetExperiment>> experiments;
+};
+
+ReproducePlan plan_reproduce(const ReproduceOptions& o) {
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
-  const Preset& preset = find_preset(o.name, all_presets());
+  ReproducePlan plan;
+  const Preset& preset = *(plan.preset = &find_preset(o.name, all_presets()));
   // --scale: a figure folder figures/NAME/SCALE (preset_experiments); cpu by default.
   const std::string scale = o.quick ? "quick" : o.scale.empty() ? "cpu" : o.scale;
   if (o.quick && !o.scale.empty() && o.scale != "quick")
     throw InvalidArgument("--scale: --quick is --scale quick; give one of them");
-  const bool quick = scale == "quick";
+  plan.scale = scale;
   std::vector<PresetExperiment> sources = preset_experiments(preset, scale);
   if (!o.reference_data.empty() && !std::filesystem::is_directory(o.reference_data))
     throw InvalidArgument("--reference-data: '" + o.reference_data + "' is not a directory");
-  const std::string dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (scale == "cpu" ? "" : "-" + scale);
-  const auto start = std::chrono::steady_clock::now();
-  // A device is checked first (or, in `iclab`, the command handed to `iclab-nn`).
-  if (!o.device.empty()) (void)make_solver("auto", o.device, "--device");
-  // Parse every experiment first: nothing is written unless all of them are valid.
-  std::vector<std::pair<Experiment, PresetExperiment>> experiments;
+  plan.dir = !o.out.empty() ? o.out : "reproduce/" + preset.name + (scale == "cpu" ? "" : "-" + scale);
   for (PresetExperiment& e : sources) {
     const std::string source = preset.name + "/" + e.name + ".toml";
     Experiment parsed = parse_experiment(e.toml, source);
     if (!o.device.empty()) apply_device(e, parsed, o.device, source);
-    (void)make_evaluator(parsed);  // e.g. a transformer experiment in a build without iclab_nn
-    experiments.emplace_back(std::move(parsed), std::move(e));
+    plan.experiments.emplace_back(std::move(parsed), std::move(e));
   }
+  return plan;
+}
+
+// What of the command needs the neural-network module (main() hands it to `iclab-nn`): the figures
+// of a module (only the core's own presets are sure to be this program's; `iclab-nn` lists every
+// figure) or an experiment that a module evaluates (a folder-only figure may train).
+ModuleNeed reproduce_module_need(const ReproduceOptions& o) {
+  const bool known = std::any_of(presets().begin(), presets().end(), [&](const Preset& p) { return p.name == o.name; });
+  if (o.list || (!o.name.empty() && !known)) {
+    if (nn_program_available()) return {"reproduce", false};
+    if (o.list) return {};
+  }
+  for (const auto& [experiment, source] : plan_reproduce(o).experiments)
+    if (std::string use = module_use(experiment); !use.empty()) return {use, true};
+  return {};
+}
+
+void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
+  if (o.list) {
+    for (const Preset& p : all_presets()) std::printf("%-20s %s\n", p.name.c_str(), p.description.c_str());
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  // A device is checked first.
+  if (!o.device.empty()) (void)make_solver("auto", o.device, "--device");
+  const ReproducePlan plan = plan_reproduce(o);
+  const Preset& preset = *plan.preset;
+  const std::string& dir = plan.dir;
+  const std::string& scale = plan.scale;
+  const bool quick = scale == "quick";
+  for (const auto& [experiment, source] : plan.experiments) (void)make_evaluator(experiment);
   if (!o.plot_only) {
-    for (const auto& [experiment, source] : experiments) {
+    for (const auto& [experiment, source] : plan.experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;
       options.experiment_text = source.toml;
@@ -102,7 +126,7 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
 
 }  // namespace
 
-Runner add_reproduce_command(CLI::App& app) {
+Command add_reproduce_command(CLI::App& app) {
   auto o = std::make_shared<ReproduceOptions>();
   CLI::App* cmd = app.add_subcommand("reproduce", "Reproduce a figure of the papers: experiments, CSVs and plots");
   cmd->add_option("NAME", o->name, "figure name (see --list)");
@@ -119,7 +143,7 @@ Runner add_reproduce_command(CLI::App& app) {
   cmd->add_option("--reference-data", o->reference_data,
                   "directory with the authors' published numbers (e.g. ../shared/reference-data): overlaid as black "
                   "markers where a figure has them (lu2024-fig1, letey2025-fig6)");
-  return [o](const std::string& line) { run_reproduce(*o, line); };
+  return {[o](const std::string& line) { run_reproduce(*o, line); }, [o] { return reproduce_module_need(*o); }};
 }
 
 }  // namespace iclab::cli

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include "commands.hpp"
 #include "iclab/experiments/experiment.hpp"
@@ -20,18 +21,23 @@ struct RunCommandOptions {
   bool quiet = false;
 };
 
-void run_run(const RunCommandOptions& o, const std::string& command_line) {
+// The experiment file and its text; InvalidArgument when it cannot be read or is invalid.
+std::pair<Experiment, std::string> load_run_experiment(const RunCommandOptions& o) {
   if (std::filesystem::is_directory(o.experiment))  // `iclab run DIR` said "name: missing"
     throw InvalidArgument("EXPERIMENT: '" + o.experiment + "' is a directory, not an experiment file (to rerun " +
                           "an output directory, give its experiment.toml: " +
                           (std::filesystem::path(o.experiment) / "experiment.toml").string() + ")");
   const auto text = read_text_file(o.experiment);
   if (!text) throw InvalidArgument("EXPERIMENT: cannot read '" + o.experiment + "'");
-  const Experiment experiment = parse_experiment(*text, o.experiment);
+  return {parse_experiment(*text, o.experiment), *text};
+}
+
+void run_run(const RunCommandOptions& o, const std::string& command_line) {
+  const auto [experiment, text] = load_run_experiment(o);
   RunOptions options;
   options.shard = parse_shard(o.shard);
   options.out_dir = !o.out.empty() ? o.out : !experiment.output.empty() ? experiment.output : experiment.name;
-  options.experiment_text = *text;
+  options.experiment_text = text;
   options.command_line = command_line;
   options.progress = !o.quiet;
   options.evaluator = make_evaluator;
@@ -47,6 +53,20 @@ struct MergeOptions {
   std::string out;
   bool allow_missing = false;
 };
+
+// The first input directory's experiment that a module evaluates (unreadable ones: merge reports them).
+ModuleNeed merge_module_need(const MergeOptions& o) {
+  for (const std::string& dir : o.dirs) {
+    const std::filesystem::path file = std::filesystem::path(dir) / "experiment.toml";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) continue;
+    try {
+      if (std::string use = module_use(load_experiment(file.string())); !use.empty()) return {use, true};
+    } catch (const InvalidArgument&) {
+    }
+  }
+  return {};
+}
 
 void run_merge(const MergeOptions& o, const std::string&) {
   if (!o.out.empty()) {
@@ -72,7 +92,7 @@ void run_merge(const MergeOptions& o, const std::string&) {
 
 }  // namespace
 
-Runner add_run_commands(CLI::App& app) {
+Command add_run_commands(CLI::App& app) {
   auto r = std::make_shared<RunCommandOptions>();
   CLI::App* run = app.add_subcommand("run", "Run an experiment file (TOML): crash-safe, resumable, shardable");
   run->add_option("EXPERIMENT", r->experiment, "experiment file (format: docs/experiments.md)")->required();
@@ -85,10 +105,17 @@ Runner add_run_commands(CLI::App& app) {
   merge->add_option("DIR", m->dirs, "output directories of `iclab run` (their shards' results)")->required();
   merge->add_option("--out", m->out, "write the merged CSV to FILE atomically (default: stdout)");
   merge->add_flag("--allow-missing", m->allow_missing, "write the points found even when some are missing");
-  return [run, merge, r, m](const std::string& line) {
+  Command command;
+  command.run = [run, merge, r, m](const std::string& line) {
     if (run->parsed()) run_run(*r, line);
     if (merge->parsed()) run_merge(*m, line);
   };
+  command.needs_module = [run, merge, r, m]() -> ModuleNeed {
+    if (run->parsed()) return {module_use(load_run_experiment(*r).first), true};
+    if (merge->parsed()) return merge_module_need(*m);
+    return {};
+  };
+  return command;
 }
 
 }  // namespace iclab::cli
