@@ -1,7 +1,9 @@
 // Throughput of an ensemble of Transformers against the same models trained one at a time, in one
 // process and one run (these machines are noisy: compare the ratio). Members get taus spread evenly
 // over [TAU_MIN, TAU_MAX] (so ragged batches B = 0.1 tau d^2) and seeds 1..M, alpha = 1, kappa = inf.
-// Prints one JSON line: ms per ensemble step, model-steps per second both ways, and their ratio.
+// Prints one JSON line: ms per ensemble step, model-steps per second both ways, and their ratio, by the
+// wall clock and by the main thread's CPU time (on a shared machine the latter is the steadier; with
+// THREADS = 1 all the training runs on the main thread).
 //
 //   build/bench/nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH] [CHUNK]
 // SEPARATE = all (default): every member alone; 1: only the first, scaled by M (for large M on a GPU).
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -22,19 +25,35 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+struct Seconds {
+  double wall = 0, cpu = 0;
+  Seconds& operator+=(const Seconds& o) {
+    wall += o.wall;
+    cpu += o.cpu;
+    return *this;
+  }
+};
+
 // Time of `steps` training steps after a warm-up of steps / 10 (graph capture, allocator).
-double train_seconds(const std::vector<iclab::nn::EnsembleMember>& members, const iclab::nn::EnsembleOptions& options,
-                     long steps, bool* graph) {
+Seconds train_seconds(const std::vector<iclab::nn::EnsembleMember>& members, const iclab::nn::EnsembleOptions& options,
+                      long steps, bool* graph) {
   iclab::nn::EnsembleTrainer trainer(members, options);
   const long warmup = std::max(5L, steps / 10);
   for (long m = 0; m < trainer.size(); ++m) trainer.set_schedule(m, 0, warmup);
   trainer.train();
   for (long m = 0; m < trainer.size(); ++m) trainer.set_schedule(m, 0, warmup + steps);
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = thread_cpu_seconds();
   trainer.train();
   (void)trainer.train_losses().front();  // waits for the device
   if (graph) *graph = trainer.used_cuda_graph();
-  return seconds_since(start);
+  return {seconds_since(start), thread_cpu_seconds() - cpu_start};
 }
 
 }  // namespace
@@ -68,20 +87,23 @@ int main(int argc, char** argv) {
     members.push_back(member);
   }
   bool graph = false;
-  const double together = train_seconds(members, options, steps, &graph);
-  double apart = 0.0;
+  const Seconds together = train_seconds(members, options, steps, &graph);
+  Seconds apart;
   if (all_separately) {
     for (const auto& member : members) apart += train_seconds({member}, options, steps, nullptr);
   } else {
-    apart = static_cast<double>(count) * train_seconds({members.front()}, options, steps, nullptr);
+    const Seconds one = train_seconds({members.front()}, options, steps, nullptr);
+    apart = {static_cast<double>(count) * one.wall, static_cast<double>(count) * one.cpu};
   }
   const double model_steps = static_cast<double>(count * steps);
   std::printf(
       "{\"model\": \"%s\", \"d\": %ld, \"members\": %ld, \"taus\": [%g, %g], \"device\": \"%s\", \"threads\": %d, "
       "\"chunk\": %ld, \"cuda_graph\": %s, \"ms_per_ensemble_step\": %.3f, \"model_steps_per_s_ensemble\": %.0f, "
-      "\"model_steps_per_s_separate\": %.0f, \"speedup\": %.2f, \"separate\": \"%s\"}\n",
+      "\"model_steps_per_s_separate\": %.0f, \"speedup\": %.2f, \"cpu_ms_per_ensemble_step\": %.3f, "
+      "\"speedup_cpu\": %.2f, \"separate\": \"%s\"}\n",
       model.c_str(), d, count, tau_min, tau_max, options.device.c_str(), options.threads, options.chunk,
-      graph ? "true" : "false", 1e3 * together / static_cast<double>(steps), model_steps / together,
-      model_steps / apart, apart / together, all_separately ? "every member alone" : "first member alone, times M");
+      graph ? "true" : "false", 1e3 * together.wall / static_cast<double>(steps), model_steps / together.wall,
+      model_steps / apart.wall, apart.wall / together.wall, 1e3 * together.cpu / static_cast<double>(steps),
+      apart.cpu / together.cpu, all_separately ? "every member alone" : "first member alone, times M");
   return 0;
 }

@@ -123,6 +123,52 @@ TEST(NnModels, BlockWithoutMlpOutputsLn2OfRPlusLn1R) {
   EXPECT_TRUE(torch::allclose(model->forward(tokens), expected, 1e-5, 1e-6));
 }
 
+TEST(NnModels, CpuKernelsAgreeWithTorchOps) {
+  // The CPU kernels (nn/chunk_kernels.hpp) against the same model built from torch ops (the CUDA path):
+  // two members, chunks owned 0, 1, 1, non-trivial LayerNorm parameters; outputs (query only and every
+  // token) and every parameter's gradient. Both paths are float32 and differ only in the order of sums
+  // of <= 8 terms per value (and how LayerNorm's variance is formed), so they agree to a few ulps per
+  // op, ~1e-6 relative after a dozen chained ops; 1e-4 of each parameter's largest gradient leaves room
+  // for that, while a missing term or a wrong member index is an O(1) error.
+  std::vector<ArchitectureOptions> variants;
+  for (Architecture a : kAll) variants.push_back({.architecture = a});
+  variants.push_back({.architecture = Architecture::softmax_mlp2, .gelu_mlp = true, .attention_residual = false});
+  variants.push_back({.architecture = Architecture::softmax_mlp2, .mlp_residual = false});
+  for (const ArchitectureOptions& options : variants) {
+    const std::string name = options.to_json().dump();
+    EnsembleModel kernels(2, 6, options, torch::kCPU), reference(2, 6, options, torch::kCPU);
+    reference.use_torch_ops();
+    ASSERT_TRUE(kernels.uses_cpu_kernels());
+    for (EnsembleModel* model : {&kernels, &reference}) {
+      model->initialise(0, {7, 1, 0, 0});
+      model->initialise(1, {8, 1, 0, 0});
+      torch::NoGradGuard no_grad;
+      for (const auto& p : model->parameters())
+        if (p.fan_in <= 0) p.value.copy_(torch::linspace(0.5, 1.5, p.value.numel()).view(p.value.sizes()));
+    }
+    const torch::Tensor tokens = random_tokens(12, 8, 7).view({3, 4, 8, 7});
+    const torch::Tensor owner = torch::tensor(std::vector<int64_t>{0, 1, 1});
+    const torch::Tensor seen = random_tokens(3, 4, 1).view({3, 4});  // weights of a scalar loss
+    for (EnsembleModel* model : {&kernels, &reference}) {
+      model->flat_grad().zero_();
+      (model->forward(tokens, owner) * seen).sum().backward();
+    }
+    const torch::Tensor out = kernels.forward(tokens, owner), expected = reference.forward(tokens, owner);
+    EXPECT_LT((out - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>()) << name;
+    const torch::Tensor all = kernels.forward_all_tokens(tokens, owner);
+    const torch::Tensor all_expected = reference.forward_all_tokens(tokens, owner);
+    EXPECT_LT((all - all_expected).abs().max().item<double>(), 1e-5 * all_expected.abs().max().item<double>()) << name;
+    for (std::size_t i = 0; i < kernels.parameters().size(); ++i) {
+      const auto& p = kernels.parameters()[i];
+      const torch::Tensor g = kernels.flat_grad().narrow(0, p.offset, p.numel * 2);
+      const torch::Tensor g_expected = reference.flat_grad().narrow(0, p.offset, p.numel * 2);
+      const double scale = g_expected.abs().max().item<double>();
+      EXPECT_GT(scale, 0.0) << name << " " << p.name;  // every parameter is reached by the loss
+      EXPECT_LT((g - g_expected).abs().max().item<double>(), 1e-4 * scale) << name << " " << p.name;
+    }
+  }
+}
+
 TEST(NnModels, DenseInitialisationIsTruncatedLecunNormal) {
   // flax lecun_normal: variance 1/fan_in, truncated at 2 / 0.8796 standard units of the unscaled normal.
   auto model = make_model(Architecture::softmax_mlp2, 79);  // 80 x 80 kernels: 6400 entries each

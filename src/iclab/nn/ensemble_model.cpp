@@ -1,73 +1,153 @@
 #include "iclab/nn/ensemble_model.hpp"
 
-#include <Eigen/Dense>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
+#include "iclab/nn/chunk_kernels.hpp"
+
 namespace iclab::nn {
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
 
-// C[i] = op(A[i]) op(B[i]) for every context i; A, B contiguous CPU float tensors (N, rows, cols).
-// torch's CPU bmm makes two tensor views and one BLAS call per matrix, which costs more than the
-// arithmetic of an (l+1) x h attention product; here each product is an Eigen coefficient-based (lazy)
-// product, computed wholly by one thread, so a context's result depends on nothing but its inputs.
-torch::Tensor small_bmm(const torch::Tensor& a, bool transpose_a, const torch::Tensor& b, bool transpose_b) {
-  const long count = a.size(0);
-  const long m = transpose_a ? a.size(2) : a.size(1);
-  const long n = transpose_b ? b.size(1) : b.size(2);
-  torch::Tensor c = torch::empty({count, m, n}, a.options());
-  const float* pa = a.data_ptr<float>();
-  const float* pb = b.data_ptr<float>();
-  float* pc = c.data_ptr<float>();
-  const long a_size = a.size(1) * a.size(2), b_size = b.size(1) * b.size(2);
-  at::parallel_for(0, count, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const Eigen::Map<const RowMatrix> ma(pa + i * a_size, a.size(1), a.size(2));
-      const Eigen::Map<const RowMatrix> mb(pb + i * b_size, b.size(1), b.size(2));
-      Eigen::Map<RowMatrix> mc(pc + i * m * n, m, n);
-      if (!transpose_a && !transpose_b) mc.noalias() = ma.lazyProduct(mb);
-      if (!transpose_a && transpose_b) mc.noalias() = ma.lazyProduct(mb.transpose());
-      if (transpose_a && !transpose_b) mc.noalias() = ma.transpose().lazyProduct(mb);
-      if (transpose_a && transpose_b) mc.noalias() = ma.transpose().lazyProduct(mb.transpose());
-    }
-  });
-  return c;
+constexpr int64_t kChunkGrain = 4;     // chunks per task of at::parallel_for
+constexpr int64_t kContextGrain = 64;  // contexts per task
+
+torch::Tensor no_bias() { return torch::empty({0}, torch::kFloat32); }
+
+kernels::Chunks chunk_layout(const torch::Tensor& x, const torch::Tensor& owner) {
+  return {owner.data_ptr<int64_t>(), x.size(0), x.size(1)};
 }
 
-// a (N, m, k) times b (N, k, n), or times b^T for b (N, n, k) when transpose_b, with its gradients.
-struct ContextProduct : torch::autograd::Function<ContextProduct> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& a,
-                               const torch::Tensor& b, bool transpose_b) {
-    const torch::Tensor ac = a.contiguous(), bc = b.contiguous();
-    context->save_for_backward({ac, bc});
-    context->saved_data["transpose_b"] = transpose_b;
-    return small_bmm(ac, false, bc, transpose_b);
+// A dense layer with each chunk's member's kernel (and bias): x (chunks, rows, in) -> (chunks, rows, out).
+// No bias: an empty tensor (a custom function's inputs must be defined tensors).
+struct ChunkDense : torch::autograd::Function<ChunkDense> {
+  static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& owner) {
+    const torch::Tensor xc = x.contiguous();
+    const long in = xc.size(2), out = weight.size(1);
+    torch::Tensor y = torch::empty({xc.size(0), xc.size(1), out}, xc.options());
+    const kernels::Chunks layout = chunk_layout(xc, owner);
+    const bool has_bias = bias.numel() > 0;
+    const float* b = has_bias ? bias.data_ptr<float>() : nullptr;
+    at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
+      kernels::dense_forward(layout, xc.data_ptr<float>(), in, weight.data_ptr<float>(), b, out, y.data_ptr<float>(),
+                             begin, end);
+    });
+    context->save_for_backward({xc, weight, owner});
+    context->saved_data["bias"] = has_bias;
+    return y;
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
-                                                 torch::autograd::variable_list grads) {
+  static variable_list backward(AutogradContext* context, variable_list grads) {
     const auto saved = context->get_saved_variables();
-    const torch::Tensor& a = saved[0];
-    const torch::Tensor& b = saved[1];
+    const torch::Tensor &x = saved[0], &weight = saved[1], &owner = saved[2];
     const torch::Tensor g = grads[0].contiguous();
-    if (context->saved_data["transpose_b"].toBool())  // C = A B^T: dA = G B, dB = G^T A
-      return {small_bmm(g, false, b, false), small_bmm(g, true, a, false), torch::Tensor()};
-    return {small_bmm(g, false, b, true), small_bmm(a, true, g, false), torch::Tensor()};  // C = A B
+    const long members = weight.size(0), out = weight.size(1), in = weight.size(2);
+    const kernels::Chunks layout = chunk_layout(x, owner);
+    torch::Tensor dx;
+    if (context->needs_input_grad(0)) {
+      dx = torch::empty_like(x);
+      at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
+        kernels::dense_backward_input(layout, g.data_ptr<float>(), weight.data_ptr<float>(), in, out,
+                                      dx.data_ptr<float>(), begin, end);
+      });
+    }
+    const bool has_bias = context->saved_data["bias"].toBool();
+    torch::Tensor dweight = torch::empty_like(weight);
+    torch::Tensor dbias = has_bias ? torch::empty({members, out}, weight.options()) : torch::Tensor();
+    const auto member_chunks = kernels::chunks_of_members(layout, members);
+    at::parallel_for(0, members, 1, [&](int64_t begin, int64_t end) {
+      kernels::dense_backward_parameters(member_chunks, layout.rows, x.data_ptr<float>(), in, g.data_ptr<float>(), out,
+                                         dweight.data_ptr<float>(), has_bias ? dbias.data_ptr<float>() : nullptr, begin,
+                                         end);
+    });
+    return {dx, dweight, dbias, torch::Tensor()};
   }
 };
 
-// The per-context products of attention: Eigen on the CPU (see small_bmm), bmm elsewhere.
-torch::Tensor context_product(const torch::Tensor& a, const torch::Tensor& b, bool transpose_b) {
-  if (a.is_cpu() && a.scalar_type() == torch::kFloat32) return ContextProduct::apply(a, b, transpose_b);
-  return torch::bmm(a, transpose_b ? b.transpose(1, 2) : b);
-}
+// LayerNorm over the last axis with each chunk's member's scale and shift.
+struct ChunkLayerNorm : torch::autograd::Function<ChunkLayerNorm> {
+  static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& owner, double epsilon) {
+    const torch::Tensor xc = x.contiguous();
+    const long width = xc.size(2);
+    torch::Tensor y = torch::empty_like(xc), xhat = torch::empty_like(xc);
+    torch::Tensor rstd = torch::empty({xc.size(0), xc.size(1)}, xc.options());
+    const kernels::Chunks layout = chunk_layout(xc, owner);
+    at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
+      kernels::layer_norm_forward(layout, xc.data_ptr<float>(), width, weight.data_ptr<float>(), bias.data_ptr<float>(),
+                                  epsilon, y.data_ptr<float>(), xhat.data_ptr<float>(), rstd.data_ptr<float>(), begin,
+                                  end);
+    });
+    context->save_for_backward({xhat, rstd, weight, owner});
+    return y;
+  }
+  static variable_list backward(AutogradContext* context, variable_list grads) {
+    const auto saved = context->get_saved_variables();
+    const torch::Tensor &xhat = saved[0], &rstd = saved[1], &weight = saved[2], &owner = saved[3];
+    const torch::Tensor g = grads[0].contiguous();
+    const long members = weight.size(0), width = weight.size(1);
+    const kernels::Chunks layout = chunk_layout(xhat, owner);
+    torch::Tensor dx = torch::empty_like(xhat);
+    at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
+      kernels::layer_norm_backward_input(layout, g.data_ptr<float>(), xhat.data_ptr<float>(), rstd.data_ptr<float>(),
+                                         width, weight.data_ptr<float>(), dx.data_ptr<float>(), begin, end);
+    });
+    torch::Tensor dweight = torch::empty_like(weight), dbias = torch::empty_like(weight);
+    const auto member_chunks = kernels::chunks_of_members(layout, members);
+    at::parallel_for(0, members, 1, [&](int64_t begin, int64_t end) {
+      kernels::layer_norm_backward_parameters(member_chunks, layout.rows, g.data_ptr<float>(), xhat.data_ptr<float>(),
+                                              width, dweight.data_ptr<float>(), dbias.data_ptr<float>(), begin, end);
+    });
+    return {dx, dweight, dbias, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// Attention of every context: q (N, queries, h), k and v (N, tokens, h) -> (N, queries, h).
+struct ContextAttention : torch::autograd::Function<ContextAttention> {
+  static torch::Tensor forward(AutogradContext* context, const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, double scale, bool softmax) {
+    const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+    const kernels::Attention shape{qc.size(1), kc.size(1), qc.size(2), static_cast<float>(scale), softmax};
+    torch::Tensor out = torch::empty_like(qc);
+    torch::Tensor probabilities = torch::empty({qc.size(0), shape.queries, shape.tokens}, qc.options());
+    at::parallel_for(0, qc.size(0), kContextGrain, [&](int64_t begin, int64_t end) {
+      kernels::attention_forward(shape, qc.data_ptr<float>(), kc.data_ptr<float>(), vc.data_ptr<float>(),
+                                 out.data_ptr<float>(), probabilities.data_ptr<float>(), begin, end);
+    });
+    context->save_for_backward({qc, kc, vc, probabilities});
+    context->saved_data["scale"] = scale;
+    context->saved_data["softmax"] = softmax;
+    return out;
+  }
+  static variable_list backward(AutogradContext* context, variable_list grads) {
+    const auto saved = context->get_saved_variables();
+    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probabilities = saved[3];
+    const torch::Tensor g = grads[0].contiguous();
+    const kernels::Attention shape{q.size(1), k.size(1), q.size(2),
+                                   static_cast<float>(context->saved_data["scale"].toDouble()),
+                                   context->saved_data["softmax"].toBool()};
+    torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
+    at::parallel_for(0, q.size(0), kContextGrain, [&](int64_t begin, int64_t end) {
+      kernels::attention_backward(shape, q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+                                  probabilities.data_ptr<float>(), g.data_ptr<float>(), dq.data_ptr<float>(),
+                                  dk.data_ptr<float>(), dv.data_ptr<float>(), begin, end);
+    });
+    return {dq, dk, dv, torch::Tensor(), torch::Tensor()};
+  }
+};
 
 }  // namespace
 
 EnsembleModel::EnsembleModel(long members, long d, ArchitectureOptions options, const torch::Device& device)
-    : members_(members), d_(d), h_(options.hidden_for(d)), options_(std::move(options)), device_(device) {
+    : members_(members),
+      d_(d),
+      h_(options.hidden_for(d)),
+      options_(std::move(options)),
+      device_(device),
+      kernels_(device.is_cpu()) {
   options_.validate();
   if (members_ < 1) throw std::invalid_argument("EnsembleModel: members must be >= 1");
   // Registration order and shapes are TransformerModel's of old: the same seed gives the same weights.
@@ -185,11 +265,16 @@ torch::Tensor EnsembleModel::take(int index, const torch::Tensor& owner) const {
 }
 
 torch::Tensor EnsembleModel::project(const torch::Tensor& x, int weight, const torch::Tensor& owner) const {
+  if (kernels_) return ChunkDense::apply(x, parameters_[static_cast<std::size_t>(weight)].value, no_bias(), owner);
   // x (chunks, rows, in) times each chunk's kernel (out, in), transposed: one GEMM per chunk.
   return torch::bmm(x, take(weight, owner).transpose(1, 2));
 }
 
 torch::Tensor EnsembleModel::dense(const torch::Tensor& x, const Dense& layer, const torch::Tensor& owner) const {
+  if (kernels_)
+    return ChunkDense::apply(x, parameters_[static_cast<std::size_t>(layer.weight)].value,
+                             layer.bias >= 0 ? parameters_[static_cast<std::size_t>(layer.bias)].value : no_bias(),
+                             owner);
   torch::Tensor y = project(x, layer.weight, owner);
   if (layer.bias >= 0) y = y + take(layer.bias, owner).unsqueeze(1);
   return y;
@@ -197,29 +282,41 @@ torch::Tensor EnsembleModel::dense(const torch::Tensor& x, const Dense& layer, c
 
 torch::Tensor EnsembleModel::layer_norm(const torch::Tensor& x, const LayerNormIndex& p,
                                         const torch::Tensor& owner) const {
+  if (kernels_)
+    return ChunkLayerNorm::apply(x, parameters_[static_cast<std::size_t>(p.weight)].value,
+                                 parameters_[static_cast<std::size_t>(p.bias)].value, owner,
+                                 options_.layer_norm_epsilon);
   const torch::Tensor normalised = torch::layer_norm(x, {h_}, {}, {}, options_.layer_norm_epsilon);
   return normalised * take(p.weight, owner).unsqueeze(1) + take(p.bias, owner).unsqueeze(1);
+}
+
+torch::Tensor EnsembleModel::attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                       bool softmax) const {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(h_));
+  if (kernels_) return ContextAttention::apply(q, k, v, scale, softmax);
+  torch::Tensor scores = torch::bmm(q, k.transpose(1, 2)).mul_(scale);
+  if (!softmax) return torch::bmm(scores, v);
+  if (q.size(1) > 1) {
+    // -inf above the diagonal (key j > query i); the authors' int32 minimum gives the same softmax. A
+    // single query row is the last token, which sees every key.
+    const long tokens = k.size(1);
+    const torch::Tensor mask =
+        torch::full({tokens, tokens}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
+    scores = scores + mask;
+  }
+  return torch::bmm(torch::softmax(scores, -1), v);
 }
 
 torch::Tensor EnsembleModel::block_forward(const Block& block, const torch::Tensor& u, long tokens, bool query_only,
                                            const torch::Tensor& owner) const {
   const long chunks = u.size(0), contexts = u.size(1) / tokens;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(h_));
   const torch::Tensor key = project(u, block.key, owner).reshape({chunks * contexts, tokens, h_});
   const torch::Tensor value = project(u, block.value, owner).reshape({chunks * contexts, tokens, h_});
   // The query is the last token: it attends to every token, so it needs no mask.
   const torch::Tensor input = query_only ? u.reshape({chunks, contexts, tokens, h_}).select(2, tokens - 1) : u;
   const long rows = query_only ? 1 : tokens;
   const torch::Tensor query = project(input, block.query, owner).reshape({chunks * contexts, rows, h_});
-  torch::Tensor scores = context_product(query, key, true).mul_(scale);
-  if (!query_only) {
-    // -inf above the diagonal (key j > query i); the authors' int32 minimum gives the same softmax.
-    const torch::Tensor mask =
-        torch::full({tokens, tokens}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
-    scores = scores + mask;
-  }
-  const torch::Tensor attended =
-      context_product(torch::softmax(scores, -1), value, false).reshape({chunks, contexts * rows, h_});
+  const torch::Tensor attended = attention(query, key, value, true).reshape({chunks, contexts * rows, h_});
   const torch::Tensor r = options_.attention_residual ? input + attended : attended;
   const torch::Tensor p = layer_norm(r, block.norm1, owner);
   if (!options_.has_mlp()) {
@@ -237,14 +334,12 @@ torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const to
   const torch::Tensor all = tokens.reshape({chunks, contexts * length, width});
   if (options_.architecture == Architecture::linear_attention) {
     // A = q k^T / sqrt(h) over all pairs (no mask, no softmax), o = A v.
-    const double scale = 1.0 / std::sqrt(static_cast<double>(h_));
     const long rows = query_only ? 1 : length;
     const torch::Tensor queries = query_only ? tokens.select(2, length - 1) : all;
     const torch::Tensor q = dense(queries, la_query_, owner).reshape({chunks * contexts, rows, h_});
     const torch::Tensor k = dense(all, la_key_, owner).reshape({chunks * contexts, length, h_});
     const torch::Tensor v = dense(all, la_value_, owner).reshape({chunks * contexts, length, h_});
-    const torch::Tensor scores = context_product(q, k, true).mul_(scale);
-    return context_product(scores, v, false).reshape({chunks, contexts * rows, h_});
+    return attention(q, k, v, false).reshape({chunks, contexts * rows, h_});
   }
   torch::Tensor u = dense(all, embedding_, owner);
   for (std::size_t b = 0; b < blocks_.size(); ++b)

@@ -53,6 +53,10 @@ class EnsembleModel {
   // The readout applied to every token: (chunks, C, l+1), for tests of the mask and the shortcut.
   torch::Tensor forward_all_tokens(const torch::Tensor& tokens, const torch::Tensor& owner) const;
 
+  // Torch's own ops instead of the CPU kernels (the layers as on CUDA): for tests, which compare the two.
+  void use_torch_ops() { kernels_ = false; }
+  bool uses_cpu_kernels() const { return kernels_; }
+
   // One member's parameters as one flat CPU float tensor in registration order, and back.
   torch::Tensor member_values(long member) const;
   void set_member_values(long member, const torch::Tensor& values);
@@ -79,6 +83,9 @@ class EnsembleModel {
   torch::Tensor dense(const torch::Tensor& x, const Dense& layer, const torch::Tensor& owner) const;
   torch::Tensor project(const torch::Tensor& x, int weight, const torch::Tensor& owner) const;
   torch::Tensor layer_norm(const torch::Tensor& x, const LayerNormIndex& p, const torch::Tensor& owner) const;
+  // q (contexts, queries, h), k and v (contexts, l+1, h): causal softmax attention (one query row: the
+  // last token, which sees every key), or q k^T v without softmax or mask (linear attention); scores /sqrt(h).
+  torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool softmax) const;
   // u (chunks, C * rows, h) -> the block's output; rows = l+1, or 1 when query_only.
   torch::Tensor block_forward(const Block& block, const torch::Tensor& u, long tokens, bool query_only,
                               const torch::Tensor& owner) const;
@@ -89,6 +96,7 @@ class EnsembleModel {
   long h_ = 0;
   ArchitectureOptions options_;
   torch::Device device_;
+  bool kernels_ = true;  // the CPU kernels (see above)
   std::vector<Parameter> parameters_;
   long per_member_ = 0;
   torch::Tensor flat_, flat_grad_;
