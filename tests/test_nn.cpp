@@ -16,6 +16,7 @@
 #include "iclab/nn/ensemble_model.hpp"
 #include "iclab/nn/token_data.hpp"
 #include "iclab/nn/trainer.hpp"
+#include "iclab/repr/training.hpp"
 #include "iclab/theory/isotropic.hpp"
 
 namespace {
@@ -370,3 +371,29 @@ TEST(NnCli, BadInputExitsTwoWithOneLine) {
 }
 
 }  // namespace
+
+// Deliver 3 of issue 12: a library object changes no process-wide setting beyond its calls. The repr
+// Trainer runs torch on TrainOptions::threads inside each call and restores the count it found (it
+// used to set it for the rest of the process).
+TEST(ReprTrainer, LeavesTorchsThreadCountAsItFound) {
+  const int before = at::get_num_threads();
+  const int other = before == 1 ? 2 : 1;  // a count the trainer must not leave behind
+  iclab::repr::TaskSpec task;
+  task.d = 4;
+  task.m = 3;
+  task.K = 8;
+  task.N = 4;
+  iclab::repr::TrainOptions options;
+  options.heads = 2;
+  options.steps = 3;
+  options.log_every = 1;
+  options.test_prompts = 4;
+  options.threads = other;
+  iclab::repr::Trainer trainer(task, options);
+  EXPECT_EQ(at::get_num_threads(), before);
+  const auto rows = trainer.train([&](const iclab::repr::LogRow&) { EXPECT_EQ(at::get_num_threads(), other); });
+  EXPECT_FALSE(rows.empty());
+  EXPECT_EQ(at::get_num_threads(), before);
+  (void)trainer.population_loss();
+  EXPECT_EQ(at::get_num_threads(), before);
+}

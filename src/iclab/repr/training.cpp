@@ -16,6 +16,24 @@ namespace {
 
 const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
 
+// Torch's intra-op threads (TrainOptions::threads) for one call of the Trainer, restored afterwards: a
+// library object never changes the process's setting beyond its calls. (Unlike nn::TorchThreadScope it
+// leaves OpenBLAS's pool alone, as the trainer always has.)
+class IntraOpThreads {
+ public:
+  explicit IntraOpThreads(int threads) : previous_(at::get_num_threads()) {
+    if (threads != previous_) at::set_num_threads(threads);
+  }
+  ~IntraOpThreads() {
+    if (at::get_num_threads() != previous_) at::set_num_threads(previous_);
+  }
+  IntraOpThreads(const IntraOpThreads&) = delete;
+  IntraOpThreads& operator=(const IntraOpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 torch::Tensor to_tensor(const Matrix& m) {
   // Eigen is column-major: strides (1, rows).
   return torch::from_blob(const_cast<double*>(m.data()), {m.rows(), m.cols()}, {1, m.rows()}, kDouble).clone();
@@ -271,7 +289,7 @@ struct Trainer::State {
 Trainer::Trainer(TaskSpec task, TrainOptions options) : state_(std::make_unique<State>()) {
   task.validate();
   options.validate();
-  torch::set_num_threads(options.threads);
+  const IntraOpThreads threads(options.threads);
   State& s = *state_;
   s.task = task;
   s.options = options;
@@ -315,6 +333,7 @@ long Trainer::num_parameters() const {
 
 std::vector<LogRow> Trainer::train(const std::function<void(const LogRow&)>& on_log) {
   State& s = *state_;
+  const IntraOpThreads threads(s.options.threads);
   std::vector<LogRow> rows;
   const auto log = [&] {
     rows.push_back(s.evaluate());
@@ -331,17 +350,26 @@ std::vector<LogRow> Trainer::train(const std::function<void(const LogRow&)>& on_
   return rows;
 }
 
-LogRow Trainer::evaluate() { return state_->evaluate(); }
-Matrix Trainer::predict(const Matrix& labels) { return state_->predict(labels); }
+LogRow Trainer::evaluate() {
+  const IntraOpThreads threads(state_->options.threads);
+  return state_->evaluate();
+}
+
+Matrix Trainer::predict(const Matrix& labels) {
+  const IntraOpThreads threads(state_->options.threads);
+  return state_->predict(labels);
+}
 
 Matrix Trainer::attention_matrix() const {
   if (!state_->attention()) throw std::logic_error("attention_matrix: only for the one-layer model");
+  const IntraOpThreads threads(state_->options.threads);
   torch::NoGradGuard no_grad;
   return to_matrix(state_->attention_matrix());
 }
 
 double Trainer::population_loss() const {
   if (!state_->attention()) throw std::logic_error("population_loss: only for the one-layer model");
+  const IntraOpThreads threads(state_->options.threads);
   torch::NoGradGuard no_grad;
   return state_->population_loss().item<double>();
 }
@@ -360,6 +388,7 @@ void Trainer::set_parameters(const AttentionParameters& parameters) {
   if (static_cast<long>(parameters.Q.size()) != s.options.heads || parameters.W.rows() != s.options.heads ||
       parameters.W.cols() != s.task.K)
     throw std::invalid_argument("set_parameters: expected H matrices Q (d x d) and W (H x K)");
+  const IntraOpThreads threads(s.options.threads);
   torch::NoGradGuard no_grad;
   for (long h = 0; h < s.options.heads; ++h) s.q[h].copy_(to_tensor(parameters.Q[static_cast<std::size_t>(h)]));
   s.w.copy_(to_tensor(parameters.W));
