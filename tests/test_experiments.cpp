@@ -236,6 +236,8 @@ also_for = ["theory"]
   EXPECT_EQ(schema.values("shape"), (std::vector<std::string>{"round", "square", "flat"}));
   EXPECT_EQ(schema.keys_of("toy_fit"), (std::vector<std::string>{"width", "shape"}));
   EXPECT_EQ(schema.keys_of("theory"), std::vector<std::string>{"shape"});  // also_for
+  // Listed in the schema's order, the core's quantities first (as "an option of compute = ..." says).
+  EXPECT_EQ(schema.find_key("shape")->quantities, (std::vector<std::string>{"theory", "toy_fit"}));
   EXPECT_FALSE(ExperimentSchema::accepts(*schema.find_key("width"), "theory"));
   EXPECT_TRUE(ExperimentSchema::accepts(*schema.find_key("d"), "toy_fit"));  // the core's keys: everywhere
   // The core comes first, the module's after it.

@@ -198,6 +198,14 @@ void ExperimentSchema::add_module(const SchemaFile& file) {
     if (it == keys_.end() || it->module.empty()) bad_file(file, "shared_keys: no module key '" + shared + "'");
     it->quantities.insert(it->quantities.end(), own.begin(), own.end());
   }
+  // A key lists its quantities in the schema's order (the core's first), as messages show them.
+  auto position = [&](const std::string& name) {
+    return std::find_if(quantities_.begin(), quantities_.end(), [&](const QuantitySpec& q) { return q.name == name; }) -
+           quantities_.begin();
+  };
+  for (KeySpec& k : keys_)
+    std::stable_sort(k.quantities.begin(), k.quantities.end(),
+                     [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
   for (const QuantitySpec& q : quantities_)
     if (q.module == module)
       for (const auto* list : {&q.needs, &q.exactly_one_of, &q.unused})
