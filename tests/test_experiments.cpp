@@ -17,6 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "iclab/error.hpp"
 #include "iclab/experiments/evaluate.hpp"
@@ -362,6 +365,44 @@ TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
   EXPECT_EQ(run("merge " + (dir_ / "nowhere").string() + " --out " + (dir_ / "m.csv").string(), &err), 2);
   EXPECT_NE(err.find("is not a directory"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir_ / "m.csv"));
+}
+
+// `iclab` without `iclab-nn` beside it (a build without libtorch, or the program copied alone): what
+// needs the neural-network module is refused at the one hand-over point, after the file was validated in
+// full and before any output, with one line and exit 2.
+TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
+  const fs::path alone = dir_ / "bin" / "iclab";
+  fs::create_directories(alone.parent_path());
+  fs::copy_file(ICLAB_BINARY, alone);
+  fs::permissions(alone, fs::perms::owner_all);
+  const std::string nn =
+      "name = \"t\"\ncompute = [\"transformer\"]\n[parameters]\nd = 3\nalpha = 1\ntau = 1\n"
+      "kappa = 1\nrho = 0\nsteps = 1\n";
+  write(dir_ / "nn.toml", nn);
+  write(dir_ / "bad.toml", nn + "model = \"gpt\"\n");
+  const auto run_alone = [&](const std::string& args) {
+    const std::string cmd =
+        alone.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    return std::make_pair(WEXITSTATUS(status), slurp(dir_ / "stderr"));
+  };
+  const std::string out = " --out " + (dir_ / "out").string();
+  // The module's file is checked completely here first: its own errors, not "needs the module".
+  auto [code, err] = run_alone("run " + (dir_ / "bad.toml").string() + out);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(err.find("bad.toml:10: parameters.model: expected 'linear-attention'"), std::string::npos) << err;
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"run " + (dir_ / "nn.toml").string() + out, "compute: 'transformer': needs iclab built with -DICLAB_NN=ON"},
+           {"simulate --d 4 --alpha 1 --tau 2 --kappa 1 --rho 0 --repeats 1 --device cpu" + out,
+            "--device: needs iclab"},
+           {"reproduce lu2024-fig5 --quick" + out, "compute: 'transformer': needs iclab built"},
+           {"train --d 3" + out, "train: needs iclab built"}}) {
+    std::tie(code, err) = run_alone(args);
+    EXPECT_EQ(code, 2) << args;
+    EXPECT_EQ(err.rfind("iclab: error: " + message, 0), 0u) << args << ": " << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << args;
+  }
 }
 
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
