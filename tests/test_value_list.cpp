@@ -1,8 +1,16 @@
-#include <cmath>
-
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <regex>
+#include <string>
+
 #include "iclab/params/model_params.hpp"
+#include "iclab/params/number.hpp"
 #include "iclab/params/value_list.hpp"
 
 using namespace iclab;
@@ -179,4 +187,50 @@ TEST(GridIndex, RefusesAProductPastItsLimitInsteadOfWrapping) {
   }
   EXPECT_EQ(GridIndex({10000, 10000}).size(), GridIndex::kMaxGridPoints);
   EXPECT_EQ(GridIndex({0, 100000, 100000, 100000}).size(), 0u);
+}
+
+TEST(Number, TheOneConversionReadsTheWholeTextOrNothing) {
+  EXPECT_EQ(to_number("0.5"), 0.5);
+  EXPECT_EQ(to_number("-1e-3"), -1e-3);
+  EXPECT_EQ(to_number("1e-310"), 1e-310);  // subnormal, but representable
+  EXPECT_TRUE(std::isinf(to_number("inf").value_or(0.0)));
+  EXPECT_TRUE(std::isnan(to_number("nan").value_or(0.0)));
+  // Trailing garbage (std::stod read 0.5), blanks, signs and prefixes are the callers' business, overflow
+  // and underflow past the double range are refused.
+  for (const char* bad : {"", "0.5abc", " 1", "1 ", "+1", "0x10", "1e", "1,5", "abc", "1e400", "-1e400", "1e-400"})
+    EXPECT_FALSE(to_number(bad).has_value()) << "'" << bad << "'";
+  EXPECT_EQ(to_finite_number("2.5"), 2.5);
+  for (const char* word : {"inf", "-inf", "nan", "infinity"}) EXPECT_FALSE(to_finite_number(word).has_value()) << word;
+
+  EXPECT_EQ(to_integer<long>("-3"), -3L);
+  EXPECT_EQ(to_integer<std::uint64_t>("18446744073709551615"), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_FALSE(to_integer<std::uint64_t>("18446744073709551616").has_value());  // would wrap to 0
+  EXPECT_FALSE(to_integer<std::uint64_t>("-1").has_value());                    // would wrap to 2^64 - 1
+  EXPECT_FALSE(to_integer<int>("2147483648").has_value());
+  for (const char* bad : {"", "1.0", "1e3", " 7", "7 ", "+7", "0x7", "7abc"})
+    EXPECT_FALSE(to_integer<long>(bad).has_value()) << "'" << bad << "'";
+}
+
+// The promise of issue 14 (docs/reliability.md): no parser converts text to a number by other means
+// (std::stod read "0.5abc" as 0.5 and leaked its own name as the message; from_chars copies drifted).
+TEST(Number, NoOtherTextToNumberConversionInTheSources) {
+  namespace fs = std::filesystem;
+  const std::regex other(R"(std::sto(d|f|i|l|ll|ul|ull|ld)\(|\bato[fil]\(|\bstrto(d|f|l|ul|ll|ull|ld)\(|from_chars\()");
+  const fs::path root(ICLAB_SOURCE_DIR);
+  int files = 0;
+  for (const char* dir : {"src", "apps", "python/src"}) {
+    if (!fs::exists(root / dir)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
+      const auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp" && ext != ".inc")) continue;
+      if (entry.path().filename() == "number.hpp") continue;  // the one conversion itself
+      std::ifstream in(entry.path());
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::smatch found;
+      EXPECT_FALSE(std::regex_search(text, found, other))
+          << entry.path() << " converts text to a number with " << found.str() << "; use iclab/params/number.hpp";
+      ++files;
+    }
+  }
+  EXPECT_GT(files, 100);  // the sources were found
 }

@@ -17,6 +17,7 @@
 #include "iclab/nn/architecture.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/params/number.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/sampling/link.hpp"
 #include "output.hpp"
@@ -37,17 +38,10 @@ struct TrainCommandOptions {
 
 // "0.1" is a fraction of the n contexts; "16" (an integer >= 1) is a size.
 void parse_batch(const std::string& text, nn::TrainingOptions& t) {
-  double value = 0.0;
-  try {
-    std::size_t used = 0;
-    value = std::stod(text, &used);
-    if (used != text.size()) throw std::invalid_argument(text);
-  } catch (const std::exception&) {
-    throw InvalidArgument("--batch: expected a fraction in (0, 1) or an integer size >= 1, got '" + text + "'");
-  }
+  const double value = to_finite_number(text).value_or(0.0);  // 0: neither a fraction nor a size
   if (value > 0.0 && value < 1.0) {
     t.batch_fraction = value;
-  } else if (value >= 1.0 && value == std::floor(value)) {
+  } else if (value >= 1.0 && value <= 0x1p53 && value == std::floor(value)) {  // exact, and a long holds it
     t.batch_size = static_cast<long>(value);
   } else {
     throw InvalidArgument("--batch: expected a fraction in (0, 1) or an integer size >= 1, got '" + text + "'");

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -12,6 +11,7 @@
 #include "iclab/covariances/random_matrices.hpp"
 #include "iclab/error.hpp"
 #include "iclab/model/ridge_solver.hpp"
+#include "iclab/params/number.hpp"
 
 namespace iclab {
 namespace {
@@ -89,28 +89,23 @@ class SpecParser {
   }
 
   double number(std::string_view s, const char* what) const {
-    double value = 0.0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(value))
-      fail(std::string(what) + " must be a finite number, got '" + std::string(s) + "'");
-    return value;
+    const auto value = to_finite_number(s);
+    if (!value) fail(std::string(what) + " must be a finite number, got '" + std::string(s) + "'");
+    return *value;
   }
 
   std::uint64_t seed(std::string_view s, const char* what) const {
-    std::uint64_t value = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size())
-      fail(std::string(what) + " must be a non-negative integer, got '" + std::string(s) + "'");
-    return value;
+    const auto value = to_integer<std::uint64_t>(s);
+    if (!value) fail(std::string(what) + " must be a non-negative integer, got '" + std::string(s) + "'");
+    return *value;
   }
 
   long index(std::string_view s) const {
-    long value = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value < 0 || value >= d_)
+    const auto value = to_integer<long>(s);
+    if (!value || *value < 0 || *value >= d_)
       fail("index I must be an integer in [0, " + std::to_string(d_ - 1) + "] (0-based, d=" + std::to_string(d_) +
            "), got '" + std::string(s) + "'");
-    return value;
+    return *value;
   }
 
   // r of lowrank:R: an integer count, or a fraction f in (0, 1) meaning int(f d) as in the authors' code.

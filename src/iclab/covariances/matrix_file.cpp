@@ -1,7 +1,6 @@
 #include "iclab/covariances/matrix_file.hpp"
 
 #include <bit>
-#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -11,6 +10,7 @@
 
 #include "iclab/error.hpp"
 #include "iclab/io/text_file.hpp"
+#include "iclab/params/number.hpp"
 
 namespace iclab {
 namespace {
@@ -113,10 +113,9 @@ NpyHeader parse_npy_header(const std::string& bytes, const FileError& error) {
     const std::size_t comma = items.find(',');
     const std::string_view item = trim(items.substr(0, comma));
     if (!item.empty()) {
-      long value = 0;
-      const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-      if (ec != std::errc() || ptr != item.data() + item.size() || value < 0) error.raise("malformed NPY 'shape'");
-      result.shape.push_back(value);
+      const auto value = to_integer<long>(item);
+      if (!value || *value < 0) error.raise("malformed NPY 'shape'");
+      result.shape.push_back(*value);
     }
     if (comma == std::string_view::npos) break;
     items.remove_prefix(comma + 1);
@@ -158,11 +157,9 @@ Matrix read_npy(const std::string& path, const FileError& error) {
 double parse_csv_number(std::string_view text, long line, const FileError& error) {
   std::string_view s = trim(text);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  double value = 0.0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size())
-    error.raise("line " + std::to_string(line) + ": '" + std::string(trim(text)) + "' is not a number");
-  return value;
+  const auto value = to_number(s);
+  if (!value) error.raise("line " + std::to_string(line) + ": '" + std::string(trim(text)) + "' is not a number");
+  return *value;
 }
 
 Matrix read_csv(const std::string& path, const FileError& error) {

@@ -6,7 +6,6 @@
 
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +27,7 @@
 #include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/params/number.hpp"
 #include "iclab/version.hpp"
 
 namespace iclab {
@@ -43,7 +43,7 @@ Shard parse_shard(const std::string& text) {
   std::smatch match;
   if (!std::regex_match(text, match, pattern))
     throw InvalidArgument("--shard: expected I/N with 0 <= I < N (e.g. 3/16), got '" + text + "'");
-  Shard shard{std::stol(match[1]), std::stol(match[2])};
+  Shard shard{*to_integer<long>(match.str(1)), *to_integer<long>(match.str(2))};  // 1 to 9 digits: they fit
   if (shard.count < 1 || shard.index >= shard.count)
     throw InvalidArgument("--shard: expected I/N with 0 <= I < N (e.g. 3/16), got '" + text + "'");
   return shard;
@@ -116,12 +116,7 @@ std::string checksum(std::string_view text) {
 }
 
 // A decimal point index or offset; nullopt for anything else (never std::stoul's exceptions).
-std::optional<std::uintmax_t> parse_count(std::string_view text) {
-  std::uintmax_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
+std::optional<std::uintmax_t> parse_count(std::string_view text) { return to_integer<std::uintmax_t>(text); }
 
 // The leading point index of a results row ("17,..."), or nullopt.
 std::optional<std::size_t> row_point(std::string_view line) {

@@ -1,10 +1,10 @@
 #include "iclab/io/csv_reader.hpp"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 
 #include "iclab/error.hpp"
+#include "iclab/params/number.hpp"
 
 namespace iclab {
 namespace {
@@ -68,12 +68,9 @@ CsvData read_csv(const std::string& path, const std::string& option) {
 
 double parse_csv_number(const std::string& cell, const std::string& option, const std::string& path,
                         const std::string& column) {
-  double value = 0.0;
-  const char* last = cell.data() + cell.size();
-  const auto [ptr, ec] = std::from_chars(cell.data(), last, value);
-  if (cell.empty() || ec != std::errc() || ptr != last)
-    throw InvalidArgument(option + ": " + path + " column '" + column + "': '" + cell + "' is not a number");
-  return value;
+  const auto value = to_number(cell);
+  if (!value) throw InvalidArgument(option + ": " + path + " column '" + column + "': '" + cell + "' is not a number");
+  return *value;
 }
 
 }  // namespace iclab

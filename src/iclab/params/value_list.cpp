@@ -1,11 +1,11 @@
 #include "iclab/params/value_list.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "iclab/error.hpp"
+#include "iclab/params/number.hpp"
 
 namespace iclab {
 namespace {
@@ -23,15 +23,13 @@ double parse_number(std::string_view token, std::string_view option, bool allow_
     if (!allow_infinity) throw InvalidArgument(std::string(option) + ": 'inf' is not allowed here");
     return std::numeric_limits<double>::infinity();
   }
-  double value = 0.0;
-  const char* first = token.data();
-  const char* last = token.data() + token.size();
-  if (!token.empty() && *first == '+') ++first;
-  auto [ptr, ec] = std::from_chars(first, last, value);
-  if (token.empty() || ec != std::errc() || ptr != last || !std::isfinite(value))
+  std::string_view digits = token;
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  const auto value = to_finite_number(digits);
+  if (!value)
     throw InvalidArgument(std::string(option) + ": cannot parse " + quoted(token) +
                           " as a number (expected a value, a list 0.5,1,2, lin:START:STOP:COUNT or log:START:STOP:COUNT)");
-  return value;
+  return *value;
 }
 
 std::vector<std::string_view> split(std::string_view text, char sep) {
@@ -96,14 +94,12 @@ std::uint64_t parse_seed(std::string_view text, std::string_view option) {
   std::string_view token = text;
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  std::uint64_t value = 0;
-  const char* last = token.data() + token.size();
-  // from_chars for unsigned types accepts no sign, so "-1" is refused rather than wrapped to 2^64 - 1.
-  const auto [ptr, ec] = std::from_chars(token.data(), last, value);
-  if (token.empty() || ec != std::errc() || ptr != last || value > largest)
+  // An unsigned conversion accepts no sign, so "-1" is refused rather than wrapped to 2^64 - 1.
+  const auto value = to_integer<std::uint64_t>(token);
+  if (!value || *value > largest)
     throw InvalidArgument(std::string(option) + ": expected an integer in [0, " + std::to_string(largest) + "], got " +
                           quoted(text));
-  return value;
+  return *value;
 }
 
 GridIndex::GridIndex(std::vector<std::size_t> sizes) : sizes_(std::move(sizes)) {

@@ -1,15 +1,14 @@
 #include "iclab/plot/figure.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
 
 #include "iclab/error.hpp"
+#include "iclab/params/number.hpp"
 
 namespace iclab::plot {
 namespace {
@@ -39,10 +38,9 @@ bool parse_number(const std::string& cell, double& value) {
     value = std::numeric_limits<double>::quiet_NaN();
     return true;
   }
-  errno = 0;
-  char* end = nullptr;
-  value = std::strtod(t.c_str(), &end);
-  return end == t.c_str() + t.size();
+  const auto number = to_number(t);
+  if (number) value = *number;
+  return number.has_value();
 }
 
 std::string format_value(double v) {

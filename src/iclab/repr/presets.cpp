@@ -39,7 +39,7 @@ std::vector<Series> by_heads(std::vector<Series> series) {
 CsvData positive(CsvData data, const std::string& column) {
   const std::size_t c = data.column(column, "plot", "results");
   for (auto& row : data.rows)
-    if (!row[c].empty() && !(std::stod(row[c]) > 0)) row[c] = "";
+    if (!row[c].empty() && !(csv_number(row[c]) > 0)) row[c] = "";
   return data;
 }
 
@@ -47,7 +47,7 @@ CsvData positive(CsvData data, const std::string& column) {
 CsvData scaled(CsvData data, const std::string& column, double divisor, const std::string& name) {
   const std::size_t c = data.column(column, "plot", "results");
   data.columns.push_back(name);
-  for (auto& row : data.rows) row.push_back(format_number(std::stod(row[c]) / divisor));
+  for (auto& row : data.rows) row.push_back(row[c].empty() ? "" : format_number(csv_number(row[c]) / divisor));
   return data;
 }
 

@@ -1,11 +1,12 @@
 #include "iclab/reproduce/preset_support.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "iclab/params/number.hpp"
 
 namespace iclab {
 
@@ -18,11 +19,9 @@ double csv_number(const std::string& text) {
   if (text == "inf") return std::numeric_limits<double>::infinity();
   if (text == "-inf") return -std::numeric_limits<double>::infinity();
   // The whole cell (std::stod read "0.5abc" as 0.5 and reported "abc" as just "stod").
-  double value = 0.0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size())
-    throw std::runtime_error("results: the cell '" + text + "' is not a number");
-  return value;
+  const auto value = to_number(text);
+  if (!value) throw std::runtime_error("results: the cell '" + text + "' is not a number");
+  return *value;
 }
 
 std::string column_value(const CsvData& data, const std::string& column) {
