@@ -330,3 +330,44 @@ TEST(IsotropicTheory, RefusesParametersWhoseRootOverflows) {
     EXPECT_NE(std::string(e.what()).find("--lambda"), std::string::npos) << e.what();
   }
 }
+
+// ridge_epsilon solves the root in closed form (lambda = 0, tau < 1: the positive root of a quadratic) or
+// by a bracketed Newton iteration from bounds (lambda > 0); ridge_epsilon_bracketed by TOMS 748 on the
+// residual through mp_moments, from a doubling walk. Both must find the same root over a grid of ordinary
+// and extreme parameters. 1e-13 (the brief's bound): the largest difference observed on this grid is
+// 1.0e-15, the rounding of the residual over its slope. Where the residual is ill-conditioned (kappa (q* + 1)
+// ~ tau with q* ~ 1e-6, or tau = 1 +- 1e-6 at q* ~ 1e-6, not on this grid) both solvers stay within ~2e-13
+// of a 60-digit root, and of each other.
+TEST(IsotropicTheory, ClosedFormAndNewtonRootsAgreeWithTheBracketedSolve) {
+  int compared = 0;
+  for (double alpha : {1e-6, 0.1, 2.0, 1e3})
+    for (double tau : {1e-290, 1e-12, 0.3, 0.9, 0.999, 1.001, 1.1, 3.0, 1e12})
+      for (double kappa : {1e-200, 1e-6, 0.2, 1.0, 5.0, 1e200, kInfinity})
+        for (double rho : {0.0, 0.01, 10.0})
+          for (double lambda : {0.0, 1e-300, 1e-12, 1e-3, 1.0, 1e15, 1e300}) {
+            const IsotropicPoint p{alpha, tau, kappa, rho, lambda};
+            if (lambda == 0.0 && tau > 1.0) continue;  // eps = 0 for both
+            SCOPED_TRACE(::testing::Message() << "alpha " << alpha << " tau " << tau << " kappa " << kappa << " rho "
+                                              << rho << " lambda " << lambda);
+            const double fast = ridge_epsilon(p);
+            const double bracketed = ridge_epsilon_bracketed(p);
+            ASSERT_GT(bracketed, 0.0);
+            expect_rel(fast, bracketed, 1e-13);
+            ++compared;
+          }
+  EXPECT_GT(compared, 4000);
+}
+
+// isotropic_errors solves the root once for all three; it must return exactly what the single functions do.
+TEST(IsotropicTheory, ErrorsTogetherEqualTheSingleFunctions) {
+  for (double kappa : {0.2, 2.0, kInfinity})
+    for (double tau : {0.3, 3.0})
+      for (double lambda : {0.0, 1e-3, 1.0}) {
+        const IsotropicPoint p{4, tau, kappa, 0.1, lambda};
+        const IsotropicErrors e = isotropic_errors(p);
+        EXPECT_EQ(e.e_icl, icl_error(p)) << kappa << " " << tau << " " << lambda;
+        EXPECT_EQ(e.e_idg, idg_error(p)) << kappa << " " << tau << " " << lambda;
+        EXPECT_EQ(e.g_task, task_generalisation_gap(p)) << kappa << " " << tau << " " << lambda;
+        EXPECT_EQ(e.g_task, std::isinf(kappa) ? 0.0 : e.e_icl - e.e_idg);
+      }
+}

@@ -24,9 +24,8 @@ CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& p
                                     const std::function<void()>& on_point) {
   CommandTable out{Table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"})};
   for (const auto& p : points) {
-    const double icl = theory::icl_error(p);
-    const double idg = theory::idg_error(p);
-    out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, icl, idg, icl - idg});
+    const theory::IsotropicErrors e = theory::isotropic_errors(p);  // one root for both
+    out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, e.e_icl, e.e_idg, e.e_icl - e.e_idg});
     call(on_point);
   }
   out.meta["kind"] = "isotropic asymptotic theory (d -> infinity)";

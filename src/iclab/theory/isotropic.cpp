@@ -32,6 +32,14 @@ void validate(const IsotropicPoint& p, bool needs_alpha) {
 
 namespace {
 
+// sqrt(a^2 + b^2); std::hypot (which avoids overflow and underflow, at several times the cost) only
+// where the squares could leave the normal range.
+double norm2(double a, double b) {
+  const double larger = std::max(std::fabs(a), std::fabs(b));
+  if (larger > 1e-150 && larger < 1e150) return std::sqrt(a * a + b * b);
+  return std::hypot(a, b);
+}
+
 // Moments of the Marchenko-Pastur law mu_kappa at x > 0, each evaluated as a sum or ratio of positive
 // terms, so that none loses precision to cancellation at extreme x or kappa (kappa -> 0, x -> inf):
 // M = int 1/(s+x), A = 1 - xM = int s/(s+x) (smaller root of A^2 - (kappa(x+1)+1) A + kappa = 0),
@@ -59,21 +67,23 @@ MpMoments mp_moments(double x, double kappa) {
   double x2b_over_xa = 0.0;  // x^2 B / (x A)
   if (kappa <= 1.0) {
     const double bs = kappa * (x + 1.0) - 1.0;
-    const double dd = std::hypot(bs, 2.0 * std::sqrt(kappa * x));
+    const double dd = norm2(bs, 2.0 * std::sqrt(kappa * x));
+    const double inv_dd = 1.0 / dd;
     r.m = bs >= 0.0 ? 2.0 * kappa / (bs + dd) : (dd - bs) / (2.0 * x);
     r.a = 2.0 * kappa / (kappa * (x + 1.0) + 1.0 + dd);
-    derivative_factor = (kappa * (x + 1.0) + 1.0) / dd;
-    x_over_r = x * kappa / dd;
-    x2b_over_xa = (2.0 * kappa * x * (kappa + 1.0) + (kappa - 1.0) * (kappa - 1.0)) * ((x / dd) / (dd + kappa * x));
+    derivative_factor = (kappa * (x + 1.0) + 1.0) * inv_dd;
+    x_over_r = x * kappa * inv_dd;
+    x2b_over_xa = (2.0 * kappa * x * (kappa + 1.0) + (kappa - 1.0) * (kappa - 1.0)) * ((x * inv_dd) / (dd + kappa * x));
   } else {
     const double k1 = 1.0 / kappa;
     const double bb = x + 1.0 - k1;  // > 0 for kappa > 1
-    const double rr = std::hypot(bb, 2.0 * std::sqrt(x * k1));
+    const double rr = norm2(bb, 2.0 * std::sqrt(x * k1));
+    const double inv_rr = 1.0 / rr;
     r.m = 2.0 / (bb + rr);
     r.a = 2.0 / (x + 1.0 + k1 + rr);
-    derivative_factor = (x + 1.0 + k1) / rr;
-    x_over_r = x / rr;
-    x2b_over_xa = (2.0 * x * (1.0 + k1) + (1.0 - k1) * (1.0 - k1)) * ((x / rr) / (rr + x));
+    derivative_factor = (x + 1.0 + k1) * inv_rr;
+    x_over_r = x * inv_rr;
+    x2b_over_xa = (2.0 * x * (1.0 + k1) + (1.0 - k1) * (1.0 - k1)) * ((x * inv_rr) / (rr + x));
   }
   r.xm = r.a < 0.5 ? 1.0 - r.a : x * r.m;
   r.dm = 0.5 * r.m * r.m * (1.0 + derivative_factor);
@@ -92,36 +102,223 @@ double mp_resolvent_derivative(double x, double kappa) { return -mp_moments(x, k
 
 double effective_noise(const IsotropicPoint& p) { return (1.0 + p.rho) / p.alpha; }
 
+namespace {
+
+constexpr double kLargestRoot = 1e303;  // leaves the moments of nu = q* + eps room below DBL_MAX
+
+[[noreturn]] void refuse_root(const IsotropicPoint& p) {
+  throw InvalidArgument(
+      "--tau, --lambda: the ridge self-consistent equation has no root representable in double "
+      "precision at tau = " +
+      format_number(p.tau) + ", lambda = " + format_number(p.lambda) +
+      "; its root eps ~ lambda + (1 + q*)/tau must stay below 1e303 (tau >= 1e-300, lambda <= 1e300 for alpha, "
+      "kappa, rho of order one)");
+}
+
+// The lambda = 0, tau < 1 root in closed form. With c = 1 - tau, f = 0 reads eps M(eps + q*) = c, so
+// M = c/eps; put into the Marchenko-Pastur quadratic (z/kappa) M^2 + (z + 1 - 1/kappa) M - 1 = 0 at
+// z = eps + q* and multiplied by eps^2:
+//   -tau eps^2 + c (q* + 1 - tau/kappa) eps + q* c^2/kappa = 0.
+// Its roots have the product -q* c^2/(kappa tau) < 0: exactly one is positive, and there M = c/eps > 0
+// is the Stieltjes branch (the other root of the M-quadratic is negative). With b = q* + 1 - tau/kappa,
+// r = sqrt(b^2 + 4 tau q*/kappa), the positive root is c (b + r)/(2 tau), written for b < 0 as
+// 2 q* c/(kappa (r - b)) (the same number, without the cancellation of b + r); kappa = inf gives
+// c (q* + 1)/tau. For b < 0, kappa b = kappa (q* + 1) - tau and kappa r are O(1) however small kappa is.
+double ridgeless_root(double q, double tau, double kappa) {
+  const double c = 1.0 - tau;
+  if (std::isinf(kappa)) return c * ((q + 1.0) / tau);
+  const double t = tau / kappa;  // inf for a tiny kappa: the second branch, which does not use it
+  if (t <= q + 1.0) {
+    const double b = (q + 1.0) - t;
+    const double r = norm2(b, 2.0 * std::sqrt(t) * std::sqrt(q));
+    return c * (0.5 * (b + r) / tau);
+  }
+  const double kb = kappa * (q + 1.0) - tau;
+  const double kr = norm2(kb, 2.0 * (std::sqrt(tau) * std::sqrt(kappa)) * std::sqrt(q));
+  return (q / (kr - kb)) * (2.0 * c);
+}
+
+// The residual f(eps) = 1 - tau + tau lambda/eps - eps M(nu) at nu = q* + eps, and its slope as
+// s = -eps f'(eps) = eps H(nu) + tau lambda/eps > 0, where H = -d/dnu (1 - eps M) = int (s+q*)/(s+nu)^2.
+// Where eps M <= 1/2, f is summed as written (1 - tau is exact near tau = 1, where the root is decided by
+// that small difference); beyond, through G = 1 - eps M = int (s+q*)/(s+nu) = A + q* M, which keeps its
+// relative precision where eps M -> 1 (tiny tau, huge lambda: eps ~ (1 + q*)/tau + lambda).
+struct Residual {
+  double f = 0.0, s = 0.0;
+  double size = 0.0;  // the sum of the magnitudes of f's terms, which bounds its rounding
+};
+
+// The reference evaluation, through mp_moments (used by ridge_epsilon_bracketed).
+Residual ridge_residual(double eps, double q, const IsotropicPoint& p) {
+  const double nu = q + eps;
+  const MpMoments m = mp_moments(nu, p.kappa);
+  const double ridge = p.tau * (p.lambda / eps);
+  const double eps_m = eps * m.m;
+  const double f = eps_m <= 0.5 ? ((1.0 - p.tau) - eps_m) + ridge : ((m.a + q * m.m) - p.tau) + ridge;
+  return {f, (eps / nu) * ((m.x2s1 + q * m.x2dm) / nu) + ridge, 0.0};
+}
+
+// The same residual for the Newton iteration, with the moments of mp_moments that it needs written out
+// and five divisions instead of eleven: with nu M and A = 1 - nu M (the smaller of the two from its own
+// formula, the other as 1 minus it), G = A + (q*/nu) nu M, eps M = (eps/nu) nu M and
+// nu^2 H = nu A (nu/r) + q* (nu M)^2 (1 + (nu + 1 + 1/kappa)/r)/2 (r as in mp_moments), all O(1) for
+// nu up to 1e303. inv_kappa = 1/kappa is computed once per point.
+class FastResidual {
+ public:
+  FastResidual(double q, const IsotropicPoint& p) : q_(q), p_(p), inv_kappa_(1.0 / p.kappa) {}
+
+  Residual operator()(double eps) const {
+    const double nu = q_ + eps;
+    const double inv_nu = 1.0 / nu;
+    double a = 0.0, nu_m = 0.0, nu_over_r = 0.0, derivative_factor = 0.0;
+    if (std::isinf(p_.kappa)) {  // mu = delta_1: nu^2 H = (nu M)^2 (1 + q*)
+      a = 1.0 / (1.0 + nu);
+      nu_m = nu * a;
+      nu_over_r = nu_m;
+      derivative_factor = 1.0;
+    } else if (p_.kappa <= 1.0) {
+      const double kappa = p_.kappa;
+      const double scaled = kappa * (nu + 1.0);
+      const double bs = scaled - 1.0;
+      const double dd = norm2(bs, 2.0 * std::sqrt(kappa * nu));  // kappa r
+      const double inv_dd = 1.0 / dd;
+      a = 2.0 * kappa / (scaled + 1.0 + dd);
+      nu_m = a < 0.5 ? 1.0 - a : (bs >= 0.0 ? 2.0 * kappa * nu / (bs + dd) : 0.5 * (dd - bs));
+      derivative_factor = (scaled + 1.0) * inv_dd;
+      nu_over_r = nu * kappa * inv_dd;
+    } else {
+      const double k1 = inv_kappa_;
+      const double bb = nu + 1.0 - k1;
+      const double rr = norm2(bb, 2.0 * std::sqrt(nu * k1));
+      const double inv_rr = 1.0 / rr;
+      a = 2.0 / (nu + 1.0 + k1 + rr);
+      nu_m = a < 0.5 ? 1.0 - a : 2.0 * nu / (bb + rr);
+      derivative_factor = (nu + 1.0 + k1) * inv_rr;
+      nu_over_r = nu * inv_rr;
+    }
+    const double t = eps * inv_nu;  // eps/nu
+    const double ridge = p_.tau * (p_.lambda / eps);
+    const double eps_m = t * nu_m;
+    const double g = eps_m <= 0.5 ? 0.0 : a + (q_ * inv_nu) * nu_m;
+    const double f = eps_m <= 0.5 ? ((1.0 - p_.tau) - eps_m) + ridge : (g - p_.tau) + ridge;
+    const double nu2_h = (nu * a) * nu_over_r + q_ * (0.5 * nu_m * nu_m * (1.0 + derivative_factor));
+    const double size = eps_m <= 0.5 ? std::fabs(1.0 - p_.tau) + eps_m + ridge : g + p_.tau + ridge;
+    return {f, t * (nu2_h * inv_nu) + ridge, size};
+  }
+
+ private:
+  double q_;
+  const IsotropicPoint& p_;
+  double inv_kappa_;
+};
+
+// The lambda > 0 root by Newton's method, bracketed. f is strictly decreasing and convex on (0, inf)
+// (tau lambda/eps is, and so is 1 - eps M(q* + eps) = int (s+q*)/(s+q*+eps) dmu(s)), so a Newton step
+// from a point left of the root lands left of it again, closer, and one from the right lands left of it.
+//   Left of the root (f > 0): lambda (f(lambda) = 1 - lambda M > 0) and, for tau < 1, the lambda = 0
+//   root eps_0 (f(eps_0) = tau lambda/eps_0).
+//   Right of it (f < 0): for tau > 1, tau lambda/(tau - 1) (f = -eps M there); and the root of f_inf,
+//   the residual at kappa = inf: the integrand (s+q*)/(s+nu) of 1 - eps M is concave in s and mu_kappa
+//   has mean 1, so 1 - eps M(nu) <= (1+q*)/(1+nu) (Jensen) and f <= f_inf. Its root is the positive
+//   root of e^2 - beta e - lambda (1 + q*) = 0, beta = (1 + q*)(1 - tau)/tau + lambda.
+// The iteration starts from eps_0 when lambda is below it (tau < 1), else with a step from the right
+// bound; every point it evaluates moves an end of the bracket [lo, hi], and a step that would leave the
+// bracket is replaced by its (geometric) midpoint. Once a step from the left, x -> y, is below 2^-20,
+// y is within ~step^2 of the root (the error squares at each step), so z = y (1 + nudge) with
+// nudge = 4 step^2 (and at least the reach of f's rounding) lies right of it: f(z) < 0 is checked, the
+// root is then bracketed by the two evaluated signs at x and z, and the Newton step back from z (which
+// lands left of the root, within ~nudge^2 of it) is returned. Were f(z) still positive, the iteration
+// goes on from z with a four times larger nudge. Three to five evaluations of f, against ~12 for the
+// TOMS 748 solve (ridge_epsilon_bracketed).
+double ridge_newton_root(const IsotropicPoint& p, double q) {
+  if (!(p.lambda <= kLargestRoot)) refuse_root(p);  // eps > lambda
+  const double eps0 = p.tau < 1.0 ? ridgeless_root(q, p.tau, p.kappa) : 0.0;
+  double lo = std::max(p.lambda, eps0);
+  double hi = kLargestRoot;
+  const bool from_left = p.lambda < eps0;  // Newton from the left never passes the root: no upper bound needed
+  if (!from_left) {
+    const double beta = (1.0 + q) * ((1.0 - p.tau) / p.tau) + p.lambda;
+    const double root_gamma = std::sqrt(p.lambda) * std::sqrt(1.0 + q);  // sqrt(lambda (1 + q*))
+    const double rr = norm2(beta, 2.0 * root_gamma);
+    hi = beta >= 0.0 ? 0.5 * (beta + rr) : root_gamma * (2.0 * root_gamma / (rr - beta));
+    if (p.tau > 1.0) hi = std::min(hi, p.lambda * (p.tau / (p.tau - 1.0)));
+    if (!(hi <= kLargestRoot)) hi = kLargestRoot;
+    if (!(hi > lo)) hi = lo;  // rounding where the bounds meet (kappa -> inf, huge lambda)
+  }
+  bool hi_checked = false;  // whether f < 0 was evaluated at hi (else hi is one of the bounds above)
+  double x = from_left ? eps0 : hi;
+  constexpr double kConverged = 0x1p-20;
+  constexpr double kWidth = 0x1p-50;
+  double nudge = 0x1p-51;
+  const FastResidual residual(q, p);
+  for (int evaluation = 0; evaluation < 100; ++evaluation) {
+    const Residual r = residual(x);
+    if (r.f == 0.0) return x;
+    const double step = r.f / r.s;  // relative Newton step
+    double y = x + x * step;
+    if (r.f < 0.0) {
+      hi = std::min(hi, x);
+      hi_checked = true;
+    } else {
+      if (x >= kLargestRoot) refuse_root(p);
+      lo = x;
+      if (step < kConverged) {
+        nudge = std::max({nudge, 4.0 * step * step, 0x1p-51 * r.size / r.s});
+        const double z = y + y * nudge;
+        const Residual past = residual(z);
+        ++evaluation;
+        if (past.f == 0.0) return z;
+        if (past.f < 0.0) return std::max(x, std::min(z, z + z * (past.f / past.s)));
+        lo = z;
+        y = z + z * (past.f / past.s);
+        nudge *= 4.0;
+      }
+      if (!hi_checked && hi <= lo) hi = kLargestRoot;  // the bound was met by rounding: look further up
+    }
+    if (hi_checked && hi - lo <= kWidth * lo) return std::max(lo, std::min(y, hi));
+    if (!(y < hi)) y = hi_checked ? lo + 0.5 * (hi - lo) : hi;  // an unchecked bound: check it
+    if (!(y > lo)) y = hi > 2.0 * lo ? std::sqrt(lo) * std::sqrt(hi) : lo + 0.5 * (hi - lo);
+    x = y;
+  }
+  // Not reached on the supported range (f's rounding would have to mislead every step); the TOMS 748
+  // solve still returns a checked root from the bracket.
+  if (!hi_checked) refuse_root(p);
+  return bracketed_root([&](double eps) { return residual(eps).f; }, lo, hi, "ridge self-consistent equation");
+}
+
+}  // namespace
+
 double ridge_epsilon(const IsotropicPoint& p) {
   const double q = effective_noise(p);
   if (p.lambda == 0.0) {
     if (p.tau > 1.0) return 0.0;
     require_off_threshold(p);
+    const double eps = ridgeless_root(q, p.tau, p.kappa);
+    if (!(eps <= kLargestRoot)) refuse_root(p);
+    return eps;
   }
-  // f(eps) = 1 - tau + tau lambda/eps - eps M(eps + q*) = G(eps) + tau lambda/eps - tau, where
-  // G = 1 - eps M(nu) = int (s+q*)/(s+nu) = A(nu) + q* M(nu) is evaluated without cancellation, so the
-  // root keeps its relative precision at tiny tau and huge lambda (eps ~ (1+q*)/tau + lambda).
-  auto f = [&](double eps) {
-    const MpMoments m = mp_moments(eps + q, p.kappa);
-    return (m.a + q * m.m) + p.tau * (p.lambda / eps) - p.tau;
-  };
+  return ridge_newton_root(p, q);
+}
+
+double ridge_epsilon_bracketed(const IsotropicPoint& p) {
+  const double q = effective_noise(p);
+  if (p.lambda == 0.0) {
+    if (p.tau > 1.0) return 0.0;
+    require_off_threshold(p);
+  }
+  // The residual of ridge_residual, whose form keeps the root's relative precision at tiny tau, huge
+  // lambda and tau near 1.
+  auto f = [&](double eps) { return ridge_residual(eps, q, p).f; };
   // eps M(eps + q) <= min(1, eps M(q)), so f > 0 on (0, lo] with the lo below; f -> -tau at infinity.
   double lo = p.lambda > 0.0 ? 0.5 * p.lambda : 0.5 * (1.0 - p.tau) / mp_resolvent(q, p.kappa);
   if (p.lambda > 0.0 && p.tau < 1.0) lo = std::max(lo, 0.5 * (1.0 - p.tau) / mp_resolvent(q, p.kappa));
   // Walk up by doublings to a bracket [lo, 2 lo] around the root, which may lie anywhere in 1e-300..1e300.
   double hi = 2.0 * lo;
-  constexpr double kLargestRoot = 1e303;  // leaves the moments of nu = q* + eps room below DBL_MAX
   while (hi <= kLargestRoot && f(hi) > 0.0) {
     lo = hi;
     hi *= 2.0;
   }
-  if (!(hi <= kLargestRoot) || !(lo > 0.0))
-    throw InvalidArgument(
-        "--tau, --lambda: the ridge self-consistent equation has no root representable in double "
-        "precision at tau = " +
-        format_number(p.tau) + ", lambda = " + format_number(p.lambda) +
-        "; its root eps ~ lambda + (1 + q*)/tau must stay below 1e303 (tau >= 1e-300, lambda <= 1e300 for alpha, "
-        "kappa, rho of order one)");
+  if (!(hi <= kLargestRoot) || !(lo > 0.0)) refuse_root(p);
   return bracketed_root(f, lo, hi, "ridge self-consistent equation");
 }
 
@@ -215,11 +412,32 @@ double icl_error(const IsotropicPoint& p) { return p.lambda == 0.0 ? ridgeless_i
 
 double idg_error(const IsotropicPoint& p) { return p.lambda == 0.0 ? ridgeless_idg_error(p) : ridge_idg_error(p); }
 
-double task_generalisation_gap(const IsotropicPoint& p) {
+double task_generalisation_gap(const IsotropicPoint& p) { return isotropic_errors(p).g_task; }
+
+IsotropicErrors isotropic_errors(const IsotropicPoint& p) {
+  IsotropicErrors e;
+  if (p.lambda == 0.0) {
+    require_off_threshold(p);
+    // As ridgeless_icl_error and ridgeless_idg_error (in that order, for the same refusal), sharing the
+    // one evaluation of the ridge formulas (at eps = 0 for tau > 1, at the closed-form root for tau < 1).
+    IsotropicPoint ridgeless = p;
+    ridgeless.lambda = 0.0;
+    if (p.tau < 1.0) {
+      e.e_icl = ridgeless_icl_error(p);
+      e.e_idg = finite_or_refuse(ridge_state(ridgeless).e_idg, p, "e_IDG");
+    } else {
+      e.e_icl = finite_or_refuse(ridge_state(ridgeless).e_icl, p, "e_ICL");
+      e.e_idg = ridgeless_idg_error(p);
+    }
+  } else {
+    const RidgeState state = ridge_state(p);
+    e.e_icl = finite_or_refuse(state.e_icl, p, "e_ICL");
+    e.e_idg = finite_or_refuse(state.e_idg, p, "e_IDG");
+  }
   // At kappa = inf every pretraining context has a fresh task and e_IDG = e_ICL exactly; the difference
   // of the two evaluations would only show their rounding (and could turn g_task negative).
-  if (std::isinf(p.kappa)) return (void)icl_error(p), 0.0;
-  return icl_error(p) - idg_error(p);
+  e.g_task = std::isinf(p.kappa) ? 0.0 : e.e_icl - e.e_idg;
+  return e;
 }
 
 double bayes_ridge_error(double alpha, double rho) {

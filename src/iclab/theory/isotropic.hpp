@@ -30,8 +30,14 @@ void validate(const IsotropicPoint& p, bool needs_alpha = true);
 double effective_noise(const IsotropicPoint& p);
 
 // The unique root eps >= 0 of f(eps) = 1 - tau + tau lambda/eps - eps M_kappa(eps + q*) (f is strictly
-// decreasing; bracketed and checked). eps = 0 for lambda = 0 and tau > 1.
+// decreasing and convex). eps = 0 for lambda = 0 and tau > 1; for lambda = 0, tau < 1 the positive root
+// of a quadratic in closed form; for lambda > 0 Newton's method from bounds, ending with a sign change of
+// f checked just past the root (three to five evaluations of f; isotropic.cpp). Refused (InvalidArgument)
+// when the root exceeds 1e303.
 double ridge_epsilon(const IsotropicPoint& p);
+// The same root by TOMS 748 on the residual from a doubling walk (about twelve evaluations), written
+// independently of ridge_epsilon's evaluation of f: its check in the tests.
+double ridge_epsilon_bracketed(const IsotropicPoint& p);
 
 // Ridgeless closed forms (lambda ignored). Both diverge at tau = 1; InvalidArgument there.
 double ridgeless_icl_error(const IsotropicPoint& p);
@@ -47,6 +53,13 @@ double ridge_idg_error(const IsotropicPoint& p);
 double icl_error(const IsotropicPoint& p);
 double idg_error(const IsotropicPoint& p);
 double task_generalisation_gap(const IsotropicPoint& p);  // g_task = e_ICL - e_IDG
+
+// The three together from one solve of the root: equal to icl_error, idg_error and
+// task_generalisation_gap (0 at kappa = inf), and the faster way to get more than one of them.
+struct IsotropicErrors {
+  double e_icl = 0.0, e_idg = 0.0, g_task = 0.0;
+};
+IsotropicErrors isotropic_errors(const IsotropicPoint& p);
 
 // Bayes-optimal (ridge) error for the Gaussian prior: rho (1 + S_W(rho, alpha)); kappa/tau-free.
 double bayes_ridge_error(double alpha, double rho);
