@@ -15,6 +15,7 @@
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/nn/ensemble_model.hpp"
 #include "iclab/nn/token_data.hpp"
+#include "iclab/nn/torch_errors.hpp"
 #include "iclab/nn/trainer.hpp"
 #include "iclab/repr/training.hpp"
 #include "iclab/theory/isotropic.hpp"
@@ -355,6 +356,51 @@ TEST(NnCli, ListsTrainAnEnsembleWhoseRowsEqualSeparateRuns) {
   for (std::string line; std::getline(lines, line);) rows.push_back(line);
   ASSERT_EQ(rows.size(), 5u) << together;  // header + 2 taus x 2 seeds, the seed fastest
   EXPECT_EQ(rows[0] + "\n" + rows[3] + "\n", alone);
+}
+
+// c10::Error's text ("[enforce fail at ...]", "Expected ... but got ...", a backtrace) never reaches the
+// user: describe_torch_error, the one place that words libtorch's errors, gives one line of iclab's.
+TEST(NnErrors, LibtorchErrorsBecomeOneLineInIclabsWords) {
+  auto described = [](auto&& work) -> std::string {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      const auto text = iclab::nn::describe_torch_error(e);
+      EXPECT_TRUE(text.has_value()) << e.what();
+      return text.value_or("");
+    }
+    ADD_FAILURE() << "libtorch did not fail";
+    return "";
+  };
+  // 2^50 floats, 4 PiB: more than any machine's address space, so the allocation fails.
+  const std::string memory = described([] { (void)torch::empty({1LL << 50}); });
+  EXPECT_EQ(memory.rfind("out of memory: libtorch could not allocate 4503599627370496 bytes (4294967296 MiB)", 0), 0u)
+      << memory;
+  const std::string file = described([] {
+    torch::serialize::InputArchive archive;
+    archive.load_from("/nonexistent-iclab-dir/x.pt");
+  });
+  EXPECT_EQ(file.rfind("libtorch could not read or write a file", 0), 0u) << file;
+  const std::string shapes = described([] { (void)(torch::ones({2}) + torch::ones({3})); });
+  EXPECT_EQ(shapes, "libtorch failed on this input, which iclab should have refused: please report the command");
+  for (const std::string& text : {memory, file, shapes}) {
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+    EXPECT_EQ(text.find("enforce fail"), std::string::npos) << text;
+    EXPECT_EQ(text.find("Expected"), std::string::npos) << text;
+  }
+  EXPECT_FALSE(iclab::nn::describe_torch_error(std::runtime_error("not torch's")).has_value());
+
+  // The checkpoint writer words its failure the same way (the directory vanished after the CLI's check).
+  auto trainer = small_trainer(Architecture::linear_attention, 1.0, 1, 1e-3, 1, 4);
+  try {
+    trainer.save("/nonexistent-iclab-dir/x.pt");
+    ADD_FAILURE() << "saved into a missing directory";
+  } catch (const std::exception& e) {
+    const std::string text = e.what();
+    EXPECT_EQ(text.rfind("cannot write the checkpoint '/nonexistent-iclab-dir/x.pt': ", 0), 0u) << text;
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+    EXPECT_EQ(text.find("enforce fail"), std::string::npos) << text;
+  }
 }
 
 TEST(NnCli, BadInputExitsTwoWithOneLine) {

@@ -10,6 +10,7 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,9 @@
 #include "iclab/error.hpp"
 #include "iclab/linalg/dense.hpp"
 #include "iclab/version.hpp"
+#ifdef ICLAB_HAVE_NN
+#include "iclab/nn/torch_errors.hpp"
+#endif
 #include "nn_handover.hpp"
 
 namespace {
@@ -35,6 +39,17 @@ std::string join_command_line(int argc, char** argv) {
 
 // One line, whatever the exception carried.
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The line reporting a failure: libtorch's own errors in iclab's words (iclab/nn/torch_errors.hpp), never
+// c10's text; any other exception's first line.
+std::string failure_line(const std::exception& e) {
+#ifdef ICLAB_HAVE_NN
+  if (auto text = iclab::nn::describe_torch_error(e)) return *text;
+#endif
+  // What no memory estimate foresaw; "std::bad_alloc" alone says nothing to the user.
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return "out of memory: ask for less (smaller sizes or counts)";
+  return first_line(e.what());
+}
 
 // Levenshtein distance, for suggesting the command meant by a misspelt one.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -161,7 +176,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
       return 2;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
+      std::fprintf(stderr, "iclab: error: %s\n", failure_line(e).c_str());
       return 1;
     }
   }

@@ -15,6 +15,7 @@
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble_model.hpp"
 #include "iclab/nn/token_data.hpp"
+#include "iclab/nn/torch_errors.hpp"
 #include "iclab/nn/torch_support.hpp"
 #include "iclab/sampling/task_pool.hpp"
 
@@ -714,7 +715,8 @@ void EnsembleTrainer::save(const std::string& path) const {
   } catch (const std::exception& e) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
-    throw std::runtime_error("cannot write the checkpoint '" + path + "': " + e.what());
+    throw std::runtime_error("cannot write the checkpoint '" + path +
+                             "': " + describe_torch_error(e).value_or(e.what()));
   }
 }
 
