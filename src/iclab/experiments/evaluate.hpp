@@ -50,9 +50,9 @@ class Evaluator {
 // Makes the evaluator of an experiment; throws InvalidArgument when it cannot be evaluated here.
 using EvaluatorFactory = std::function<std::unique_ptr<Evaluator>(const Experiment&)>;
 
-// The core's factory: a PointEvaluator; InvalidArgument for compute = ["transformer"] (that needs the
-// factory of a front end built with iclab_nn), and for a simulation with a `device` unless `solvers`
-// can make solvers for devices (iclab_nn's nn::make_ridge_solver_on).
+// The core's factory: a PointEvaluator; InvalidArgument for a module's quantity (schema.hpp: that needs
+// the factory of a front end built with the module), and for a simulation with a `device` unless
+// `solvers` can make solvers for devices (iclab_nn's nn::make_ridge_solver_on).
 std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers = {});
 // `factory` when set, else make_point_evaluator.
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment);

@@ -44,7 +44,7 @@ struct Experiment {
   std::string description;
   std::vector<std::string> compute;  // quantity names (schema.hpp), each once, in the schema's order
   std::uint64_t seed = 0;
-  long repeats = 10;     // simulation repetitions per point (transformer: training seeds per point)
+  long repeats = 10;     // simulation repetitions per point (a module's networks: training seeds per point)
   long samples = 10000;  // Monte-Carlo samples per baseline estimate
   std::string solver = "auto";
   std::string error_form = "exact";
