@@ -336,7 +336,7 @@ TEST(NnCli, TrainPrintsOneRowPerTest) {
   std::getline(lines, header);
   std::getline(lines, row1);
   std::getline(lines, row2);
-  EXPECT_EQ(header, "model,d,alpha,tau,kappa,rho,ctrain,seed,epochs,steps,train_loss,test,icl_error,idg_error");
+  EXPECT_EQ(header, "model,d,alpha,tau,kappa,rho,ctrain,seed,epochs,steps,train_loss,ctest,icl_error,idg_error");
   EXPECT_EQ(row1.rfind("softmax,6,1,2,1,0.01,iso,2,3,", 0), 0u) << row1;
   EXPECT_NE(row1.find(",iso,"), std::string::npos);
   EXPECT_NE(row2.find(",power:1,"), std::string::npos);

@@ -178,7 +178,7 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
     }
   }
 
-  Table table({"model", "d", "alpha", "tau", "kappa", "rho", "ctrain", "seed", "epochs", "steps", "train_loss", "test",
+  Table table({"model", "d", "alpha", "tau", "kappa", "rho", "ctrain", "seed", "epochs", "steps", "train_loss", "ctest",
                "icl_error", "idg_error"});
   RunInfo info;
   info.command_line = command_line;
