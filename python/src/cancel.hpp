@@ -18,8 +18,10 @@ struct Interrupted : std::exception {
 class StopFlag {
  public:
   void check() const {
-    if (stop_.load(std::memory_order_relaxed)) throw Interrupted();
+    if (stopped()) throw Interrupted();
   }
+  // For loops that cannot throw (OpenMP regions): skip the remaining work, then check().
+  bool stopped() const { return stop_.load(std::memory_order_relaxed); }
   void set() { stop_.store(true, std::memory_order_relaxed); }
 
  private:

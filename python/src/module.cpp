@@ -158,29 +158,33 @@ py::tuple isotropic(Array alpha_in, Array tau_in, Array kappa_in, Array rho_in, 
   }
   Array icl(static_cast<py::ssize_t>(n)), idg(static_cast<py::ssize_t>(n)), gap(static_cast<py::ssize_t>(n));
   double *e_icl = icl.mutable_data(), *e_idg = idg.mutable_data(), *g = gap.mutable_data();
-  // Chunks between which Ctrl-C is checked (a chunk of ridge points takes about 20 ms on one core).
-  constexpr std::size_t kChunk = std::size_t{1} << 16;
   FirstFailure failures;
-  for (std::size_t start = 0; start < n; start += kChunk) {
-    const auto end = static_cast<long>(std::min(n, start + kChunk));
-    {
-      py::gil_scoped_release release;
-      // Every point is a pure function of its own values: the thread count changes no bit. Blocks handed
-      // out dynamically keep a core that is shared with other work from holding up the chunk.
-#pragma omp parallel for schedule(dynamic, 1024) if (end - static_cast <long>(start) > 4096)
-      for (long i = static_cast<long>(start); i < end; ++i) {
-        const auto k = static_cast<std::size_t>(i);
-        const theory::IsotropicPoint p{alpha[k], tau[k], kappa[k], rho[k], lambda[k]};
-        failures.run([&] {
-          const theory::IsotropicErrors e = theory::isotropic_errors(p);  // one root for the three
-          e_icl[k] = e.e_icl;
-          e_idg[k] = e.e_idg;
-          g[k] = e.e_icl - e.e_idg;
-        });
-      }
+  // Every point is a pure function of its own values: the thread count changes no bit. One parallel
+  // region for the whole array, blocks handed out dynamically: with a region per Ctrl-C chunk, threads
+  // spun at every chunk's barrier while a sibling waited for a core shared with other work (two threads
+  // were twice as slow as one on a loaded machine). Large arrays run on run_interruptible's worker, whose
+  // stop flag every point reads; small ones (under ~20 ms) on this thread.
+  auto compute = [&](const StopFlag* stop) {
+#pragma omp parallel for schedule(dynamic, 1024) if (n > 4096)
+    for (long i = 0; i < static_cast<long>(n); ++i) {
+      if (stop != nullptr && stop->stopped()) continue;
+      const auto k = static_cast<std::size_t>(i);
+      const theory::IsotropicPoint p{alpha[k], tau[k], kappa[k], rho[k], lambda[k]};
+      failures.run([&] {
+        const theory::IsotropicErrors e = theory::isotropic_errors(p);  // one root for the three
+        e_icl[k] = e.e_icl;
+        e_idg[k] = e.e_idg;
+        g[k] = e.e_icl - e.e_idg;
+      });
     }
+    if (stop != nullptr) stop->check();
     failures.rethrow();
-    check_signals();
+  };
+  if (n > (std::size_t{1} << 16)) {
+    run_interruptible([&](const StopFlag& stop) { compute(&stop); });
+  } else {
+    py::gil_scoped_release release;
+    compute(nullptr);
   }
   return py::make_tuple(icl, idg, gap);
 }
