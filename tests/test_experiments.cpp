@@ -663,3 +663,21 @@ TEST_F(Runner, ImpossiblePointsNameTheFileAndLine) {
   EXPECT_NE(err.find("f.toml:9: grid.tau: point 1"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
+
+// A point made impossible by values of [parameters] names the file and line of the key its message names
+// (issue 14: these carried no file:line).
+TEST_F(Runner, ImpossiblePointsOfFixedValuesNameTheFileAndLine) {
+  write(dir_ / "p.toml",
+        "name = \"p\"\ncompute = [\"theory\"]\n[parameters]\nalpha = 1\ntau = 1\nkappa = 1\nrho = 0.01\n");
+  std::string err;
+  EXPECT_EQ(run("run " + (dir_ / "p.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("p.toml:5: parameters.tau: point 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("interpolation threshold"), std::string::npos) << err;
+  write(dir_ / "m.toml",
+        "name = \"m\"\ncompute = [\"simulation\"]\n[parameters]\nd = 3000\nalpha = 1\ntau = 4\nkappa = 1\n"
+        "rho = 0.01\n");
+  EXPECT_EQ(run("run " + (dir_ / "m.toml").string() + " --out " + (dir_ / "out").string(), &err), 2);
+  EXPECT_NE(err.find("m.toml:4: parameters.d: point 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("memory"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}

@@ -1,6 +1,7 @@
 #include "iclab/experiments/evaluate.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "iclab/baselines/bayes.hpp"
@@ -183,6 +184,22 @@ void PointEvaluator::validate(const ExperimentPoint& p) {
     const std::string message = error.what();
     for (const auto& [key, location] : e.locations)
       if (message.rfind(location, 0) == 0) throw InvalidArgument(message + " (at " + describe(p) + ")");
+    // Otherwise with the file and line of the key set in the file that the message names first ("lambda:
+    // tau = 1 with lambda = 0 ...": tau; "memory: ... for n=36000000, d=3000": d), as docs/experiments.md
+    // promises for every point that cannot be computed.
+    std::size_t first = std::string::npos;
+    std::string where;
+    for (const auto& [key, location] : e.locations)
+      for (std::size_t at = message.find(key); at != std::string::npos && at < first; at = message.find(key, at + 1)) {
+        const auto word = [&](std::size_t i) {
+          return i < message.size() && (std::isalnum(static_cast<unsigned char>(message[i])) || message[i] == '_');
+        };
+        if ((at == 0 || !word(at - 1)) && !word(at + key.size())) {
+          first = at;
+          where = location;
+        }
+      }
+    if (!where.empty()) throw InvalidArgument(where + ": " + describe(p) + ": " + message);
     throw InvalidArgument(describe(p) + ": " + message);
   }
 }
