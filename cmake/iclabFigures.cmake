@@ -1,11 +1,13 @@
 # The figure folders (figures/<figure>/<scale>/*.toml, docs/figures.md) compiled into the iclab library,
 # so that `iclab reproduce NAME --scale paper` works from any directory and an installed program needs no
-# data path. Re-globbed at build time (CONFIGURE_DEPENDS); the source is rewritten only when a file changed.
+# data path. Re-globbed at build time (CONFIGURE_DEPENDS: a file added or removed) and each file a configure
+# dependency (a file edited), so that any change reruns cmake; the source is rewritten only when it changed.
 file(GLOB_RECURSE ICLAB_FIGURE_FILES RELATIVE ${PROJECT_SOURCE_DIR}/figures CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/figures/*.toml)
 list(SORT ICLAB_FIGURE_FILES)
 set(ICLAB_FIGURE_ENTRIES "")
 foreach(figure_file IN LISTS ICLAB_FIGURE_FILES)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/figures/${figure_file})
   file(READ ${PROJECT_SOURCE_DIR}/figures/${figure_file} figure_text)
   string(FIND "${figure_text}" ")ICLAB_FIGURE\"" clash)
   if(NOT clash EQUAL -1)
