@@ -10,6 +10,7 @@
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/params/threads.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/repr/task.hpp"
 #include "iclab/repr/theory.hpp"
@@ -57,6 +58,7 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
   o.training.model = repr::parse_model(o.model);
   o.training.optimizer = repr::parse_optimizer(o.optimizer);
   o.training.objective = repr::parse_objective(o.objective);
+  check_thread_count(o.training.threads, "--threads");
   o.task.validate();
   o.training.validate();
   check_output_target(o.output);

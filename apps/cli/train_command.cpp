@@ -18,6 +18,7 @@
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/number.hpp"
+#include "iclab/params/threads.hpp"
 #include "iclab/params/value_list.hpp"
 #include "iclab/sampling/link.hpp"
 #include "output.hpp"
@@ -124,6 +125,7 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
   check_output_target(o.output);
   if (o.test_contexts < 1) throw InvalidArgument("--test-contexts: must be >= 1");
   if (o.train_loss_every < 0) throw InvalidArgument("--train-loss-every: must be >= 0");
+  check_thread_count(o.threads, "--threads");
   nn::EnsembleOptions engine;
   engine.device = o.device;
   engine.threads = o.threads;
