@@ -416,6 +416,38 @@ TEST(NnCli, BadInputExitsTwoWithOneLine) {
   }
 }
 
+// Issue 14: --load takes d, the models and the data from the checkpoint; an explicit flag that says
+// otherwise is refused naming both values (it used to be ignored: `--d 6` printed d = 4), while a default
+// (--d is 10 by default) or an explicit flag that agrees passes.
+TEST(NnCli, LoadRefusesExplicitFlagsThatContradictTheCheckpoint) {
+  const std::string checkpoint = unique_temp_path("conflict.pt");
+  int code = 0;
+  std::string out =
+      run_cli("train --model softmax --d 4 --tau 2 --steps 2 --test-contexts 50 --save " + checkpoint, code);
+  ASSERT_EQ(code, 0) << out;
+  const std::string load = "train --load " + checkpoint + " --test-contexts 50 ";
+  out = run_cli(load + "--d 6", code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(out, "iclab: error: --d: the checkpoint '" + checkpoint +
+                     "' has d = 4, the command line says 6; drop --d or load another checkpoint\n");
+  out = run_cli(load + "--model linear-attention", code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("--model: the checkpoint '" + checkpoint + "' has model = softmax, the command line says " +
+                     "linear-attention"),
+            std::string::npos)
+      << out;
+  out = run_cli(load + "--tau 2,3", code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("has tau = 2, the command line says 2,3"), std::string::npos) << out;
+  // Agreeing explicit flags and defaults: the checkpoint's d = 4 model is evaluated.
+  for (const std::string& args : {load + "--d 4 --model softmax --tau 2", load}) {
+    out = run_cli(args, code);
+    EXPECT_EQ(code, 0) << args << ": " << out;
+    EXPECT_NE(out.find("\nsoftmax,4,1,2,"), std::string::npos) << args << ": " << out;
+  }
+  std::filesystem::remove(checkpoint);
+}
+
 }  // namespace
 
 // Deliver 3 of issue 12: a library object changes no process-wide setting beyond its calls. The repr

@@ -121,7 +121,71 @@ std::vector<nn::EnsembleMember> members_of(const TrainCommandOptions& o) {
   return members;
 }
 
-void run_train(const TrainCommandOptions& o, const std::string& command_line) {
+// "a,b": distinct values in first-seen order, for the conflict messages.
+std::string joined(const std::vector<std::string>& values) {
+  std::string out;
+  for (const std::string& v : values)
+    if (("," + out + ",").find("," + v + ",") == std::string::npos) out += (out.empty() ? "" : ",") + v;
+  return out;
+}
+
+// --load takes the data, models and training options from the checkpoint. An option the user also gave
+// explicitly (CLI11's count(); a default never conflicts) must say what the checkpoint says, or the command
+// is refused naming both values: `--load c.pt --d 6` used to continue the d = 4 checkpoint silently.
+void check_against_checkpoint(const TrainCommandOptions& o, const CLI::App& cmd, const nn::EnsembleTrainer& loaded) {
+  const auto given = [&](const std::string& option) { return cmd.count(option) > 0; };
+  const auto refuse = [&](const std::string& option, const std::string& key, const std::string& saved,
+                          const std::string& asked) {
+    if (saved == asked) return;
+    throw InvalidArgument(option + ": the checkpoint '" + o.load + "' has " + key + " = " + saved +
+                          ", the command line says " + asked + "; drop " + option + " or load another checkpoint");
+  };
+  // What the members hold, per key, as text (members of one ensemble share d, alpha and the architecture).
+  const auto saved = [&](auto&& field) {
+    std::vector<std::string> values;
+    for (long m = 0; m < loaded.size(); ++m) values.push_back(field(loaded.member(m)));
+    return joined(values);
+  };
+  const auto numbers = [](const std::vector<double>& values) {
+    std::vector<std::string> text;
+    for (double v : values) text.push_back(format_number(v));
+    return joined(text);
+  };
+  using Member = nn::EnsembleMember;
+  if (given("--d"))
+    refuse("--d", "d", saved([](const Member& m) { return std::to_string(m.data.d); }), std::to_string(o.d));
+  if (given("--model")) {
+    std::vector<std::string> names;
+    for (const std::string& name : split(o.model, ',')) names.push_back(nn::to_string(nn::parse_architecture(name)));
+    refuse("--model", "model", saved([](const Member& m) { return nn::to_string(m.architecture.architecture); }),
+           joined(names));
+  }
+  if (given("--alpha"))
+    refuse("--alpha", "alpha", saved([](const Member& m) { return format_number(m.data.alpha); }),
+           format_number(o.alpha));
+  if (given("--rho"))
+    refuse("--rho", "rho", saved([](const Member& m) { return format_number(m.data.rho); }), format_number(o.rho));
+  if (given("--tau"))
+    refuse("--tau", "tau", saved([](const Member& m) { return format_number(m.data.tau); }),
+           numbers(parse_value_list(o.tau, "--tau")));
+  if (given("--kappa"))
+    refuse("--kappa", "kappa", saved([](const Member& m) { return format_number(m.data.kappa); }),
+           numbers(parse_value_list(o.kappa, "--kappa", {.allow_infinity = true})));
+  if (given("--seed")) {
+    std::vector<std::string> seeds;  // integers below 2^53 (members_of's range) print exactly
+    for (double seed : parse_value_list(o.seed, "--seed")) seeds.push_back(format_number(seed));
+    refuse("--seed", "seed", saved([](const Member& m) { return format_number(static_cast<double>(m.training.seed)); }),
+           joined(seeds));
+  }
+  if (given("--link"))
+    refuse("--link", "link", saved([](const Member& m) { return to_string(m.data.link); }),
+           to_string(parse_link(o.link)));
+  if (given("--hidden"))
+    refuse("--hidden", "hidden", saved([](const Member& m) { return std::to_string(m.architecture.hidden); }),
+           std::to_string(o.hidden));
+}
+
+void run_train(const TrainCommandOptions& o, const CLI::App& cmd, const std::string& command_line) {
   check_output_target(o.output);
   if (o.test_contexts < 1) throw InvalidArgument("--test-contexts: must be >= 1");
   if (o.train_loss_every < 0) throw InvalidArgument("--train-loss-every: must be >= 0");
@@ -139,6 +203,7 @@ void run_train(const TrainCommandOptions& o, const std::string& command_line) {
   std::optional<nn::EnsembleTrainer> loaded;
   if (!o.load.empty()) {
     loaded.emplace(nn::EnsembleTrainer::load(o.load, o.device));
+    check_against_checkpoint(o, cmd, *loaded);
     for (long m = 0; m < loaded->size(); ++m) {
       // Continue to the requested length (both 0: evaluate the checkpoint as it is).
       if (o.epochs > 0 || o.steps > 0)
@@ -299,7 +364,7 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--save", o->save, "write a checkpoint (of the whole ensemble) here after training");
   cmd->add_option("--load", o->load, "start from this checkpoint (its data, models and training options)");
   o->output.add_to(*cmd);
-  return [o](const std::string& line) { run_train(*o, line); };
+  return [o, cmd](const std::string& line) { run_train(*o, *cmd, line); };
 }
 
 }  // namespace iclab::cli
