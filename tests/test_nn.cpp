@@ -448,6 +448,34 @@ TEST(NnCli, LoadRefusesExplicitFlagsThatContradictTheCheckpoint) {
   std::filesystem::remove(checkpoint);
 }
 
+// Issue 14: the repr Trainer estimates its memory before allocating and refuses what does not fit
+// (`--heads 100000000` ended in libtorch's "out of memory", exit 1).
+TEST(ReprTrainer, RefusesWhatDoesNotFitBeforeAllocating) {
+  iclab::repr::TaskSpec task;  // d = 20, m = 8, K = 40, N = 10
+  iclab::repr::TrainOptions options;
+  const double small = iclab::repr::estimate_bytes(task, options);
+  // The default attention run holds a few MB (Q: 16 x 20 x 20 doubles); the estimate must not refuse it.
+  EXPECT_GT(small, 16.0 * 20 * 20 * 8);
+  EXPECT_LT(small, 64.0 * 1048576);
+  options.heads = 32;
+  EXPECT_GT(iclab::repr::estimate_bytes(task, options), small);  // grows with every head
+  options.heads = 100000000;
+  // 1e8 heads of 20 x 20 float64 Q alone are 320 GB (four times that with gradients and Adam); beyond any machine.
+  EXPECT_GT(iclab::repr::estimate_bytes(task, options), 1e12);
+  EXPECT_THROW(iclab::repr::Trainer(task, options), iclab::InvalidArgument);
+  options.heads = 16;
+  options.model = iclab::repr::ModelKind::transformer;
+  options.transformer.d_model = 2000000;  // 4 layers of 4 d_model^2 weights: 6.4e13 floats
+  try {
+    iclab::repr::Trainer trainer(task, options);
+    ADD_FAILURE() << "a 2e6-wide transformer was built";
+  } catch (const iclab::InvalidArgument& e) {
+    const std::string text = e.what();
+    EXPECT_EQ(text.rfind("memory: repr train --model transformer with --layers 4 --d-model 2000000", 0), 0u) << text;
+    EXPECT_NE(text.find(" MiB are available; use a smaller --d-model"), std::string::npos) << text;
+  }
+}
+
 }  // namespace
 
 // Deliver 3 of issue 12: a library object changes no process-wide setting beyond its calls. The repr

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "iclab/experiments/schema.hpp"
+#include "iclab/io/table.hpp"
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
@@ -56,17 +57,25 @@ void TaskSpec::validate() const {
   if (tau == 0 && N > m)
     throw InvalidArgument("--tau: tau = 0 needs N <= m (otherwise Z^T Z is singular and a* is not unique)");
   if (d == 1 && K > 2) throw InvalidArgument("--d: d = 1 has only two distinct unit-norm tokens; use d >= 2");
-  // Memory before allocation (repr gap --m 1000000 ended in std::bad_alloc): the dictionary (d x K, m x K),
-  // the ridge solution (N x K), and the N x N and m x m Gram matrices with their factorisations.
+  // Memory before allocation (repr gap --m 1000000 ended in std::bad_alloc).
+  require_memory(memory_bytes(),
+                 "--d " + std::to_string(d) + " --m " + std::to_string(m) + " --K " + std::to_string(K) + " --N " +
+                     std::to_string(N),
+                 "use a smaller --m, --K or --N");
+}
+
+double TaskSpec::memory_bytes() const {
   const auto D = [](long v) { return static_cast<double>(v); };
-  const double needed =
-      8.0 * (D(d) * D(K) + 3.0 * D(m) * D(K) + 2.0 * D(N) * D(K) + 2.0 * D(N) * D(N) + 2.0 * D(m) * D(m));
+  return 8.0 * (D(d) * D(K) + 3.0 * D(m) * D(K) + 2.0 * D(N) * D(K) + 2.0 * D(N) * D(N) + 2.0 * D(m) * D(m));
+}
+
+void require_memory(double needed_bytes, const std::string& what, const std::string& hint) {
+  if (needed_bytes < 1073741824.0) return;  // below 1 GiB: not worth reading /proc/meminfo
   const double available = available_memory_bytes();
-  if (needed > 1073741824.0 && needed > (available > 0 ? available : 1e15))
-    throw InvalidArgument("memory: --d " + std::to_string(d) + " --m " + std::to_string(m) + " --K " +
-                          std::to_string(K) + " --N " + std::to_string(N) + " needs about " +
-                          std::to_string(static_cast<long long>(needed)) + " bytes, and " +
-                          std::to_string(static_cast<long long>(available)) + " bytes are available");
+  if (needed_bytes <= (available > 0 ? available : 1e15)) return;  // unknown: still refuse the absurd
+  const auto mib = [](double bytes) { return format_number(std::round(bytes / 1048576.0)); };
+  throw InvalidArgument("memory: " + what + " needs about " + mib(needed_bytes) + " MiB, and " + mib(available) +
+                        " MiB are available; " + hint);
 }
 
 nlohmann::json TaskSpec::to_json() const {

@@ -42,7 +42,10 @@ struct TaskSpec {
   Features features = Features::gaussian;
   std::uint64_t seed = 1;
 
-  void validate() const;  // throws InvalidArgument naming --d, --m, --K, --N, --tau
+  void validate() const;  // throws InvalidArgument naming --d, --m, --K, --N, --tau, or memory
+  // Bytes that one dictionary and its ridge theory hold: the tokens (d x K) and representations (m x K),
+  // the ridge solution (N x K), and the N x N and m x m Gram matrices with their factorisations.
+  double memory_bytes() const;
   nlohmann::json to_json() const;
   std::string dictionary_key() const;  // canonical text of what the dictionary depends on
 };
@@ -68,6 +71,11 @@ struct Prompts {
   Matrix lambda;  // m x P
   Matrix labels;  // K x P: y_k = lambda^T (z_k + eps_k) for every token (rows 0..N-1 are shown)
 };
+// Refuses (InvalidArgument "memory: WHAT needs about ... MiB, and ... MiB are available; HINT") work that
+// needs more than the available memory (available_memory_bytes()), before anything is allocated. Below
+// 1 GiB it reads nothing and passes.
+void require_memory(double needed_bytes, const std::string& what, const std::string& hint);
+
 // `count` prompts of dictionary draw `draw`. Train prompts i use task_pool/noise units i; test prompts use
 // the test stream, in-domain and out-of-domain laws on disjoint units.
 Prompts sample_prompts(const TaskSpec& spec, const Dictionary& dictionary, const TaskLaw& law, long count,

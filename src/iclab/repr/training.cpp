@@ -286,9 +286,57 @@ struct Trainer::State {
   }
 };
 
+double estimate_bytes(const TaskSpec& task, const TrainOptions& options) {
+  const auto D = [](long v) { return static_cast<double>(v); };
+  const double d = D(task.d), m = D(task.m), K = D(task.K), N = D(task.N);
+  // Prompts (lambda m x P, labels K x P) and the limit predictions (K x P), in float64.
+  double bytes = task.memory_bytes() + 8.0 * 2.0 * D(options.test_prompts) * (m + 2.0 * K);
+  const bool sampled = options.model == ModelKind::transformer || options.objective == Objective::sampled;
+  if (sampled) bytes += 8.0 * D(options.train_prompts) * (m + 2.0 * K);  // + the labels' tensor copy
+  const double B = D(options.batch);
+  if (options.model == ModelKind::attention) {
+    // Float64. Q (H x d x d), built through two d^2 H copies, and w (H x K), each with its gradient and Adam's
+    // moments; the graph of one loss: Q V (H x d x K), the scores, their softmax and the weighted sum (H x N x K),
+    // kept for the backward and matched by its gradients.
+    const double H = D(options.heads);
+    bytes += 8.0 * H * (7.0 * d * d + 4.0 * K + 2.0 * (d * K + 3.0 * N * K));
+    if (sampled) bytes += 8.0 * 4.0 * B * K;
+  } else {
+    // Float32. Per encoder layer: attention in/out projections (4 dm^2), the feed-forward (2 dm dff) and the
+    // biases and LayerNorms; times four (weights, gradients, Adam's moments), and the float64 draw of the
+    // largest matrix at initialisation.
+    const TransformerOptions& t = options.transformer;
+    const double L = D(t.layers), dm = D(t.d_model), ff = D(t.d_ff), h = D(t.heads);
+    const double parameters = L * (4.0 * dm * dm + 2.0 * dm * ff + 9.0 * dm + ff) + (d + 1.0) * dm + 2.0 * dm + 1.0;
+    bytes += 4.0 * 4.0 * parameters + 16.0 * std::max({3.0 * dm * dm, dm * ff, (d + 1.0) * dm});
+    // One step's saved activations per token and layer: the projections and residual stream (~10 dm), the
+    // feed-forward (2 dff) and the scores with their softmax (2 h K); twice for the backward's temporaries.
+    const double per_token = L * (10.0 * dm + 2.0 * ff + 2.0 * h * K) + dm + d + 1.0;
+    const double step = 4.0 * 2.0 * B * K * per_token + 8.0 * 2.0 * B * K * (d + 1.0);
+    // Evaluation without gradients (after a step's memory is freed): one layer at a time over up to 1000
+    // training prompts or all test prompts.
+    const double rows = std::max(std::min(1000.0, D(options.train_prompts)), D(options.test_prompts));
+    const double evaluation =
+        4.0 * rows * K * (4.0 * dm + 2.0 * h * K + ff + d + 1.0) + 8.0 * 2.0 * rows * K * (d + 1.0);
+    bytes += std::max(step, evaluation);
+  }
+  return bytes;
+}
+
 Trainer::Trainer(TaskSpec task, TrainOptions options) : state_(std::make_unique<State>()) {
   task.validate();
   options.validate();
+  // Up front, naming what is needed and what is available (an oversized --heads or --d-model used to end
+  // in libtorch's "out of memory", exit 1, after the dictionary and the prompts were built).
+  if (options.model == ModelKind::attention)
+    require_memory(estimate_bytes(task, options), "repr train with --heads " + std::to_string(options.heads),
+                   "use a smaller --heads, --d, --K or --N");
+  else
+    require_memory(estimate_bytes(task, options),
+                   "repr train --model transformer with --layers " + std::to_string(options.transformer.layers) +
+                       " --d-model " + std::to_string(options.transformer.d_model) + " --d-ff " +
+                       std::to_string(options.transformer.d_ff) + " --batch " + std::to_string(options.batch),
+                   "use a smaller --d-model, --d-ff, --layers or --batch");
   const IntraOpThreads threads(options.threads);
   State& s = *state_;
   s.task = task;

@@ -65,6 +65,12 @@ struct TrainOptions {
   nlohmann::json to_json() const;
 };
 
+// Bytes a Trainer of (task, options) needs at its peak, estimated from the sizes alone: the task's
+// dictionary and theory, the test (and training) prompts, the parameters with their gradients and Adam's two
+// moments, and one step's saved activations (the transformer: or its largest evaluation pass). The
+// Trainer refuses (InvalidArgument "memory: ...") a run that does not fit, before it allocates anything.
+double estimate_bytes(const TaskSpec& task, const TrainOptions& options);
+
 // One line of the training log.
 struct LogRow {
   long step = 0;
