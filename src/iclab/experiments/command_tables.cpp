@@ -153,7 +153,7 @@ CommandTable simulation_table(const SimulationRequest& r, const std::function<vo
   nlohmann::json reports = nlohmann::json::array();
   for (const ModelParams& m : r.points) {
     const TaskSetting& setting = r.settings.at(m.d);
-    const auto results = simulate_point(m, setting, r.lambdas, r.repeats, r.seed, *r.solver, on_repetition);
+    const auto results = simulate_point(m, setting, r.lambdas, r.repeats, r.seed, *r.solver, on_repetition, r.stop);
     // The task-alignment theory (ridgeless) is solved once per point and evaluated on every test.
     std::vector<theory::IclError> general_theory;
     double general_idg = 0.0;

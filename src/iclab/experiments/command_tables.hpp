@@ -70,6 +70,7 @@ struct SimulationRequest {
   std::uint64_t seed = 0;
   const RidgeSolver* solver = nullptr;
   bool with_theory = false;
+  std::stop_token stop;  // polled by the simulation (iclab/cancel.hpp); default: never stops (the CLI)
 };
 // "exact" or "asymptotic" (--error-form).
 ErrorForm parse_error_form(const std::string& text);

@@ -58,11 +58,12 @@ std::string describe(const ExperimentPoint& p) {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers) {
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers,
+                                                std::stop_token stop) {
   for (const std::string& name : experiment.compute)  // a module's quantity (schema.hpp)
     if (const QuantitySpec* q = experiment_schema().find_quantity(name); q && !q->module.empty())
       throw InvalidArgument("compute: '" + name + "' needs a front end built with " + q->evaluated_by);
-  return std::make_unique<PointEvaluator>(experiment, std::move(solvers));
+  return std::make_unique<PointEvaluator>(experiment, std::move(solvers), std::move(stop));
 }
 
 std::vector<std::vector<std::size_t>> Evaluator::groups(const std::vector<ExperimentPoint>& points) const {
@@ -82,8 +83,8 @@ std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const
   return factory ? factory(experiment) : make_point_evaluator(experiment);
 }
 
-PointEvaluator::PointEvaluator(Experiment experiment, RidgeSolverFactory solvers)
-    : experiment_(std::move(experiment)), solver_factory_(std::move(solvers)) {
+PointEvaluator::PointEvaluator(Experiment experiment, RidgeSolverFactory solvers, std::stop_token stop)
+    : experiment_(std::move(experiment)), solver_factory_(std::move(solvers)), stop_(std::move(stop)) {
   const Experiment& e = experiment_;
   solvers_[""] = make_ridge_solver(e.solver);
   if (e.sets("device") && has(e, Quantity::simulation) && !solver_factory_)
@@ -229,7 +230,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
 
   std::vector<SimulationResult> simulated;
   if (has(e, Quantity::simulation)) {
-    simulated = simulate_point(m, setting, p.lambdas, e.repeats, e.seed, solver(p), on_unit);
+    simulated = simulate_point(m, setting, p.lambdas, e.repeats, e.seed, solver(p), on_unit, stop_);
     for (const SimulationResult& s : simulated)
       for (const RepetitionResult& rep : s.repetitions) {
         ++fits_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,14 +54,17 @@ using EvaluatorFactory = std::function<std::unique_ptr<Evaluator>(const Experime
 // The core's factory: a PointEvaluator; InvalidArgument for a module's quantity (schema.hpp: that needs
 // the factory of a front end built with the module), and for a simulation with a `device` unless
 // `solvers` can make solvers for devices (iclab_nn's nn::make_ridge_solver_on).
-std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers = {});
+// `stop` (optional) is polled inside each point's simulation (iclab/cancel.hpp: throws Cancelled).
+std::unique_ptr<Evaluator> make_point_evaluator(const Experiment& experiment, RidgeSolverFactory solvers = {},
+                                                std::stop_token stop = {});
 // `factory` when set, else make_point_evaluator.
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorFactory& factory, const Experiment& experiment);
 
 class PointEvaluator : public Evaluator {
  public:
   // `solvers` makes the simulation's solver for a point's `device` (empty: the core's solvers only).
-  explicit PointEvaluator(Experiment experiment, RidgeSolverFactory solvers = {});
+  // `stop`: polled inside the simulation (per block of contexts, solver iteration, repetition).
+  explicit PointEvaluator(Experiment experiment, RidgeSolverFactory solvers = {}, std::stop_token stop = {});
 
   // The first column is always "point" (the canonical point index).
   const std::vector<std::string>& columns() const override { return columns_; }
@@ -84,6 +88,7 @@ class PointEvaluator : public Evaluator {
   bool lambda_column_ = false;  // rows carry a lambda (set once with the columns, read for every row)
   std::vector<std::string> columns_;
   RidgeSolverFactory solver_factory_;
+  std::stop_token stop_;
   std::map<std::string, std::unique_ptr<RidgeSolver>> solvers_;  // by device ("" : the core's)
   // The simulation's fits in this session, for the metadata: count, solvers used, worst residuals.
   long fits_ = 0;

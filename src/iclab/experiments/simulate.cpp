@@ -5,6 +5,7 @@
 #include <exception>
 #include <future>
 
+#include "iclab/cancel.hpp"
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/model/solver_kernels.hpp"
 #include "iclab/sampling/context_sampler.hpp"
@@ -48,12 +49,13 @@ void require_simulation_memory(const ModelParams& model, const RidgeSolver& solv
 }
 
 PretrainingDraw draw_pretraining(const ModelParams& model, const TaskSetting& setting, std::uint64_t seed,
-                                 std::uint64_t repetition) {
+                                 std::uint64_t repetition, const std::stop_token& stop) {
+  throw_if_stopped(stop);
   const StreamAddress address{seed, simulation_point_key(model, setting), repetition, 0};
   PretrainingDraw draw;
   draw.pool = draw_pool(model, setting, address);
   draw.task_of = assign_tasks(model, address);
-  draw.batch = sample_features(draw.pool.tasks(), draw.task_of, model.context_length(), model.rho, address);
+  draw.batch = sample_features(draw.pool.tasks(), draw.task_of, model.context_length(), model.rho, address, 0, stop);
   return draw;
 }
 
@@ -62,7 +64,7 @@ namespace {
 // The fits of one repetition's draw, each evaluated on every test.
 std::vector<RepetitionResult> fit_and_score(const ModelParams& model, const TaskSetting& setting,
                                             std::span<const double> lambdas, const PretrainingDraw& draw,
-                                            const RidgeSolver& solver) {
+                                            const RidgeSolver& solver, const std::stop_token& stop) {
   const TaskPool& pool = draw.pool;
   const FeatureBatch& batch = draw.batch;
   const long ell = model.context_length();
@@ -72,7 +74,8 @@ std::vector<RepetitionResult> fit_and_score(const ModelParams& model, const Task
   for (const TaskCovariance& test : setting.tests) icl_tasks.push_back(gaussian_task_moments(test, model.rho));
   const TaskMoments idg_tasks = pool_task_moments(pool.tasks(), model.rho);
   std::vector<RepetitionResult> out;
-  for (RidgeFit& fit : solver.fit_path(batch, lambdas)) {
+  for (RidgeFit& fit : solver.fit_path_cancellable(batch, lambdas, stop)) {
+    throw_if_stopped(stop);
     RepetitionResult r;
     for (const TaskMoments& icl : icl_tasks) {
       if (setting.test_context_lengths.empty())
@@ -91,9 +94,10 @@ std::vector<RepetitionResult> fit_and_score(const ModelParams& model, const Task
 
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
                                                   std::span<const double> lambdas, std::uint64_t seed,
-                                                  std::uint64_t repetition, const RidgeSolver& solver) {
+                                                  std::uint64_t repetition, const RidgeSolver& solver,
+                                                  const std::stop_token& stop) {
   require_simulation_memory(model, solver);
-  return fit_and_score(model, setting, lambdas, draw_pretraining(model, setting, seed, repetition), solver);
+  return fit_and_score(model, setting, lambdas, draw_pretraining(model, setting, seed, repetition, stop), solver, stop);
 }
 
 std::pair<double, double> mean_and_population_std(const std::vector<double>& values) {
@@ -107,7 +111,8 @@ std::pair<double, double> mean_and_population_std(const std::vector<double>& val
 
 std::vector<SimulationResult> simulate_point(const ModelParams& model, const TaskSetting& setting,
                                              std::span<const double> lambdas, long repeats, std::uint64_t seed,
-                                             const RidgeSolver& solver, const std::function<void()>& on_repetition) {
+                                             const RidgeSolver& solver, const std::function<void()>& on_repetition,
+                                             const std::stop_token& stop) {
   std::vector<std::vector<RepetitionResult>> per_rep(static_cast<std::size_t>(repeats));
   // BLAS always runs single-threaded: threaded OpenBLAS changes the last bits of dgemm/dpotrf/dsyevd
   // with the thread count. Parallelism comes from OpenMP instead: small problems run one repetition
@@ -121,14 +126,16 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
     // only, so they are the same as in any other order. A pending draw is finished before an exception
     // leaves (the future's destructor waits).
     require_simulation_memory(model, solver);
-    const auto draw = [&](long r) { return draw_pretraining(model, setting, seed, static_cast<std::uint64_t>(r)); };
+    const auto draw = [&](long r) {
+      return draw_pretraining(model, setting, seed, static_cast<std::uint64_t>(r), stop);
+    };
     const bool overlap = scheduling == RidgeSolver::Scheduling::overlapped;
     std::future<PretrainingDraw> next;
     if (overlap) next = std::async(std::launch::async, draw, 0L);
     for (long r = 0; r < repeats; ++r) {
       const PretrainingDraw current = overlap ? next.get() : draw(r);
       if (overlap && r + 1 < repeats) next = std::async(std::launch::async, draw, r + 1);
-      per_rep[static_cast<std::size_t>(r)] = fit_and_score(model, setting, lambdas, current, solver);
+      per_rep[static_cast<std::size_t>(r)] = fit_and_score(model, setting, lambdas, current, solver, stop);
       if (on_repetition) on_repetition();
     }
   }
@@ -144,17 +151,17 @@ std::vector<SimulationResult> simulate_point(const ModelParams& model, const Tas
     if (stopped) continue;  // after a failure (or a caller's stop from on_repetition) start nothing new
     try {
       per_rep[static_cast<std::size_t>(r)] =
-          simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver);
+          simulate_repetition(model, setting, lambdas, seed, static_cast<std::uint64_t>(r), solver, stop);
       if (on_repetition) {
         // An exception must not leave the critical section either (GCC terminates): carry it out.
-        std::exception_ptr stop;
+        std::exception_ptr thrown;
 #pragma omp critical(iclab_progress)
         try {
           on_repetition();
         } catch (...) {
-          stop = std::current_exception();
+          thrown = std::current_exception();
         }
-        if (stop) std::rethrow_exception(stop);
+        if (thrown) std::rethrow_exception(thrown);
       }
     } catch (...) {
 #pragma omp critical(iclab_failure)

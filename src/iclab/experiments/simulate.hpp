@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -64,21 +65,24 @@ struct PretrainingDraw {
   std::vector<long> task_of;  // task index of each of the n contexts
   FeatureBatch batch;
 };
+// `stop` (here and below, optional): polled per block of contexts, per solver iteration or lambda and
+// per repetition; a requested stop throws Cancelled (iclab/cancel.hpp). Results never depend on it.
 PretrainingDraw draw_pretraining(const ModelParams& model, const TaskSetting& setting, std::uint64_t seed,
-                                 std::uint64_t repetition);
+                                 std::uint64_t repetition, const std::stop_token& stop = {});
 
 // One repetition: a fit per lambda on one draw, each evaluated on every test.
 std::vector<RepetitionResult> simulate_repetition(const ModelParams& model, const TaskSetting& setting,
                                                   std::span<const double> lambdas, std::uint64_t seed,
-                                                  std::uint64_t repetition, const RidgeSolver& solver);
+                                                  std::uint64_t repetition, const RidgeSolver& solver,
+                                                  const std::stop_token& stop = {});
 
 // All repetitions of a point (in parallel where that is faster; results do not depend on it).
 // `on_repetition` (optional) is called after each finished repetition, e.g. for a progress bar; when it
 // (or a repetition) throws, no further repetition starts and the first exception is rethrown.
 std::vector<SimulationResult> simulate_point(const ModelParams& model, const TaskSetting& setting,
                                              std::span<const double> lambdas, long repeats, std::uint64_t seed,
-                                             const RidgeSolver& solver,
-                                             const std::function<void()>& on_repetition = {});
+                                             const RidgeSolver& solver, const std::function<void()>& on_repetition = {},
+                                             const std::stop_token& stop = {});
 
 // Population mean and standard deviation (ddof = 0), as in the authors' files.
 std::pair<double, double> mean_and_population_std(const std::vector<double>& values);

@@ -104,9 +104,10 @@ double AutoRidgeSolver::estimate_bytes(long n, long d) const {
   return ConjugateGradientRidgeSolver().estimate_bytes(n, d);
 }
 
-std::vector<RidgeFit> AutoRidgeSolver::fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const {
+std::vector<RidgeFit> AutoRidgeSolver::fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                                            const std::stop_token& stop) const {
   const std::unique_ptr<RidgeSolver> solver = choose(batch, lambdas);
-  std::vector<RidgeFit> fits = solver->fit_path(batch, lambdas);
+  std::vector<RidgeFit> fits = solver->fit_path_cancellable(batch, lambdas, stop);
   for (RidgeFit& fit : fits) fit.report.solver = name() + "->" + fit.report.solver;
   return fits;
 }

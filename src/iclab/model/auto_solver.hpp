@@ -24,7 +24,11 @@ class AutoRidgeSolver final : public RidgeSolver {
   static constexpr long kDirectMaxParameters = 256;
 
   std::string name() const override { return "auto"; }
-  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override;
+  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override {
+    return fit_path_cancellable(batch, lambdas, {});
+  }
+  std::vector<RidgeFit> fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                             const std::stop_token& stop) const override;
   double estimate_bytes(long n, long d) const override;
 
   // The solver fit_path delegates to for this batch and lambda path.

@@ -75,8 +75,9 @@ double ConjugateGradientRidgeSolver::estimate_bytes(long n, long d) const {
   return pass_workspace_bytes(n, d) + 8.0 * vectors;
 }
 
-std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch& batch,
-                                                             std::span<const double> lambdas) const {
+std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path_cancellable(const FeatureBatch& batch,
+                                                                         std::span<const double> lambdas,
+                                                                         const std::stop_token& stop) const {
   const auto start = std::chrono::steady_clock::now();
   const long n = batch.size();
   const long d = batch.dim();
@@ -89,6 +90,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch&
   settings.tolerance = options_.tolerance;
   settings.max_iterations = options_.max_iterations > 0 ? options_.max_iterations : automatic_iteration_cap(n, d);
   settings.stall_window = std::max<long>(100, settings.max_iterations / 4);
+  settings.stop = stop;
 
   const Matrix rhs = weighted_cross(batch, batch.y_query);  // H^T y
   std::optional<KroneckerPreconditioner> kronecker;
@@ -141,7 +143,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path(const FeatureBatch&
       for (std::size_t j = k; j < order.size(); ++j) rest.push_back(lambdas[order[j]]);
       std::vector<RidgeFit> direct;
       try {
-        direct = DirectRidgeSolver().fit_path(batch, rest);
+        direct = DirectRidgeSolver().fit_path_cancellable(batch, rest, stop);
       } catch (const InvalidArgument& error) {
         throw InvalidArgument(std::string(error.what()) + " (needed because cg stalled at relative residual " +
                               std::to_string(out.relative_residual) + " after " + std::to_string(out.iterations) +

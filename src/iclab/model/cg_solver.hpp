@@ -33,7 +33,11 @@ class ConjugateGradientRidgeSolver final : public RidgeSolver {
   ConjugateGradientRidgeSolver() = default;
   explicit ConjugateGradientRidgeSolver(ConjugateGradientOptions options) : options_(options) {}
   std::string name() const override { return "cg"; }
-  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override;
+  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override {
+    return fit_path_cancellable(batch, lambdas, {});
+  }
+  std::vector<RidgeFit> fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                             const std::stop_token& stop) const override;
   double estimate_bytes(long n, long d) const override;
 
   // The iteration cap used for max_iterations = 0 (a CG iteration costs 4 n d (d+1) flops).

@@ -54,7 +54,8 @@ double DualRidgeSolver::estimate_bytes(long n, long d) const {
   }
 }
 
-std::vector<RidgeFit> DualRidgeSolver::fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const {
+std::vector<RidgeFit> DualRidgeSolver::fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                                            const std::stop_token& stop) const {
   const auto start = std::chrono::steady_clock::now();
   const long n = batch.size();
   const long d = batch.dim();
@@ -66,7 +67,7 @@ std::vector<RidgeFit> DualRidgeSolver::fit_path(const FeatureBatch& batch, std::
     cg.system = ConjugateGradientOptions::System::dual;
     cg.tolerance = options_.tolerance;
     cg.max_iterations = options_.max_iterations;
-    std::vector<RidgeFit> fits = ConjugateGradientRidgeSolver(cg).fit_path(batch, lambdas);
+    std::vector<RidgeFit> fits = ConjugateGradientRidgeSolver(cg).fit_path_cancellable(batch, lambdas, stop);
     for (RidgeFit& fit : fits) fit.report.solver = name() + fit.report.solver.substr(2);  // "cg..." -> "dual..."
     return fits;
   }
@@ -91,9 +92,12 @@ std::vector<RidgeFit> DualRidgeSolver::fit_path(const FeatureBatch& batch, std::
   };
 
   if (method == DualOptions::Method::eigen) {
+    throw_if_stopped(stop);
     Matrix vectors = dual_kernel(batch);
+    throw_if_stopped(stop);
     Vector eigenvalues;
     symmetric_eigen(vectors, eigenvalues);
+    throw_if_stopped(stop);
     std::vector<double> shifts(count);
     for (std::size_t j = 0; j < count; ++j) shifts[j] = ridge_scale * lambdas[j];
     const Matrix solutions = spectral_solve(vectors, eigenvalues, batch.y_query, shifts);
@@ -110,6 +114,7 @@ std::vector<RidgeFit> DualRidgeSolver::fit_path(const FeatureBatch& batch, std::
   const bool keep_kernel = count > 1 && fits_comfortably(2.0 * kernel_bytes(n));
   Matrix kernel;
   for (std::size_t j = 0; j < count; ++j) {
+    throw_if_stopped(stop);
     const auto solve_start = std::chrono::steady_clock::now();
     Matrix a;
     if (keep_kernel) {
@@ -118,6 +123,7 @@ std::vector<RidgeFit> DualRidgeSolver::fit_path(const FeatureBatch& batch, std::
     } else {
       a = dual_kernel(batch);
     }
+    throw_if_stopped(stop);
     a.diagonal().array() += ridge_scale * lambdas[j];
     Matrix c = batch.y_query;
     const SymmetricSolve solved = solve_symmetric(a, c);

@@ -30,7 +30,11 @@ class DualRidgeSolver final : public RidgeSolver {
   DualRidgeSolver() = default;
   explicit DualRidgeSolver(DualOptions options) : options_(options) {}
   std::string name() const override { return "dual"; }
-  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override;
+  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override {
+    return fit_path_cancellable(batch, lambdas, {});
+  }
+  std::vector<RidgeFit> fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                             const std::stop_token& stop) const override;
   // Bytes for one lambda with the method `automatic` would pick (the kernel, or the cg workspace).
   double estimate_bytes(long n, long d) const override;
 

@@ -75,8 +75,17 @@ double DirectRidgeSolver::estimate_bytes(long n, long d) const {
   return 8.0 * (2.0 * m * m + extra);
 }
 
-std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
-                                                  std::span<const double> lambdas) const {
+std::vector<RidgeFit> RidgeSolver::fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                                        const std::stop_token& stop) const {
+  throw_if_stopped(stop);
+  std::vector<RidgeFit> fits = fit_path(batch, lambdas);
+  throw_if_stopped(stop);
+  return fits;
+}
+
+std::vector<RidgeFit> DirectRidgeSolver::fit_path_cancellable(const FeatureBatch& batch,
+                                                              std::span<const double> lambdas,
+                                                              const std::stop_token& stop) const {
   const auto start = std::chrono::steady_clock::now();
   const long n = batch.size();
   const long d = batch.dim();
@@ -92,6 +101,7 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
   Vector rhs;
   if (dual) {
     system = ridge_detail::dual_kernel(batch);  // (X X^T) o (Z Z^T), by tiles
+    throw_if_stopped(stop);
     rhs = batch.y_query;
   } else {
     system = Matrix::Zero(p, p);
@@ -100,6 +110,7 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
     const long panels = (p + panel - 1) / panel;
     Matrix rows(p, std::min(block, n));
     for (long start_row = 0; start_row < n; start_row += block) {
+      throw_if_stopped(stop);
       const long m = std::min(block, n - start_row);
       if (m != rows.cols()) rows.resize(p, m);
 #pragma omp parallel for schedule(static)
@@ -118,6 +129,7 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
       }
     }
     rhs = vec_row_major(ridge_detail::weighted_cross(batch, batch.y_query));
+    throw_if_stopped(stop);
   }
   const double build_seconds = seconds_since(start);
   const Matrix cross = dual ? ridge_detail::weighted_cross(batch, batch.y_query) : unvec_row_major(rhs, d);
@@ -145,6 +157,7 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
     ridge_detail::symmetric_eigen(system, eigenvalues);
     std::vector<double> shifts(lambdas.size());
     for (std::size_t j = 0; j < lambdas.size(); ++j) shifts[j] = ridge_scale * lambdas[j];
+    throw_if_stopped(stop);
     const Matrix solutions = ridge_detail::spectral_solve(system, eigenvalues, rhs, shifts);
     const double shared = seconds_since(start);
     for (std::size_t j = 0; j < lambdas.size(); ++j) {
@@ -155,6 +168,7 @@ std::vector<RidgeFit> DirectRidgeSolver::fit_path(const FeatureBatch& batch,
   }
 
   for (std::size_t j = 0; j < lambdas.size(); ++j) {
+    throw_if_stopped(stop);
     const auto solve_start = std::chrono::steady_clock::now();
     Matrix a = j + 1 < lambdas.size() ? system : std::move(system);
     a.diagonal().array() += ridge_scale * lambdas[j];

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class RidgeSolver {
   virtual std::string name() const = 0;
   // One fit per lambda on the same data (a lambda path shares the expensive part).
   virtual std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const = 0;
+  // fit_path, polling `stop` (iclab/cancel.hpp) where the solver can: the core's solvers per CG
+  // iteration, per lambda and per block of the Gram (never inside one LAPACK call). Throws Cancelled once
+  // a stop is requested; otherwise the same bits as fit_path. Default: checks before and after fit_path.
+  virtual std::vector<RidgeFit> fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                                     const std::stop_token& stop) const;
   // Bytes the solver will allocate for this problem size (for the memory guard).
   virtual double estimate_bytes(long n, long d) const = 0;
   // Solvers on an accelerator: throws InvalidArgument when the fit would not fit the device's memory
@@ -67,7 +73,11 @@ class DirectRidgeSolver final : public RidgeSolver {
   enum class System { automatic, primal, dual };
   explicit DirectRidgeSolver(System system = System::automatic) : system_(system) {}
   std::string name() const override { return "direct"; }
-  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override;
+  std::vector<RidgeFit> fit_path(const FeatureBatch& batch, std::span<const double> lambdas) const override {
+    return fit_path_cancellable(batch, lambdas, {});
+  }
+  std::vector<RidgeFit> fit_path_cancellable(const FeatureBatch& batch, std::span<const double> lambdas,
+                                             const std::stop_token& stop) const override;
   double estimate_bytes(long n, long d) const override;
 
  private:

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "iclab/cancel.hpp"
 #include "iclab/model/ridge_solver.hpp"
 
 namespace iclab::ridge_detail {
@@ -96,6 +97,8 @@ struct CgSettings {
   double tolerance = 1e-10;   // stop when ||b - A x|| / ||b|| <= tolerance (checked on the true residual)
   long max_iterations = 1000;
   long stall_window = 200;    // give up when the residual has not halved for this many iterations
+  // Polled before each iteration: a requested stop throws Cancelled (iclab/cancel.hpp).
+  std::stop_token stop;
 };
 struct CgOutcome {
   Matrix solution;
@@ -134,6 +137,7 @@ CgOutcome conjugate_gradient(const Apply& apply, const Precondition& preconditio
   double mark = out.relative_residual;  // last residual level that counted as progress
   long mark_iteration = 0;
   while (out.iterations < settings.max_iterations) {
+    throw_if_stopped(settings.stop);
     ++out.iterations;
     const Matrix q = apply(direction);
     const double curvature = inner(direction, q);

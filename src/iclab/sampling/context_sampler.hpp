@@ -7,6 +7,7 @@
 //    y_1..y_{l+1}); O(l d) per context; reused by the transformer module.
 #pragma once
 
+#include <stop_token>
 #include <vector>
 
 #include "iclab/linalg/dense.hpp"
@@ -31,9 +32,10 @@ struct TokenContext {
 };
 
 // Context mu uses task tasks.row(task_of[mu]) and the context/noise streams with unit = mu
-// (plus unit_offset, so that test contexts can live beside pretraining ones).
+// (plus unit_offset, so that test contexts can live beside pretraining ones). `stop` is polled once per
+// block of contexts; a requested stop throws Cancelled (iclab/cancel.hpp) after the sampling threads end.
 FeatureBatch sample_features(const Matrix& tasks, const std::vector<long>& task_of, long ell, double rho,
-                             StreamAddress address, std::uint64_t unit_offset = 0);
+                             StreamAddress address, std::uint64_t unit_offset = 0, const std::stop_token& stop = {});
 
 // Direct construction, same law as sample_features (not the same numbers).
 // y_i = link(x_i . task) + N(0, rho) (the link is linear in the papers' model).
