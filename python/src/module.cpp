@@ -443,6 +443,7 @@ py::dict simulate(const std::vector<long>& ds, const std::vector<double>& alphas
   meta["solver"] = solver_name;
   CommandTable table;
   run_interruptible([&](const StopFlag& stop) {
+    request.stop = stop.token();  // polled inside each repetition
     std::optional<ProgressBar> bar;
     if (progress) bar.emplace("simulate", static_cast<long>(n) * repeats);
     table = simulation_table(request, [&] {
@@ -493,8 +494,8 @@ py::dict sample_contexts(long d, double alpha, double tau, double kappa, double 
   if (ctrain) setting.train = covariance_for(*ctrain, d, "--ctrain");
   require_simulation_memory(m, *make_ridge_solver("auto"));
   std::optional<PretrainingDraw> draw;
-  run_interruptible([&](const StopFlag&) {
-    draw.emplace(draw_pretraining(m, setting, seed, static_cast<std::uint64_t>(repetition)));
+  run_interruptible([&](const StopFlag& stop) {
+    draw.emplace(draw_pretraining(m, setting, seed, static_cast<std::uint64_t>(repetition), stop.token()));
   });
   py::dict out;
   // Moved into NumPy arrays (Eigen's column-major storage, no copy).
@@ -543,7 +544,7 @@ py::list fit(const FArray& x_query, const FArray& z, const Array& y_query, const
   }
   const auto solver = make_ridge_solver(solver_name);
   std::vector<RidgeFit> fits;
-  run_interruptible([&](const StopFlag&) { fits = solver->fit_path(batch, lambdas); });
+  run_interruptible([&](const StopFlag& stop) { fits = solver->fit_path_cancellable(batch, lambdas, stop.token()); });
   py::list out;
   for (RidgeFit& f : fits) {
     py::dict item;
@@ -604,6 +605,8 @@ py::dict run(const std::string& toml_text, const std::string& source, const std:
   RunSummary summary;
   run_interruptible([&](const StopFlag& stop) {
     options.checkpoint = [&stop] { stop.check(); };
+    // The point evaluator polls the token inside a point's simulation too (one point can be long).
+    options.evaluator = [&stop](const Experiment& e) { return make_point_evaluator(e, {}, stop.token()); };
     summary = run_experiment(experiment, options);
   });
   py::dict s;
@@ -647,6 +650,7 @@ py::dict reproduce(const std::string& name, bool quick, const std::string& out, 
         options.command_line = "iclab.reproduce(" + preset.name + ")";
         options.progress = progress;
         options.checkpoint = [&stop] { stop.check(); };
+        options.evaluator = [&stop](const Experiment& e) { return make_point_evaluator(e, {}, stop.token()); };
         const RunSummary s = run_experiment(experiment, options);
         paths.emplace_back(source.name, s.results_path);
       }
