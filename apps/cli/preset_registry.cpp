@@ -1,6 +1,8 @@
 #include "preset_registry.hpp"
 
+#include "iclab/nn/transformer_columns.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/repr/repr_columns.hpp"
 
 #ifdef ICLAB_HAVE_NN
 #include "iclab/nn/presets.hpp"
@@ -35,6 +37,12 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
     throw InvalidArgument(use + ": needs iclab built with -DICLAB_NN=ON (libtorch)");
   return make_point_evaluator(experiment);
 #endif
+}
+
+std::vector<std::string> result_columns(const Experiment& experiment) {
+  if (nn::computes_transformer(experiment)) return nn::transformer_columns(experiment).columns;
+  if (repr::computes_repr(experiment)) return repr::repr_columns(experiment).columns;
+  return make_point_evaluator(experiment)->columns();
 }
 
 std::unique_ptr<RidgeSolver> make_solver(const std::string& name, const std::string& device,

@@ -17,6 +17,9 @@ const std::vector<Preset>& all_presets();
 // without it the core's PointEvaluator, and an InvalidArgument for what a module evaluates (module_use:
 // main() hands such commands to `iclab-nn` before they run).
 std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment);
+// The columns of the experiment's results, as its evaluator writes them, without making the evaluator:
+// torch-free for every module (iclab_modules), so `iclab merge` needs no `iclab-nn`.
+std::vector<std::string> result_columns(const Experiment& experiment);
 // The solver `name` on `device` ("" : the core's Eigen solvers); a device needs iclab_nn (InvalidArgument
 // without it: main() hands commands with a --device to `iclab-nn`).
 std::unique_ptr<RidgeSolver> make_solver(const std::string& name, const std::string& device, const std::string& option);

@@ -54,20 +54,6 @@ struct MergeOptions {
   bool allow_missing = false;
 };
 
-// The first input directory's experiment that a module evaluates (unreadable ones: merge reports them).
-ModuleNeed merge_module_need(const MergeOptions& o) {
-  for (const std::string& dir : o.dirs) {
-    const std::filesystem::path file = std::filesystem::path(dir) / "experiment.toml";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) continue;
-    try {
-      if (std::string use = module_use(load_experiment(file.string())); !use.empty()) return {use, true};
-    } catch (const InvalidArgument&) {
-    }
-  }
-  return {};
-}
-
 void run_merge(const MergeOptions& o, const std::string&) {
   if (!o.out.empty()) {
     const std::filesystem::path target(o.out);
@@ -77,7 +63,8 @@ void run_merge(const MergeOptions& o, const std::string&) {
     require_replaceable(o.out, "--out");  // a directory, link, FIFO or device: refused before the merge
     require_writable_directory(parent.string(), "--out");
   }
-  const MergeResult merged = merge_results(o.dirs, make_evaluator);
+  // Only the columns, which every module gives without torch: merge runs in `iclab` itself.
+  const MergeResult merged = merge_results(o.dirs, result_columns);
   if (!merged.missing.empty()) {
     std::fprintf(stderr, "iclab merge: %zu of %zu points missing: %s\n", merged.missing.size(), merged.points_total,
                  describe_points(merged.missing).c_str());
@@ -110,9 +97,8 @@ Command add_run_commands(CLI::App& app) {
     if (run->parsed()) run_run(*r, line);
     if (merge->parsed()) run_merge(*m, line);
   };
-  command.needs_module = [run, merge, r, m]() -> ModuleNeed {
+  command.needs_module = [run, r]() -> ModuleNeed {  // merge reads only columns: never
     if (run->parsed()) return {module_use(load_run_experiment(*r).first), true};
-    if (merge->parsed()) return merge_module_need(*m);
     return {};
   };
   return command;

@@ -449,7 +449,7 @@ void verify_complete(const fs::path& file, const std::string& text, const std::s
 
 }  // namespace
 
-MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator) {
+MergeResult merge_results(const std::vector<std::string>& dirs, const ColumnsFactory& columns) {
   if (dirs.empty()) throw InvalidArgument("DIR: give at least one result directory");
   MergeResult result;
   std::optional<std::string> identity;
@@ -469,7 +469,8 @@ MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorF
       throw InvalidArgument("DIR: '" + d + "' holds a different experiment than '" + dirs.front() + "'");
     identity = identity_here;
     result.points_total = experiment.num_points();
-    const std::string expected_header = header_line(make_evaluator(evaluator, experiment)->columns());
+    const std::string expected_header =
+        header_line(columns ? columns(experiment) : make_point_evaluator(experiment)->columns());
     header = expected_header;
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());

@@ -84,9 +84,11 @@ struct MergeResult {
 // Reads the results (complete shards, and the verified journaled part of unfinished ones) of the same
 // experiment from each directory. Throws InvalidArgument when the directories hold different
 // experiments, std::runtime_error (naming the file, and the line where there is one) when a file fails
-// its checks (above) or two inputs disagree on a point. `evaluator` gives the experiment's columns
-// (empty: make_point_evaluator).
-MergeResult merge_results(const std::vector<std::string>& dirs, const EvaluatorFactory& evaluator = {});
+// its checks (above) or two inputs disagree on a point. `columns` gives the experiment's columns, its
+// evaluator's columns() without making the evaluator (a module's may need libraries merge does not:
+// iclab_modules has their columns torch-free); empty: make_point_evaluator's.
+using ColumnsFactory = std::function<std::vector<std::string>(const Experiment&)>;
+MergeResult merge_results(const std::vector<std::string>& dirs, const ColumnsFactory& columns = {});
 
 // "3, 7, 10-15" (compact ranges) for messages.
 std::string describe_points(const std::vector<std::size_t>& points, std::size_t max_items = 20);

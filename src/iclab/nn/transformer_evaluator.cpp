@@ -4,20 +4,20 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "iclab/covariances/covariance_spec.hpp"
-#include "iclab/experiments/schema.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/tensor_solver.hpp"
+#include "iclab/nn/transformer_columns.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/repr/repr_columns.hpp"
 #include "iclab/repr/repr_evaluator.hpp"
 
 namespace iclab::nn {
 namespace {
-
-constexpr const char* kVariantKeys[] = {"gelu_mlp", "mlp_residual", "attention_residual"};
 
 const ParamValue* option(const ExperimentPoint& p, const std::string& key) {
   const auto it = p.options.find(key);
@@ -33,13 +33,6 @@ std::string text_option(const ExperimentPoint& p, const std::string& key, const 
 }
 
 constexpr long kUnitsPerModel = 100;  // progress units per trained model
-
-// Whether the experiment computes a quantity of `module` (a schema file's `module`: "nn", "repr").
-bool computes_module(const Experiment& e, const std::string& module) {
-  for (const std::string& q : experiment_schema().module_quantities(module))
-    if (e.computes(q)) return true;
-  return false;
-}
 
 std::string describe(const ExperimentPoint& p) {
   std::string s = "point " + std::to_string(p.index) + " (d=" + std::to_string(p.d.value_or(0));
@@ -58,17 +51,9 @@ std::uint64_t TransformerEvaluator::training_seed(std::uint64_t experiment_seed,
 }
 
 TransformerEvaluator::TransformerEvaluator(Experiment experiment) : experiment_(std::move(experiment)) {
-  if (!computes_module(experiment_, "nn") || experiment_.compute.size() != 1)
-    throw InvalidArgument("compute: a TransformerEvaluator evaluates the quantity of src/iclab/nn/schema.toml only");
-  auto& c = columns_;
-  c = {"point", "d", "alpha", "tau", "kappa", "rho", "ctrain", "model", "hidden", "link"};
-  for (const char* key : kVariantKeys)
-    if (experiment_.sets(key)) {
-      c.emplace_back(key);
-      variant_keys_.emplace_back(key);
-    }
-  c.insert(c.end(), {"batch", "lr", "weight_decay", "epochs", "steps", "test_contexts", "ell", "n", "k", "repeat",
-                     "seed", "train_loss", "ctest", "icl_error", "idg_error", "g_task"});
+  TransformerColumns layout = transformer_columns(experiment_);  // nn/transformer_columns.hpp, torch-free
+  columns_ = std::move(layout.columns);
+  variant_keys_ = std::move(layout.variant_keys);
 }
 
 long TransformerEvaluator::work_units() const { return experiment_.repeats * kUnitsPerModel; }
@@ -270,8 +255,8 @@ nlohmann::json TransformerEvaluator::description() const {
 }
 
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
-  if (computes_module(experiment, "nn")) return std::make_unique<TransformerEvaluator>(experiment);
-  if (computes_module(experiment, "repr")) return std::make_unique<repr::ReprEvaluator>(experiment);
+  if (computes_transformer(experiment)) return std::make_unique<TransformerEvaluator>(experiment);
+  if (repr::computes_repr(experiment)) return std::make_unique<repr::ReprEvaluator>(experiment);
   return make_point_evaluator(experiment, make_ridge_solver_on);
 }
 

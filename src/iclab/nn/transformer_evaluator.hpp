@@ -36,9 +36,7 @@ class TransformerEvaluator : public Evaluator {
  public:
   explicit TransformerEvaluator(Experiment experiment);
 
-  // point, d, alpha, tau, kappa, rho, ctrain, model, hidden, link, [gelu_mlp, mlp_residual,
-  // attention_residual where set], batch, lr, weight_decay, epochs, steps, test_contexts, ell, n, k,
-  // repeat, seed, train_loss, ctest, icl_error, idg_error, g_task.
+  // transformer_columns(experiment) (nn/transformer_columns.hpp: torch-free, for merge).
   const std::vector<std::string>& columns() const override { return columns_; }
   long work_units() const override;  // 100 per repetition, advanced along training and testing
   std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,

@@ -7,40 +7,21 @@
 
 #include "iclab/error.hpp"
 #include "iclab/experiments/schema.hpp"
+#include "iclab/repr/repr_columns.hpp"
 #include "iclab/repr/theory.hpp"
 
 namespace iclab::repr {
 namespace {
 
-const std::vector<std::string> kTrainingColumns = {
-    "step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood", "seconds"};
-const std::vector<std::string> kGapColumns = {"gap", "gap_std", "ridge_error", "best_error"};
-
 bool is_text_key(const std::string& key) { return experiment_schema().find_key(key)->kind == KeyKind::text; }
-
-// The quantities of src/iclab/repr/schema.toml, in its order: the training log, then the gap.
-std::vector<std::string> repr_quantities() {
-  std::vector<std::string> q = experiment_schema().module_quantities("repr");
-  if (q.size() != 2) throw std::logic_error("src/iclab/repr/schema.toml: expected the training and gap quantities");
-  return q;
-}
 
 }  // namespace
 
 ReprEvaluator::ReprEvaluator(Experiment experiment) : experiment_(std::move(experiment)) {
-  const auto quantities = repr_quantities();
-  if (experiment_.compute.size() != 1 || !position_of(quantities, experiment_.compute.front()))
-    throw InvalidArgument("compute: a ReprEvaluator evaluates one quantity of src/iclab/repr/schema.toml");
-  training_ = experiment_.compute.front() == quantities[0];
-  for (const std::string& key : experiment_schema().keys_of(experiment_.compute.front()))
-    if (experiment_.sets(key)) option_keys_.push_back(key);
-  columns_ = {"point", "d"};
-  for (const char* key : {"m", "K", "N"}) columns_.emplace_back(key);
-  columns_.emplace_back("tau");
-  for (const std::string& key : option_keys_)
-    if (key != "m" && key != "K" && key != "N") columns_.push_back(key);
-  columns_.emplace_back("seed");
-  for (const auto& c : training_ ? kTrainingColumns : kGapColumns) columns_.push_back(c);
+  ReprColumns layout = repr_columns(experiment_);  // repr/repr_columns.hpp, torch-free
+  training_ = layout.training;
+  option_keys_ = std::move(layout.option_keys);
+  columns_ = std::move(layout.columns);
 }
 
 long ReprEvaluator::work_units() const {

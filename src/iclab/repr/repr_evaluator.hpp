@@ -26,8 +26,7 @@ class ReprEvaluator : public Evaluator {
  public:
   explicit ReprEvaluator(Experiment experiment);
 
-  // point, d, m, K, N, tau, [the other repr keys the experiment sets, in the schema's order (schema.hpp)], seed, then
-  // the quantity's columns (above).
+  // repr_columns(experiment).columns (repr/repr_columns.hpp: torch-free, for merge).
   const std::vector<std::string>& columns() const override { return columns_; }
   long work_units() const override;  // training steps (repr_training), or 1
   std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
