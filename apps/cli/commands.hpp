@@ -24,8 +24,9 @@ Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 Runner add_plot_command(CLI::App& app);
 Command add_run_commands(CLI::App& app);  // run, merge
 Command add_reproduce_command(CLI::App& app);
+// repr gap (torch-free: every program), repr train (only with the neural-network module)
+Runner add_repr_command(CLI::App& app);
 #ifdef ICLAB_HAVE_NN
-Runner add_repr_command(CLI::App& app);  // repr train, repr gap
 Runner add_train_command(CLI::App& app);  // train (Transformers, libtorch)
 #endif
 

@@ -133,21 +133,28 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_plot_command);
   add(iclab::cli::add_run_commands);
   add(iclab::cli::add_reproduce_command);
-#ifdef ICLAB_HAVE_NN
   add(iclab::cli::add_repr_command);
+#ifdef ICLAB_HAVE_NN
   add(iclab::cli::add_train_command);
 #else
   if (iclab::cli::nn_program_available())
-    app.footer("Neural-network commands (libtorch), run by iclab-nn beside this program:\n"
-               "  train    Train a Transformer on ICL regression and test it (iclab train --help)\n"
-               "  repr     In-context learning with representations, Yang et al. (iclab repr --help)");
+    app.footer(
+        "Neural-network commands (libtorch), run by iclab-nn beside this program:\n"
+        "  train        Train a Transformer on ICL regression and test it (iclab train --help)\n"
+        "  repr train   Train Yang et al.'s one-layer attention (iclab repr train --help)");
 #endif
 
   try {
     // The neural-network module's own commands, which this program lacks, go to `iclab-nn` at once
-    // (see nn_handover.hpp); any other command after parsing, when it needs the module.
+    // (see nn_handover.hpp): `train`, and `repr` but for `repr gap`, which needs no torch and runs here
+    // (`iclab repr --help` shows both subcommands where `iclab-nn` exists); any other command after
+    // parsing, when it needs the module.
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!iclab::cli::has_nn_module() && (first == "train" || first == "repr")) hand_over(argv, {first, true});
+    const std::string second = argc > 2 ? argv[2] : "";
+    if (!iclab::cli::has_nn_module()) {
+      if (first == "train") hand_over(argv, {first, true});
+      if (first == "repr" && second != "gap") hand_over(argv, {first + " " + second, second == "train"});
+    }
     check_command_name(app, first, {"train", "repr"});
     app.parse(argc, argv);
     if (!iclab::cli::has_nn_module())

@@ -1,14 +1,14 @@
 #include "preset_registry.hpp"
 
+#include "iclab/nn/presets.hpp"
 #include "iclab/nn/transformer_columns.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/repr/presets.hpp"
 #include "iclab/repr/repr_columns.hpp"
 
 #ifdef ICLAB_HAVE_NN
-#include "iclab/nn/presets.hpp"
 #include "iclab/nn/tensor_solver.hpp"
 #include "iclab/nn/transformer_evaluator.hpp"
-#include "iclab/repr/presets.hpp"
 #endif
 
 namespace iclab::cli {
@@ -16,10 +16,10 @@ namespace iclab::cli {
 const std::vector<Preset>& all_presets() {
   static const std::vector<Preset> all = [] {
     std::vector<Preset> list = presets();
-#ifdef ICLAB_HAVE_NN
+    // The modules' figures: their plots are torch-free (iclab_modules), so every program lists and
+    // plots them; running their experiments needs `iclab-nn` (reproduce_module_need).
     for (const auto& more : {nn::transformer_presets(), repr::representation_presets()})
       list.insert(list.end(), more.begin(), more.end());
-#endif
     // Figure folders without a plot function of their own (a new figure can be a folder alone).
     const std::vector<Preset> folders = folder_presets(list);
     list.insert(list.end(), folders.begin(), folders.end());

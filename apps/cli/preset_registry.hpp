@@ -1,5 +1,6 @@
 // The composition root of the figure presets and experiment evaluators: the linear-model presets of
-// the core library, plus those of the neural-network module when iclab is built with it.
+// the core library and the modules' (their plots are torch-free, iclab_modules); the modules'
+// evaluators when iclab is built with the neural-network module.
 #pragma once
 
 #include <memory>

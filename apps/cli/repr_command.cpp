@@ -1,5 +1,6 @@
 // `iclab repr train` and `iclab repr gap`: in-context learning with representations (Yang, Huang, Liang &
-// Chi 2024, arXiv 2408.10147; docs/representations.md).
+// Chi 2024, arXiv 2408.10147; docs/representations.md). `repr gap` needs no torch (repr/theory.hpp, in
+// iclab_modules): every program has it; `repr train` only the one with the neural-network module.
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -14,12 +15,15 @@
 #include "iclab/params/value_list.hpp"
 #include "iclab/repr/task.hpp"
 #include "iclab/repr/theory.hpp"
+#ifdef ICLAB_HAVE_NN
 #include "iclab/repr/training.hpp"
+#endif
 #include "output.hpp"
 
 namespace iclab::cli {
 namespace {
 
+#ifdef ICLAB_HAVE_NN
 struct ReprTrainOptions {
   repr::TaskSpec task;
   repr::TrainOptions training;
@@ -28,6 +32,7 @@ struct ReprTrainOptions {
   std::string seed = "1";  // parse_seed: CLI11 would wrap -1 into the uint64 task.seed
   OutputOptions output;
 };
+#endif
 
 struct ReprGapOptions {
   repr::TaskSpec task;
@@ -52,6 +57,7 @@ void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features
   cmd.add_option("--seed", seed, "seed of every random stream, an integer in [0, 2^63)")->capture_default_str();
 }
 
+#ifdef ICLAB_HAVE_NN
 void run_train(ReprTrainOptions o, const std::string& command_line) {
   o.task.seed = parse_seed(o.seed, "--seed");
   o.task.features = repr::parse_features(o.features);
@@ -101,6 +107,7 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
   }
   emit(table, info, o.output);
 }
+#endif
 
 void run_gap(ReprGapOptions o, const std::string& command_line) {
   o.task.seed = parse_seed(o.seed, "--seed");
@@ -145,6 +152,7 @@ Runner add_repr_command(CLI::App& app) {
   CLI::App* repr = app.add_subcommand("repr", "In-context learning with representations (Yang et al. 2024)");
   repr->require_subcommand(1);
 
+#ifdef ICLAB_HAVE_NN
   auto t = std::make_shared<ReprTrainOptions>();
   CLI::App* train = repr->add_subcommand(
       "train", "Train the one-layer multi-head softmax attention (or a Transformer baseline); CSV training curve");
@@ -175,6 +183,7 @@ Runner add_repr_command(CLI::App& app) {
       ->capture_default_str();
   train->add_option("--threads", t->training.threads, "torch intra-op threads")->capture_default_str();
   t->output.add_to(*train);
+#endif
 
   auto g = std::make_shared<ReprGapOptions>();
   g->task.d = 100;
@@ -188,10 +197,16 @@ Runner add_repr_command(CLI::App& app) {
   gap->add_option("--prompts", g->prompts, "in-domain test prompts per dictionary")->capture_default_str();
   g->output.add_to(*gap);
 
+#ifdef ICLAB_HAVE_NN
   return [t, g, train, gap](const std::string& line) {
     if (train->parsed()) run_train(*t, line);
     if (gap->parsed()) run_gap(*g, line);
   };
+#else
+  return [g, gap](const std::string& line) {
+    if (gap->parsed()) run_gap(*g, line);
+  };
+#endif
 }
 
 }  // namespace iclab::cli

@@ -78,16 +78,14 @@ ReproducePlan plan_reproduce(const ReproduceOptions& o) {
   return plan;
 }
 
-// What of the command needs the neural-network module (main() hands it to `iclab-nn`): the figures
-// of a module (only the core's own presets are sure to be this program's; `iclab-nn` lists every
-// figure) or an experiment that a module evaluates (a folder-only figure may train).
+// What of the command needs the neural-network module (main() hands it to `iclab-nn`): an experiment
+// that a module evaluates (a folder-only figure may train). Every program lists every figure and draws
+// its plot (--plot-only): the plots are torch-free (iclab_modules).
 ModuleNeed reproduce_module_need(const ReproduceOptions& o) {
-  const bool known = std::any_of(presets().begin(), presets().end(), [&](const Preset& p) { return p.name == o.name; });
-  if (o.list || (!o.name.empty() && !known)) {
-    if (nn_program_available()) return {"reproduce", false};
-    if (o.list) return {};
-  }
-  for (const auto& [experiment, source] : plan_reproduce(o).experiments)
+  if (o.list) return {};
+  const ReproducePlan plan = plan_reproduce(o);  // validated here, as the run would
+  if (o.plot_only) return {};
+  for (const auto& [experiment, source] : plan.experiments)
     if (std::string use = module_use(experiment); !use.empty()) return {use, true};
   return {};
 }
@@ -105,8 +103,8 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   const std::string& dir = plan.dir;
   const std::string& scale = plan.scale;
   const bool quick = scale == "quick";
-  for (const auto& [experiment, source] : plan.experiments) (void)make_evaluator(experiment);
   if (!o.plot_only) {
+    for (const auto& [experiment, source] : plan.experiments) (void)make_evaluator(experiment);
     for (const auto& [experiment, source] : plan.experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;
