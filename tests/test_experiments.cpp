@@ -405,6 +405,56 @@ TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
   }
 }
 
+// What of the modules needs no torch runs in `iclab` alone (iclab_modules): merging a Transformer run's
+// results (merge needs only the columns), `repr gap`, and redrawing a module figure from existing results
+// (--plot-only) succeed with the same output as the full build.
+TEST_F(Runner, WithoutTheNnProgramTorchFreeModuleWorkRunsAlone) {
+  if (!fs::exists(fs::path(ICLAB_BINARY).parent_path() / "iclab-nn")) GTEST_SKIP() << "built without ICLAB_NN";
+  const fs::path alone = dir_ / "bin" / "iclab";
+  fs::create_directories(alone.parent_path());
+  fs::copy_file(ICLAB_BINARY, alone);
+  fs::permissions(alone, fs::perms::owner_all);
+  const auto run_with = [&](const fs::path& program, const std::string& args) {
+    const std::string cmd =
+        program.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    return std::make_tuple(WEXITSTATUS(status), slurp(dir_ / "stdout"), slurp(dir_ / "stderr"));
+  };
+  // The same command with `iclab` alone and with the full build: exit 0 both, identical stdout.
+  const auto same = [&](const std::string& args) {
+    const auto [full_code, full_out, full_err] = run_with(ICLAB_BINARY, args);
+    const auto [code, out, err] = run_with(alone, args);
+    EXPECT_EQ(full_code, 0) << args << ": " << full_err;
+    EXPECT_EQ(code, 0) << args << ": " << err;
+    EXPECT_EQ(out, full_out) << args;
+    return out;
+  };
+
+  // A tiny Transformer run, by the full build (iclab-nn trains it).
+  write(dir_ / "nn.toml",
+        "name = \"t\"\ncompute = [\"transformer\"]\n[parameters]\nd = 3\nalpha = 1\ntau = 1\nkappa = 1\n"
+        "rho = 0\nsteps = 2\ntest_contexts = 20\n[grid]\nlr = [1e-3, 2e-3]\n");
+  ASSERT_EQ(run("run " + (dir_ / "nn.toml").string() + " --out " + (dir_ / "nn").string() + " --quiet"), 0);
+  const std::string merged = same("merge " + (dir_ / "nn").string());
+  EXPECT_EQ(merged, slurp(dir_ / "nn" / "results.csv"));
+  EXPECT_EQ(merged.rfind("point,d,alpha,tau,kappa,rho,ctrain,model,", 0), 0u) << merged;
+
+  const std::string gap = same("repr gap --d 4 --m 4 --K 12 --N 3,5 --dictionaries 2 --prompts 3");
+  EXPECT_EQ(std::count(gap.begin(), gap.end(), '\n'), 3) << gap;
+
+  // A module figure's plot from existing results (the quick run, by the full build), redrawn by each.
+  const fs::path fig = dir_ / "fig5";
+  ASSERT_EQ(run("reproduce lu2024-fig5 --quick --out " + fig.string()), 0);
+  const std::string plot_only = "reproduce lu2024-fig5 --quick --plot-only --out " + fig.string();
+  same(plot_only);
+  const std::string script = slurp(fig / "lu2024-fig5.gp");
+  ASSERT_FALSE(script.empty());
+  fs::remove(fig / "lu2024-fig5.gp");
+  const auto [code, out, err] = run_with(alone, plot_only);
+  EXPECT_EQ(code, 0) << err;
+  EXPECT_EQ(slurp(fig / "lu2024-fig5.gp"), script);
+}
+
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
   write(dir_ / "sweep.toml", kLongSweep);
   ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
