@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iclab/cancel.hpp"
@@ -100,64 +101,79 @@ struct CgSettings {
   // Polled before each iteration: a requested stop throws Cancelled (iclab/cancel.hpp).
   std::stop_token stop;
 };
-struct CgOutcome {
-  Matrix solution;
+template <class Vec>
+struct BasicCgOutcome {
+  Vec solution;
   long iterations = 0;
   double relative_residual = 0.0;  // true residual ||b - A x|| / ||b|| of `solution`
   bool converged = false;
 };
-template <class Apply, class Precondition>
-CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Matrix& rhs,
-                             Matrix start, const CgSettings& settings);
+using CgOutcome = BasicCgOutcome<Matrix>;
 
 // Inner product and norm over all entries; Eigen's own reductions (sequential, no BLAS ddot).
 inline double inner(const Matrix& a, const Matrix& b) { return a.cwiseProduct(b).sum(); }
 inline double frobenius(const Matrix& a) { return std::sqrt(a.squaredNorm()); }
 
-template <class Apply, class Precondition>
-CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Matrix& rhs,
-                             Matrix start, const CgSettings& settings) {
-  CgOutcome out;
+// What the CG loop needs of its vector type, for Eigen matrices. Another vector type (the tensor
+// solver's torch::Tensor, nn/tensor_solver.cpp) brings a struct with the same members.
+struct EigenCgOps {
+  using Vector = Matrix;
+  static double inner(const Matrix& a, const Matrix& b) { return ridge_detail::inner(a, b); }
+  static double norm(const Matrix& a) { return frobenius(a); }
+  static void set_zero(Matrix& x) { x.setZero(); }
+  static Matrix copy(const Matrix& a) { return a; }  // a value that shares nothing with `a`
+  static void add_scaled(Matrix& x, double step, const Matrix& d) { x += step * d; }       // x += step d
+  static void subtract_scaled(Matrix& r, double step, const Matrix& q) { r -= step * q; }  // r -= step q
+};
+
+// The loop, over any vector type described by Ops (EigenCgOps's members); the operator and the
+// preconditioner take and return Ops::Vector.
+template <class Ops, class Apply, class Precondition>
+BasicCgOutcome<typename Ops::Vector> preconditioned_cg(const Apply& apply, const Precondition& precondition,
+                                                       const typename Ops::Vector& rhs, typename Ops::Vector start,
+                                                       const CgSettings& settings) {
+  using Vec = typename Ops::Vector;
+  BasicCgOutcome<Vec> out;
   out.solution = std::move(start);
-  const double rhs_norm = frobenius(rhs);
+  const double rhs_norm = Ops::norm(rhs);
   if (rhs_norm == 0.0) {  // b = 0: the solution is 0
-    out.solution.setZero();
+    Ops::set_zero(out.solution);
     out.converged = true;
     return out;
   }
-  Matrix residual = rhs - apply(out.solution);
-  out.relative_residual = frobenius(residual) / rhs_norm;
+  Vec residual = rhs - apply(out.solution);
+  out.relative_residual = Ops::norm(residual) / rhs_norm;
   if (out.relative_residual <= settings.tolerance) {
     out.converged = true;
     return out;
   }
-  Matrix z = precondition(residual);
-  Matrix direction = z;
-  double rz = inner(residual, z);
+  Vec z = precondition(residual);
+  Vec direction = Ops::copy(z);
+  double rz = Ops::inner(residual, z);
   double mark = out.relative_residual;  // last residual level that counted as progress
   long mark_iteration = 0;
   while (out.iterations < settings.max_iterations) {
     throw_if_stopped(settings.stop);
     ++out.iterations;
-    const Matrix q = apply(direction);
-    const double curvature = inner(direction, q);
+    const Vec q = apply(direction);
+    const double curvature = Ops::inner(direction, q);
     if (!(curvature > 0.0) || !(rz > 0.0)) break;  // lost positive definiteness to rounding
     const double step = rz / curvature;
-    out.solution += step * direction;
-    residual -= step * q;
-    double relative = frobenius(residual) / rhs_norm;
+    Ops::add_scaled(out.solution, step, direction);
+    Ops::subtract_scaled(residual, step, q);
+    double relative = Ops::norm(residual) / rhs_norm;
     if (relative <= settings.tolerance) {
       // The recursively updated residual drifts from the true one: confirm, else restart from it.
       residual = rhs - apply(out.solution);
-      relative = frobenius(residual) / rhs_norm;
+      relative = Ops::norm(residual) / rhs_norm;
       out.relative_residual = relative;
       if (relative <= settings.tolerance) {
         out.converged = true;
         return out;
       }
       z = precondition(residual);
-      direction = z;
-      rz = inner(residual, z);
+      direction = Ops::copy(z);
+      rz = Ops::inner(residual, z);
       continue;
     }
     if (relative < 0.5 * mark) {
@@ -167,13 +183,19 @@ CgOutcome conjugate_gradient(const Apply& apply, const Precondition& preconditio
       break;
     }
     z = precondition(residual);
-    const double rz_next = inner(residual, z);
+    const double rz_next = Ops::inner(residual, z);
     direction = z + (rz_next / rz) * direction;
     rz = rz_next;
   }
-  out.relative_residual = frobenius(rhs - apply(out.solution)) / rhs_norm;
+  out.relative_residual = Ops::norm(rhs - apply(out.solution)) / rhs_norm;
   out.converged = out.relative_residual <= settings.tolerance;
   return out;
+}
+
+template <class Apply, class Precondition>
+CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Matrix& rhs, Matrix start,
+                             const CgSettings& settings) {
+  return preconditioned_cg<EigenCgOps>(apply, precondition, rhs, std::move(start), settings);
 }
 
 }  // namespace iclab::ridge_detail

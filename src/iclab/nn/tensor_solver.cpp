@@ -134,73 +134,23 @@ double normal_residual(const DeviceBatch& b, const Tensor& gamma, double shift, 
   return scale > 0 ? diff / scale : diff;
 }
 
-// Preconditioned CG on tensors, the core's algorithm (model/solver_kernels.hpp, conjugate_gradient):
-// it stops on the true residual and tells a stall from slow progress.
-struct CgOutcome {
-  Tensor solution;
-  long iterations = 0;
-  double relative_residual = 0.0;
-  bool converged = false;
+// The core's preconditioned CG (model/solver_kernels.hpp, preconditioned_cg) on tensors: it stops on the
+// true residual and tells a stall from slow progress. Tensors share storage on copy, hence clone().
+struct TensorCgOps {
+  using Vector = Tensor;
+  static double inner(const Tensor& a, const Tensor& b) { return scalar_product(a, b); }
+  static double norm(const Tensor& a) { return frobenius(a); }
+  static void set_zero(Tensor& x) { x = torch::zeros_like(x); }  // new storage: the caller's start is kept
+  static Tensor copy(const Tensor& a) { return a.clone(); }
+  static void add_scaled(Tensor& x, double step, const Tensor& d) { x.add_(d, step); }
+  static void subtract_scaled(Tensor& r, double step, const Tensor& q) { r.sub_(q, step); }
 };
+using CgOutcome = ridge_detail::BasicCgOutcome<Tensor>;
 
 template <class Apply, class Precondition>
 CgOutcome conjugate_gradient(const Apply& apply, const Precondition& precondition, const Tensor& rhs, Tensor start,
                              const ridge_detail::CgSettings& settings) {
-  CgOutcome out;
-  out.solution = std::move(start);
-  const double rhs_norm = frobenius(rhs);
-  if (rhs_norm == 0.0) {
-    out.solution = torch::zeros_like(rhs);
-    out.converged = true;
-    return out;
-  }
-  Tensor residual = rhs - apply(out.solution);
-  out.relative_residual = frobenius(residual) / rhs_norm;
-  if (out.relative_residual <= settings.tolerance) {
-    out.converged = true;
-    return out;
-  }
-  Tensor z = precondition(residual);
-  Tensor direction = z.clone();
-  double rz = scalar_product(residual, z);
-  double mark = out.relative_residual;
-  long mark_iteration = 0;
-  while (out.iterations < settings.max_iterations) {
-    ++out.iterations;
-    const Tensor q = apply(direction);
-    const double curvature = scalar_product(direction, q);
-    if (!(curvature > 0.0) || !(rz > 0.0)) break;
-    const double step = rz / curvature;
-    out.solution.add_(direction, step);
-    residual.sub_(q, step);
-    double relative = frobenius(residual) / rhs_norm;
-    if (relative <= settings.tolerance) {
-      residual = rhs - apply(out.solution);  // confirm on the true residual, else restart from it
-      relative = frobenius(residual) / rhs_norm;
-      out.relative_residual = relative;
-      if (relative <= settings.tolerance) {
-        out.converged = true;
-        return out;
-      }
-      z = precondition(residual);
-      direction = z.clone();
-      rz = scalar_product(residual, z);
-      continue;
-    }
-    if (relative < 0.5 * mark) {
-      mark = relative;
-      mark_iteration = out.iterations;
-    } else if (out.iterations - mark_iteration >= settings.stall_window) {
-      break;
-    }
-    z = precondition(residual);
-    const double rz_next = scalar_product(residual, z);
-    direction = z + (rz_next / rz) * direction;
-    rz = rz_next;
-  }
-  out.relative_residual = frobenius(rhs - apply(out.solution)) / rhs_norm;
-  out.converged = out.relative_residual <= settings.tolerance;
-  return out;
+  return ridge_detail::preconditioned_cg<TensorCgOps>(apply, precondition, rhs, std::move(start), settings);
 }
 
 // (Sx (x) Sz + shift I)^-1 through the eigendecompositions of Sx = X^T X / n and Sz = Z^T Z (as the
