@@ -7,7 +7,7 @@ namespace iclab {
 namespace {
 
 constexpr ColumnInfo kColumns[] = {
-#define ICLAB_COLUMN(name, meaning, formerly) {name, meaning, formerly},
+#define ICLAB_COLUMN(name, meaning, formerly) {#name, meaning, formerly},
 #include "iclab/experiments/columns.inc"
 #undef ICLAB_COLUMN
 };
