@@ -4,6 +4,7 @@
 #include <string>
 
 #include "iclab/error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/params/value_list.hpp"
 
 namespace iclab {
@@ -22,7 +23,8 @@ nlohmann::json alignment_theory_meta() {
 
 CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& points,
                                     const std::function<void()>& on_point) {
-  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "lambda", "e_icl", "e_idg", "g_task"})};
+  CommandTable out{Table({columns::alpha, columns::tau, columns::kappa, columns::rho, columns::lambda, columns::e_icl,
+                          columns::e_idg, columns::g_task})};
   for (const auto& p : points) {
     const theory::IsotropicErrors e = theory::isotropic_errors(p);  // one root for both
     out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, e.e_icl, e.e_idg, e.e_icl - e.e_idg});
@@ -38,7 +40,8 @@ CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& p
 CommandTable alpha_min_table(theory::Observable observable, const std::vector<theory::IsotropicPoint>& points,
                              const std::function<void()>& on_point) {
   const std::string name = observable == theory::Observable::icl ? "icl" : "idg";
-  CommandTable out{Table({"tau", "kappa", "rho", "lambda", "alpha_min_" + name})};
+  const char* column = observable == theory::Observable::icl ? columns::alpha_min_icl : columns::alpha_min_idg;
+  CommandTable out{Table({columns::tau, columns::kappa, columns::rho, columns::lambda, column})};
   for (const auto& p : points) {
     out.table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(observable, p))});
     call(on_point);
@@ -53,8 +56,9 @@ CommandTable alpha_min_table(theory::Observable observable, const std::vector<th
 CommandTable alignment_theory_table(long d, const std::vector<TaskCovariance>& trains,
                                     const std::vector<TaskCovariance>& tests,
                                     const std::vector<theory::AlignmentPoint>& points) {
-  CommandTable out{Table({"d", "ctrain", "ctest", "alpha", "alpha_test", "tau", "kappa", "rho", "e_icl", "e_idg",
-                          "e_scalar", "e_misalign", "q", "lambda_tilde", "sigma"}),
+  CommandTable out{Table({columns::d, columns::ctrain, columns::ctest, columns::alpha, columns::alpha_test,
+                          columns::tau, columns::kappa, columns::rho, columns::e_icl, columns::e_idg, columns::e_scalar,
+                          columns::e_misalign, columns::q, columns::lambda_tilde, columns::sigma}),
                    alignment_theory_meta()};
   for (const TaskCovariance& train : trains) {
     const theory::AlignmentTheory alignment(train);
@@ -73,7 +77,8 @@ CommandTable alignment_theory_table(long d, const std::vector<TaskCovariance>& t
 AlignTable align_table(const TaskCovariance& train, const std::vector<TaskCovariance>& tests,
                        const std::vector<theory::AlignmentPoint>& points) {
   AlignTable out;
-  out.table = Table({"ctest", "kappa", "e_icl", "e_misalign", "resolvent", "trace", "inv_cka"});
+  out.table = Table({columns::ctest, columns::kappa, columns::e_icl, columns::e_misalign, columns::resolvent,
+                     columns::trace, columns::inv_cka});
   const theory::AlignmentTheory alignment(train);
   for (const auto& p : points) {
     const auto solved = alignment.solve(p);
@@ -85,10 +90,10 @@ AlignTable align_table(const TaskCovariance& train, const std::vector<TaskCovari
                          m.trace, m.inverse_cka});
     }
   }
-  out.meta["measures"] = {{"e_misalign", "<C_test K>"},
-                          {"resolvent", "<C_test F_kappa(sigma)>"},
-                          {"trace", "<C_train^-1 C_test> (inf when C_train is singular)"},
-                          {"inv_cka", "1/CKA(C_train, C_test)"}};
+  out.meta["measures"] = {{columns::e_misalign, "<C_test K>"},
+                          {columns::resolvent, "<C_test F_kappa(sigma)>"},
+                          {columns::trace, "<C_train^-1 C_test> (inf when C_train is singular)"},
+                          {columns::inv_cka, "1/CKA(C_train, C_test)"}};
   out.meta["trace_singular"] = out.trace_singular;
   return out;
 }
@@ -99,7 +104,7 @@ CommandTable heatmap_table(const theory::HeatmapRequest& request) {
     if (!std::isfinite(request.p_test + dp)) throw InvalidArgument("--dp: p_test + dp must be finite");
   for (double kappa : request.kappa)
     theory::AlignmentPoint{request.alpha, request.tau, kappa, request.rho, std::nullopt}.validate();
-  CommandTable out{Table({"dp", "kappa", "e_icl", "e_matched", "improvement_pct"})};
+  CommandTable out{Table({columns::dp, columns::kappa, columns::e_icl, columns::e_matched, columns::improvement_pct})};
   for (const auto& cell : theory::optimal_pretraining_heatmap(request))
     out.table.add_row({cell.delta_p, cell.kappa, cell.e_icl, cell.e_matched, cell.improvement_pct});
   out.meta["kind"] =
@@ -109,7 +114,8 @@ CommandTable heatmap_table(const theory::HeatmapRequest& request) {
 }
 
 CommandTable kspectrum_table(const TaskCovariance& train, const std::vector<theory::AlignmentPoint>& points) {
-  CommandTable out{Table({"alpha", "tau", "kappa", "rho", "index", "train_eigenvalue", "k_eigenvalue"})};
+  CommandTable out{Table({columns::alpha, columns::tau, columns::kappa, columns::rho, columns::index,
+                          columns::train_eigenvalue, columns::k_eigenvalue})};
   for (const auto& p : points)
     for (const auto& e : theory::k_spectrum(train.eigenvalues(), p))
       out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, e.index, e.train_eigenvalue, e.k});
@@ -143,13 +149,16 @@ void validate(const SimulationRequest& r) {
 
 CommandTable simulation_table(const SimulationRequest& r, const std::function<void()>& on_repetition) {
   validate(r);
-  std::vector<std::string> columns = {"d"};
-  if (r.general) columns.insert(columns.end(), {"ctrain", "ctest"});
-  columns.insert(columns.end(),
-                 {"alpha", "kappa", "tau", "rho", "lambda", "repeats", "icl_mean", "icl_std", "idg_mean", "idg_std"});
-  if (r.with_theory) columns.insert(columns.end(), {"e_icl", "e_idg"});  // ridgeless with covariances (meta)
-  columns.insert(columns.end(), {"ell", "k", "n", "task_norm", "assignment", "seed"});
-  CommandTable out{Table(columns)};
+  std::vector<std::string> header = {columns::d};
+  if (r.general) header.insert(header.end(), {columns::ctrain, columns::ctest});
+  header.insert(header.end(),
+                {columns::alpha, columns::kappa, columns::tau, columns::rho, columns::lambda, columns::repeats,
+                 columns::icl_mean, columns::icl_std, columns::idg_mean, columns::idg_std});
+  if (r.with_theory)
+    header.insert(header.end(), {columns::e_icl, columns::e_idg});  // ridgeless with covariances (meta)
+  header.insert(header.end(),
+                {columns::ell, columns::k, columns::n, columns::task_norm, columns::assignment, columns::seed});
+  CommandTable out{Table(header)};
   nlohmann::json reports = nlohmann::json::array();
   for (const ModelParams& m : r.points) {
     const TaskSetting& setting = r.settings.at(m.d);
@@ -180,14 +189,14 @@ CommandTable simulation_table(const SimulationRequest& r, const std::function<vo
         out.table.add_row(std::move(row));
       }
       nlohmann::json entry = m.to_json();
-      if (r.general) entry["ctrain"] = setting.train->spec();
-      entry["lambda"] = s.lambda;
+      if (r.general) entry[columns::ctrain] = setting.train->spec();
+      entry[columns::lambda] = s.lambda;
       entry["solver"] = nlohmann::json::array();
       for (const auto& rep : s.repetitions) entry["solver"].push_back(rep.report.to_json());
       reports.push_back(std::move(entry));
     }
   }
-  out.meta["seed"] = r.seed;
+  out.meta[columns::seed] = r.seed;
   out.meta["points"] = std::move(reports);
   if (r.with_theory)
     out.meta["theory"] = r.general ? "task-alignment theory (Letey et al.), ridgeless lambda -> 0+, d -> inf"

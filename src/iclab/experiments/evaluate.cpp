@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "iclab/baselines/bayes.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/experiments/simulate.hpp"
 #include "iclab/params/model_params.hpp"
@@ -95,33 +96,36 @@ PointEvaluator::PointEvaluator(Experiment experiment, RidgeSolverFactory solvers
   const bool sim = has(e, Quantity::simulation), base = has(e, Quantity::baselines);
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
   auto& c = columns_;
-  c.push_back("point");
-  for (const char* key : {"d", "alpha", "alpha_test", "tau", "kappa", "rho"})
+  c.push_back(columns::point);
+  for (const char* key : {columns::d, columns::alpha, columns::alpha_test, columns::tau, columns::kappa, columns::rho})
     if (e.sets(key)) c.push_back(key);
   lambda_column_ = e.sets("lambda") || sim || has(e, Quantity::alpha_minimum) || (theory && !general_);
-  if (lambda_column_) c.push_back("lambda");
-  if (sim) c.insert(c.end(), {"task_norm", "assignment"});
-  if (general_) c.insert(c.end(), {"ctrain", "ctest"});
+  if (lambda_column_) c.push_back(columns::lambda);
+  if (sim) c.insert(c.end(), {columns::task_norm, columns::assignment});
+  if (general_) c.insert(c.end(), {columns::ctrain, columns::ctest});
   if (theory) {
-    c.insert(c.end(), {"e_icl", "e_idg", "g_task"});
-    if (general_) c.insert(c.end(), {"e_scalar", "e_misalign"});
+    c.insert(c.end(), {columns::e_icl, columns::e_idg, columns::g_task});
+    if (general_) c.insert(c.end(), {columns::e_scalar, columns::e_misalign});
   }
-  if (has(e, Quantity::alignment)) c.insert(c.end(), {"resolvent", "trace", "inv_cka"});
-  if (has(e, Quantity::alpha_minimum)) c.insert(c.end(), {"alpha_min_icl", "alpha_min_idg"});
-  if (has(e, Quantity::k_spectrum)) c.insert(c.end(), {"index", "train_eigenvalue", "k_eigenvalue"});
+  if (has(e, Quantity::alignment)) c.insert(c.end(), {columns::resolvent, columns::trace, columns::inv_cka});
+  if (has(e, Quantity::alpha_minimum)) c.insert(c.end(), {columns::alpha_min_icl, columns::alpha_min_idg});
+  if (has(e, Quantity::k_spectrum))
+    c.insert(c.end(), {columns::index, columns::train_eigenvalue, columns::k_eigenvalue});
   if (sim) {
-    c.insert(c.end(), {"repeats", "icl_mean", "icl_std", "idg_mean", "idg_std", "gtask_mean", "gtask_std", "ell"});
-    if (e.sets("alpha_test")) c.push_back("ell_test");
-    c.insert(c.end(), {"k", "n"});
+    c.insert(c.end(), {columns::repeats, columns::icl_mean, columns::icl_std, columns::idg_mean, columns::idg_std,
+                       columns::gtask_mean, columns::gtask_std, columns::ell});
+    if (e.sets("alpha_test")) c.push_back(columns::ell_test);
+    c.insert(c.end(), {columns::k, columns::n});
   }
   if (base) {
-    c.push_back("samples");
-    for (const char* estimator : {"dmmse", "ridge"})
-      for (const char* test : {"icl", "idg", "gtask"})
-        for (const char* stat : {"mean", "std"}) c.push_back(std::string(estimator) + "_" + test + "_" + stat);
-    if (!general_) c.push_back("ridge_theory");
+    c.push_back(columns::samples);
+    c.insert(c.end(),
+             {columns::dmmse_icl_mean, columns::dmmse_icl_std, columns::dmmse_idg_mean, columns::dmmse_idg_std,
+              columns::dmmse_gtask_mean, columns::dmmse_gtask_std, columns::ridge_icl_mean, columns::ridge_icl_std,
+              columns::ridge_idg_mean, columns::ridge_idg_std, columns::ridge_gtask_mean, columns::ridge_gtask_std});
+    if (!general_) c.push_back(columns::ridge_theory);
   }
-  if (sim || base) c.push_back("seed");
+  if (sim || base) c.push_back(columns::seed);
 }
 
 long PointEvaluator::work_units() const {
@@ -352,7 +356,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
 nlohmann::json PointEvaluator::description() const {
   const Experiment& e = experiment_;
   nlohmann::json j;
-  j["point"] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
+  j[columns::point] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
   if (has(e, Quantity::theory) || has(e, Quantity::alignment))
     j["theory"] = general_ ? "task-alignment theory (Letey et al.), ridgeless lambda -> 0+, d -> inf, F_kappa by a "
                              "bracketed root; pretraining t ~ N(0, C_train), ICL test t ~ N(0, C_test) (ctest "

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/csv_reader.hpp"
@@ -88,10 +89,10 @@ std::string model_label(const std::string& model) {
 }
 
 std::string scale_note(const CsvData& data) {
-  std::string note = "d = " + first(data, "d") + ", " + first(data, "steps") + " steps";
+  std::string note = "d = " + first(data, columns::d) + ", " + first(data, columns::steps) + " steps";
   std::set<std::string> seeds;
   if (!data.rows.empty())
-    for (const auto& row : data.rows) seeds.insert(row[data.column("repeat", "plot", "results")]);
+    for (const auto& row : data.rows) seeds.insert(row[data.column(columns::repeat, "plot", "results")]);
   return note + ", " + std::to_string(seeds.size()) + (seeds.size() == 1 ? " seed" : " seeds");
 }
 
@@ -107,20 +108,21 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
   f.columns = 2;
   Panel threshold = make_panel("D  train loss; τ^*: it reaches " + format_number(kInterpolationThreshold) + " (1 + ρ)",
                                "τ = n/d^2", "train loss", false, true);
-  Table tau_star({"model", "tau_star", "threshold"});
+  Table tau_star({columns::model, columns::tau_star, columns::threshold});
   std::string note, parameters;
   double limit_line = 0.0;
   int color = 0;
   for (const std::string& model : architecture_names()) {
     const CsvData data = load_results(dir, std::string("fig5-") + model);
     if (note.empty()) note = scale_note(data);
-    if (parameters.empty()) parameters = "α = " + column_value(data, "alpha") + ", κ = " + column_value(data, "kappa");
-    const double rho = csv_number(first(data, "rho"));
+    if (parameters.empty())
+      parameters = "α = " + column_value(data, columns::alpha) + ", κ = " + column_value(data, columns::kappa);
+    const double rho = csv_number(first(data, columns::rho));
     const double limit = kInterpolationThreshold * (1.0 + rho);
     limit_line = limit;
     // tau*: the smallest tau whose seed-mean final train loss is no longer ~0, after one that is
     // (none: the network interpolates nowhere, or everywhere, on this grid).
-    const auto train = seed_means(data, "tau", "train_loss")[0.0];
+    const auto train = seed_means(data, columns::tau, columns::train_loss)[0.0];
     std::optional<double> star;
     bool interpolated = false;
     for (const auto& [tau, stat] : train) {
@@ -138,7 +140,7 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
       Panel& c = f.panels.back();
       c.title = "C  2 × and 3 × (softmax + MLP)";
       c.series.front().label = model_label(to_string(Architecture::softmax_mlp2));
-      c.series.push_back(markers(seed_means(data, "tau", "icl_error")[0.0], model_label(model), color));
+      c.series.push_back(markers(seed_means(data, columns::tau, columns::icl_error)[0.0], model_label(model), color));
       if (star) c.vlines.push_back(*star);
     } else {
       // Only panel A needs a log axis (the theory diverges at tau = 1).
@@ -147,9 +149,9 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
                                                         : "C  ") +
                                    model_label(model),
                                "τ = n/d^2", "e_{ICL}", false, color == 0);
-      panel.series.push_back(markers(seed_means(data, "tau", "icl_error")[0.0], "trained", color));
+      panel.series.push_back(markers(seed_means(data, columns::tau, columns::icl_error)[0.0], "trained", color));
       if (color == 0) {
-        auto line = plot::series_from_csv(theory, "tau", "e_icl", "", "", SeriesStyle::line);
+        auto line = plot::series_from_csv(theory, columns::tau, columns::e_icl, "", "", SeriesStyle::line);
         for (auto& s : line) {
           s.label = "theory, d → ∞";
           s.color = color;
@@ -178,23 +180,24 @@ void plot_lu2024_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions
 
 void plot_lu2024_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load_results(dir, "fig6-kappa");
-  const double rho = csv_number(first(data, "rho"));
+  const double rho = csv_number(first(data, columns::rho));
   Panel errors = make_panel("A  ICL and IDG error (grey: 1 + ρ; κ = ∞)", "κ = K/d", "test error", true, false);
-  errors.series.push_back(markers(seed_means(data, "kappa", "icl_error")[0.0], "e_{ICL}", 0));
-  errors.series.push_back(markers(seed_means(data, "kappa", "idg_error")[0.0], "e_{IDG}", 1));
+  errors.series.push_back(markers(seed_means(data, columns::kappa, columns::icl_error)[0.0], "e_{ICL}", 0));
+  errors.series.push_back(markers(seed_means(data, columns::kappa, columns::idg_error)[0.0], "e_{IDG}", 1));
   errors.hlines = {1.0 + rho};
   errors.vlines = {0.5};
   Panel gap = make_panel("B  task generalisation gap", "κ = K/d", "g_{task} = e_{ICL} - e_{IDG}", true, false);
-  gap.series.push_back(markers(seed_means(data, "kappa", "g_task")[0.0], "g_{task}", 2));
+  gap.series.push_back(markers(seed_means(data, columns::kappa, columns::g_task)[0.0], "g_{task}", 2));
   gap.hlines = {0.0};
   gap.vlines = {0.5};
   // kappa = inf (a fresh task per context) has no place on the log axis: shown as a grey line instead.
-  const auto icl = seed_means(data, "kappa", "icl_error")[0.0];
+  const auto icl = seed_means(data, columns::kappa, columns::icl_error)[0.0];
   if (const auto it = icl.find(std::numeric_limits<double>::infinity()); it != icl.end())
     errors.hlines.push_back(it->second.mean);
   Figure f;
-  f.title = "Lu et al. Fig 6: " + model_label(column_value(data, "model")) + ", α = " + column_value(data, "alpha") +
-            ", τ = " + column_value(data, "tau") + " (" + scale_note(data) + ")";
+  f.title = "Lu et al. Fig 6: " + model_label(column_value(data, columns::model)) +
+            ", α = " + column_value(data, columns::alpha) + ", τ = " + column_value(data, columns::tau) + " (" +
+            scale_note(data) + ")";
   f.panels = {std::move(errors), std::move(gap)};
   render(f, dir, "lu2024-fig6");
 }
@@ -202,19 +205,21 @@ void plot_lu2024_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions
 void plot_letey2025_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData net = load_results(dir, "fig3-transformer"), measures = load_results(dir, "fig3-measures");
   // Seed-mean ICL error per (kappa, ctest), keyed by their CSV texts (both files format them alike).
-  const std::size_t nk = net.column("kappa", "plot", "results"), nt = net.column("ctest", "plot", "results"),
-                    ne = net.column("icl_error", "plot", "results");
+  const std::size_t nk = net.column(columns::kappa, "plot", "results"),
+                    nt = net.column(columns::ctest, "plot", "results"),
+                    ne = net.column(columns::icl_error, "plot", "results");
   std::map<std::pair<std::string, std::string>, std::vector<double>> errors;
   for (const auto& row : net.rows) errors[{row[nk], row[nt]}].push_back(csv_number(row[ne]));
-  const std::size_t mk = measures.column("kappa", "plot", "results"), mt = measures.column("ctest", "plot", "results");
+  const std::size_t mk = measures.column(columns::kappa, "plot", "results"),
+                    mt = measures.column(columns::ctest, "plot", "results");
   const struct {
     const char* column;
     const char* label;
-  } kinds[] = {{"e_misalign", "e_{misalign} = <C_{test} K>"},
-               {"resolvent", "<C_{test} F_κ(σ)>"},
-               {"trace", "<C_{train}^{-1} C_{test}>"},
-               {"inv_cka", "1/CKA(C_{train}, C_{test})"}};
-  Table spearman({"measure", "kappa", "spearman", "tests"});
+  } kinds[] = {{columns::e_misalign, "e_{misalign} = <C_{test} K>"},
+               {columns::resolvent, "<C_{test} F_κ(σ)>"},
+               {columns::trace, "<C_{train}^{-1} C_{test}>"},
+               {columns::inv_cka, "1/CKA(C_{train}, C_{test})"}};
+  Table spearman({columns::measure, columns::kappa, columns::spearman, columns::tests});
   Figure f;
   f.columns = 2;
   for (const auto& m : kinds) {
@@ -252,8 +257,10 @@ void plot_letey2025_fig3(const std::string& dir, [[maybe_unused]] const PlotOpti
     panel.title = title;
     f.panels.push_back(std::move(panel));
   }
-  f.title = "Letey et al. Fig 3: trained Transformer, C_{train} = " + covariance_name(column_value(net, "ctrain")) +
-            ", α = " + column_value(net, "alpha") + ", τ = " + column_value(net, "tau") + ", " + scale_note(net);
+  f.title =
+      "Letey et al. Fig 3: trained Transformer, C_{train} = " + covariance_name(column_value(net, columns::ctrain)) +
+      ", α = " + column_value(net, columns::alpha) + ", τ = " + column_value(net, columns::tau) + ", " +
+      scale_note(net);
   write_file_atomically(dir + "/spearman.csv", spearman.to_csv());
   render(f, dir, "letey2025-fig3");
 }

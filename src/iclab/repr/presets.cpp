@@ -4,9 +4,11 @@
 // runner; here: their plots, which only read the results.
 #include "iclab/repr/presets.hpp"
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/plot/figure.hpp"
@@ -26,6 +28,13 @@ void add(Panel& panel, std::vector<Series> series, const std::vector<std::string
     if (i < labels.size()) series[i].label = labels[i];
     panel.series.push_back(std::move(series[i]));
   }
+}
+
+// "a,b": several columns, each a series of plot::series_from_csv.
+std::string joined(std::initializer_list<const char*> names) {
+  std::string out;
+  for (const char* c : names) out.append(out.empty() ? "" : ",").append(c);
+  return out;
 }
 
 // Series grouped by the `heads` column, labelled "H = 4" as in the paper.
@@ -56,13 +65,16 @@ void plot_fig2(const std::string& dir, const PlotOptions& options) {
   f.title = std::string("Yang et al. Fig 2: training and inference losses") + (options.quick ? " (quick)" : "");
   Panel a = make_panel("one-layer softmax attention", "iteration / 1000", "loss", false, true);
   add(a,
-      plot::series_from_csv(scaled(positive(load_results(dir, "attention"), "loss_gap"), "step", 1000, "kstep"),
-                            "kstep", "loss_gap,pred_to_ridge_in,pred_to_ridge_ood", "", "", SeriesStyle::line),
+      plot::series_from_csv(
+          scaled(positive(load_results(dir, "attention"), columns::loss_gap), columns::step, 1000, "kstep"), "kstep",
+          joined({columns::loss_gap, columns::pred_to_ridge_in, columns::pred_to_ridge_ood}), "", "",
+          SeriesStyle::line),
       {"training loss - L^*", "inference loss (in-domain)", "inference loss (OOD)"});
   Panel b = make_panel("Transformer baseline", "iteration", "loss", false, true);
   add(b,
-      plot::series_from_csv(load_results(dir, "transformer"), "step", "train_loss,pred_to_ridge_in,pred_to_ridge_ood",
-                            "", "", SeriesStyle::line),
+      plot::series_from_csv(load_results(dir, "transformer"), columns::step,
+                            joined({columns::train_loss, columns::pred_to_ridge_in, columns::pred_to_ridge_ood}), "",
+                            "", SeriesStyle::line),
       {"training loss", "inference loss (in-domain)", "inference loss (OOD)"});
   a.legend_position = b.legend_position = "below";
   f.panel_width_in = 5.0;
@@ -73,15 +85,17 @@ void plot_fig2(const std::string& dir, const PlotOptions& options) {
 
 void plot_fig3(const std::string& dir, const PlotOptions& options) {
   const CsvData data = load_results(dir, "gap");
-  const std::string m = column_value(data, "m");
+  const std::string m = column_value(data, columns::m);
   Figure f;
-  f.title = "Yang et al. Fig 3: performance gap, m = " + m + ", τ = " + column_value(data, "tau") +
+  f.title = "Yang et al. Fig 3: performance gap, m = " + m + ", τ = " + column_value(data, columns::tau) +
             (options.quick ? " (quick)" : "");
-  Panel a = make_panel("gap to the best predictor", "N", "(1/K) Σ_{k>N} (ŷ^*_k - ŷ^{best}_k)^2", false, false);
-  add(a, plot::series_from_csv(data, "N", "gap", "gap_std", "", SeriesStyle::line_points), {""});
+  Panel a = make_panel("gap to the best predictor", columns::N, "(1/K) Σ_{k>N} (ŷ^*_k - ŷ^{best}_k)^2", false, false);
+  add(a, plot::series_from_csv(data, columns::N, columns::gap, columns::gap_std, "", SeriesStyle::line_points), {""});
   a.vlines = {csv_number(m)};  // N = m
-  Panel b = make_panel("test errors", "N", "(1/K) Σ_{k>N} (ŷ_k - y_k)^2", false, true);
-  add(b, plot::series_from_csv(data, "N", "ridge_error,best_error", "", "", SeriesStyle::line_points),
+  Panel b = make_panel("test errors", columns::N, "(1/K) Σ_{k>N} (ŷ_k - y_k)^2", false, true);
+  add(b,
+      plot::series_from_csv(data, columns::N, joined({columns::ridge_error, columns::best_error}), "", "",
+                            SeriesStyle::line_points),
       {"limit (ridge, penalty mτ)", "best (ridge, penalty Nτ)"});
   b.vlines = {csv_number(m)};
   b.legend_position = "top right";
@@ -93,8 +107,9 @@ void plot_fig4(const std::string& dir, const PlotOptions& options) {
   Figure f;
   f.title = std::string("Yang et al. Fig 4: one-layer model vs H") + (options.quick ? " (quick)" : "");
   Panel a = make_panel("training loss - L^*", "iteration / 1000", "L(θ) - L^*", false, true);
-  add(a, by_heads(plot::series_from_csv(scaled(positive(load_results(dir, "heads"), "loss_gap"), "step", 1000, "kstep"),
-                                        "kstep", "loss_gap", "", "heads", SeriesStyle::line)));
+  add(a, by_heads(plot::series_from_csv(
+             scaled(positive(load_results(dir, "heads"), columns::loss_gap), columns::step, 1000, "kstep"), "kstep",
+             columns::loss_gap, "", columns::heads, SeriesStyle::line)));
   a.legend_title = plot::parameter_symbol("H");  // (a literal trips GCC 12's -Wrestrict false positive)
   f.panels = {std::move(a)};
   plot::render(f, dir + "/yang2024-fig4");
@@ -103,7 +118,7 @@ void plot_fig4(const std::string& dir, const PlotOptions& options) {
 void plot_fig5(const std::string& dir, const PlotOptions& options) {
   const CsvData data = load_results(dir, "heads");
   // Panel (a): the last row of every H.
-  const std::size_t ch = data.column("heads", "plot", "results");
+  const std::size_t ch = data.column(columns::heads, "plot", "results");
   CsvData last{data.columns, {}};
   for (const auto& row : data.rows) {
     if (!last.rows.empty() && last.rows.back()[ch] == row[ch])
@@ -113,12 +128,15 @@ void plot_fig5(const std::string& dir, const PlotOptions& options) {
   }
   Figure f;
   f.title = std::string("Yang et al. Fig 5: Transformer baseline, number of heads") + (options.quick ? " (quick)" : "");
-  Panel a = make_panel("final losses", "heads", "loss", false, false);
+  Panel a = make_panel("final losses", columns::heads, "loss", false, false);
   a.legend_position = "below";
-  add(a, plot::series_from_csv(last, "heads", "train_loss,pred_to_ridge_in", "", "", SeriesStyle::line_points),
+  add(a,
+      plot::series_from_csv(last, columns::heads, joined({columns::train_loss, columns::pred_to_ridge_in}), "", "",
+                            SeriesStyle::line_points),
       {"training loss", "inference loss (in-domain)"});
-  Panel b = make_panel("training curves", "seconds", "training loss", false, true);
-  add(b, by_heads(plot::series_from_csv(data, "seconds", "train_loss", "", "heads", SeriesStyle::line)));
+  Panel b = make_panel("training curves", columns::seconds, "training loss", false, true);
+  add(b, by_heads(plot::series_from_csv(data, columns::seconds, columns::train_loss, "", columns::heads,
+                                        SeriesStyle::line)));
   b.legend_title = plot::parameter_symbol("H");
   f.panels = {std::move(a), std::move(b)};
   plot::render(f, dir + "/yang2024-fig5");

@@ -3,14 +3,17 @@
 #include <stdexcept>
 
 #include "iclab/error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/schema.hpp"
 
 namespace iclab::repr {
 namespace {
 
 const std::vector<std::string> kTrainingColumns = {
-    "step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood", "seconds"};
-const std::vector<std::string> kGapColumns = {"gap", "gap_std", "ridge_error", "best_error"};
+    columns::step,   columns::train_loss, columns::loss_gap, columns::pred_to_ridge_in, columns::pred_to_ridge_ood,
+    columns::seconds};
+const std::vector<std::string> kGapColumns = {columns::gap, columns::gap_std, columns::ridge_error,
+                                              columns::best_error};
 
 // The quantities of src/iclab/repr/schema.toml, in its order: the training log, then the gap.
 std::vector<std::string> repr_quantities() {
@@ -36,12 +39,12 @@ ReprColumns repr_columns(const Experiment& experiment) {
   for (const std::string& key : experiment_schema().keys_of(experiment.compute.front()))
     if (experiment.sets(key)) out.option_keys.push_back(key);
   auto& c = out.columns;
-  c = {"point", "d"};
-  for (const char* key : {"m", "K", "N"}) c.emplace_back(key);
-  c.emplace_back("tau");
+  c = {columns::point, columns::d};
+  for (const char* key : {columns::m, columns::K, columns::N}) c.emplace_back(key);
+  c.emplace_back(columns::tau);
   for (const std::string& key : out.option_keys)
-    if (key != "m" && key != "K" && key != "N") c.push_back(key);
-  c.emplace_back("seed");
+    if (key != columns::m && key != columns::K && key != columns::N) c.push_back(key);
+  c.emplace_back(columns::seed);
   for (const auto& column : out.training ? kTrainingColumns : kGapColumns) c.push_back(column);
   return out;
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "iclab/error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
@@ -24,9 +25,15 @@ struct MainColumn {
   const char* y;
   const char* yerr;
 };
-constexpr MainColumn kMainColumns[] = {{"e_icl", ""},      {"icl_mean", "icl_std"},     {"icl_error", ""},
-                                       {"g_task", ""},     {"gtask_mean", "gtask_std"}, {"gap", "gap_std"},
-                                       {"train_loss", ""}, {"alpha_min_icl", ""},       {"k_eigenvalue", ""}};
+constexpr MainColumn kMainColumns[] = {{columns::e_icl, ""},
+                                       {columns::icl_mean, columns::icl_std},
+                                       {columns::icl_error, ""},
+                                       {columns::g_task, ""},
+                                       {columns::gtask_mean, columns::gtask_std},
+                                       {columns::gap, columns::gap_std},
+                                       {columns::train_loss, ""},
+                                       {columns::alpha_min_icl, ""},
+                                       {columns::k_eigenvalue, ""}};
 
 bool has_column(const CsvData& data, const std::string& name) {
   return std::find(data.columns.begin(), data.columns.end(), name) != data.columns.end();
@@ -48,11 +55,11 @@ void plot_figure_folder(const std::string& name, const std::string& dir, const P
     const Experiment experiment = load_experiment(dir + "/" + e + "/experiment.toml");
     const CsvData data = load_results(dir, e);
     // x: the first grid axis (the step of a training log); by: the second axis, if any.
-    std::string x = experiment.axes.empty() ? "point" : experiment.axes.front().keys.front();
+    std::string x = experiment.axes.empty() ? columns::point : experiment.axes.front().keys.front();
     std::string by = experiment.axes.size() > 1 ? experiment.axes[1].keys.front() : "";
-    if (has_column(data, "step")) {
-      by = x == "point" ? "" : x;
-      x = "step";
+    if (has_column(data, columns::step)) {
+      by = x == columns::point ? "" : x;
+      x = columns::step;
     }
     const MainColumn* quantity = nullptr;
     for (const MainColumn& q : kMainColumns)

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/io/atomic_file.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
@@ -101,10 +102,12 @@ std::string covariance_label(const std::string& label, const std::string& train)
   return plot::escape_enhanced(value);
 }
 
-// "κ = 0.5, ρ = 0.01": the values of the given columns in the rows (column_value), in order.
+// "κ = 0.5, ρ = 0.01": the values of the given columns in the rows (column_value), in order; d is its own
+// symbol.
 std::string parameters_note(const CsvData& data, const std::vector<std::string>& columns) {
-  static const std::map<std::string, std::string> symbols = {{"d", "d"},     {"alpha", "α"}, {"tau", "τ"},
-                                                             {"kappa", "κ"}, {"rho", "ρ"},   {"lambda", "λ"}};
+  static const std::map<std::string, std::string> symbols = {{columns::d, columns::d}, {columns::alpha, "α"},
+                                                             {columns::tau, "τ"},      {columns::kappa, "κ"},
+                                                             {columns::rho, "ρ"},      {columns::lambda, "λ"}};
   std::string out;
   for (const auto& c : columns) out += (out.empty() ? "" : ", ") + symbols.at(c) + " = " + column_value(data, c);
   return out;
@@ -112,14 +115,14 @@ std::string parameters_note(const CsvData& data, const std::vector<std::string>&
 
 // "ridgeless" for lambda = 0, else "λ = ...".
 std::string ridge_note(const CsvData& data) {
-  const std::string lambda = column_value(data, "lambda");
+  const std::string lambda = column_value(data, columns::lambda);
   return lambda == "0" ? "ridgeless" : "λ = " + lambda;
 }
 
 // The authors' published numbers' d, for their legend entry.
 std::string authors_label(const CsvData& authors) {
   for (const auto& c : authors.columns)
-    if (c == "d") return "authors, d = " + column_value(authors, "d");
+    if (c == columns::d) return "authors, d = " + column_value(authors, columns::d);
   return "authors";
 }
 
@@ -156,9 +159,9 @@ double lowrank_fraction(const std::string& spec) {
 
 std::string scale_note(const CsvData& sim) {
   if (sim.rows.empty()) return "";
-  std::string note = "d = " + cell(sim, sim.rows.front(), "d");
+  std::string note = "d = " + cell(sim, sim.rows.front(), columns::d);
   for (const auto& column : sim.columns)
-    if (column == "repeats") note += ", " + cell(sim, sim.rows.front(), "repeats") + " draws";
+    if (column == columns::repeats) note += ", " + cell(sim, sim.rows.front(), columns::repeats) + " draws";
   return note;
 }
 
@@ -213,27 +216,28 @@ void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions
   const CsvData thc = load_results(dir, "fig1c-theory"), simc = load_results(dir, "fig1c-simulation");
   Figure f;
   f.title = "Lu et al. Fig 1: double descent in τ (simulations: " + scale_note(sim) + ")";
-  const std::string ab = parameters_note(th, {"kappa", "rho"}) + ", " + ridge_note(th);
+  const std::string ab = parameters_note(th, {columns::kappa, columns::rho}) + ", " + ridge_note(th);
   const struct {
     std::string title;
     const char* theory;
     const char* mean;
     const char* std;
     const char* ylabel;
-  } panels[] = {{"A  ICL, " + ab, "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
-                {"B  IDG, " + ab, "e_idg", "idg_mean", "idg_std", "e_{IDG}"}};
+  } panels[] = {{"A  ICL, " + ab, columns::e_icl, columns::icl_mean, columns::icl_std, "e_{ICL}"},
+                {"B  IDG, " + ab, columns::e_idg, columns::idg_mean, columns::idg_std, "e_{IDG}"}};
   for (const auto& p : panels) {
     Panel panel = make_panel(p.title, "τ = n/d^2", p.ylabel, false, true);
-    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "tau", "alpha");
+    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, columns::tau, columns::alpha);
     panel.yrange = log_range_of_markers(panel);
     if (const auto authors = authors_data(options, "lu2024_fig1_d100.csv"))
-      panel.series.push_back(authors_markers(*authors, "tau", p.mean, p.std, authors_label(*authors)));
+      panel.series.push_back(authors_markers(*authors, columns::tau, p.mean, p.std, authors_label(*authors)));
     panel.vlines = {1.0};
     f.panels.push_back(std::move(panel));
   }
-  Panel c =
-      make_panel("C  ridge ICL, " + parameters_note(thc, {"alpha", "kappa"}), "τ = n/d^2", "e_{ICL}", false, true);
-  add_theory_and_simulations(c, thc, "e_icl", simc, "icl_mean", "icl_std", "tau", "lambda");
+  Panel c = make_panel("C  ridge ICL, " + parameters_note(thc, {columns::alpha, columns::kappa}), "τ = n/d^2",
+                       "e_{ICL}", false, true);
+  add_theory_and_simulations(c, thc, columns::e_icl, simc, columns::icl_mean, columns::icl_std, columns::tau,
+                             columns::lambda);
   c.yrange = log_range_of_markers(c);
   c.vlines = {1.0};
   f.panels.push_back(std::move(c));
@@ -249,16 +253,16 @@ void plot_lu2024_fig2(const std::string& dir, [[maybe_unused]] const PlotOptions
     const char* mean;
     const char* std;
     const char* ylabel;
-  } panels[] = {{"fig2a", "A  IDG", "e_idg", "idg_mean", "idg_std", "e_{IDG}"},
-                {"fig2b", "B  ICL", "e_icl", "icl_mean", "icl_std", "e_{ICL}"},
-                {"fig2c", "C  ICL", "e_icl", "icl_mean", "icl_std", "e_{ICL}"}};
+  } panels[] = {{"fig2a", "A  IDG", columns::e_idg, columns::idg_mean, columns::idg_std, "e_{IDG}"},
+                {"fig2b", "B  ICL", columns::e_icl, columns::icl_mean, columns::icl_std, "e_{ICL}"},
+                {"fig2c", "C  ICL", columns::e_icl, columns::icl_mean, columns::icl_std, "e_{ICL}"}};
   for (const auto& p : panels) {
     const CsvData th = load_results(dir, std::string(p.name) + "-theory"),
                   sim = load_results(dir, std::string(p.name) + "-simulation");
-    Panel panel =
-        make_panel(std::string(p.title) + ", " + parameters_note(th, {"tau", "rho"}) + " (" + scale_note(sim) + ")",
-                   "α = ℓ/d", p.ylabel, true, true);
-    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, "alpha", "kappa");
+    Panel panel = make_panel(
+        std::string(p.title) + ", " + parameters_note(th, {columns::tau, columns::rho}) + " (" + scale_note(sim) + ")",
+        "α = ℓ/d", p.ylabel, true, true);
+    add_theory_and_simulations(panel, th, p.theory, sim, p.mean, p.std, columns::alpha, columns::kappa);
     panel.yrange = log_range_of_markers(panel, 0.5, 3.0);
     f.panels.push_back(std::move(panel));
   }
@@ -277,16 +281,16 @@ void plot_lu2024_fig3(const std::string& dir, [[maybe_unused]] const PlotOptions
     const char* what;
   };
   std::vector<PanelOf> panels;
-  for (const std::string& tau : distinct_texts(data, "tau")) {
-    panels.push_back({tau, "alpha_min_icl", "ICL"});
-    if (panels.size() == 1) panels.push_back({tau, "alpha_min_idg", "IDG"});
+  for (const std::string& tau : distinct_texts(data, columns::tau)) {
+    panels.push_back({tau, columns::alpha_min_icl, "ICL"});
+    if (panels.size() == 1) panels.push_back({tau, columns::alpha_min_idg, "IDG"});
   }
   for (const auto& p : panels) {
-    const std::size_t ct = data.column("tau", "plot", "results");
+    const std::size_t ct = data.column(columns::tau, "plot", "results");
     const CsvData rows = where(data, [&](const auto& row) { return row[ct] == p.tau; });
     const std::size_t c = rows.column(p.column, "plot", "results");
     Panel panel = make_panel(std::string(p.what) + ", τ = " + p.tau, "κ = k/d", "ρ", false, false);
-    panel.heatmap = heatmap_of(rows, "kappa", "rho", [&](const auto& row) { return csv_number(row[c]); });
+    panel.heatmap = heatmap_of(rows, columns::kappa, columns::rho, [&](const auto& row) { return csv_number(row[c]); });
     panel.heatmap->colorbar_label = "α_{min}";
     panel.heatmap->log_color = true;
     f.panels.push_back(std::move(panel));
@@ -301,10 +305,10 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
   // tau = c alpha along the [zip] (the paper: c = 0.2); the panels show the first and the last three alphas.
   std::set<std::string> ratios;
   for (const auto& row : sim.rows)
-    ratios.insert(short_number(csv_number(cell(sim, row, "tau")) / csv_number(cell(sim, row, "alpha"))));
+    ratios.insert(short_number(csv_number(cell(sim, row, columns::tau)) / csv_number(cell(sim, row, columns::alpha))));
   const std::string ratio = ratios.size() == 1 ? ", τ = " + *ratios.begin() + "α" : "";
   f.title = "Lu et al. Fig 4: g_{task} against κ" + ratio + " (Γ*: " + scale_note(sim) + "; dashed: dMMSE)";
-  const std::vector<double> alphas = distinct_numbers(sim, "alpha");
+  const std::vector<double> alphas = distinct_numbers(sim, columns::alpha);
   const std::size_t shown = std::min<std::size_t>(3, alphas.size());
   const std::set<double> panel_alphas[] = {{alphas.begin(), alphas.begin() + static_cast<long>(shown)},
                                            {alphas.end() - static_cast<long>(shown), alphas.end()}};
@@ -316,12 +320,12 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
   }
   for (int i = 0; i < 2; ++i) {
     Panel panel = make_panel(titles[i], "κ = k/d", "g_{task} = e_{ICL} - e_{IDG}", true, true);
-    add_theory_and_simulations(panel, where_number(th, "alpha", panel_alphas[i]), "g_task",
-                               where_number(sim, "alpha", panel_alphas[i]), "gtask_mean", "gtask_std", "kappa",
-                               "alpha");
+    add_theory_and_simulations(panel, where_number(th, columns::alpha, panel_alphas[i]), columns::g_task,
+                               where_number(sim, columns::alpha, panel_alphas[i]), columns::gtask_mean,
+                               columns::gtask_std, columns::kappa, columns::alpha);
     panel.yrange = log_range_of_markers(panel, 0.3, 3.0);
-    auto bayes = plot::series_from_csv(where_number(dmmse, "alpha", panel_alphas[i]), "kappa", "dmmse_gtask_mean", "",
-                                       "alpha", SeriesStyle::dashed);
+    auto bayes = plot::series_from_csv(where_number(dmmse, columns::alpha, panel_alphas[i]), columns::kappa,
+                                       columns::dmmse_gtask_mean, "", columns::alpha, SeriesStyle::dashed);
     add(panel, std::move(bayes));
     panel.vlines = {1.0};
     f.panels.push_back(std::move(panel));
@@ -332,20 +336,23 @@ void plot_lu2024_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions
 void plot_letey2025_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load_results(dir, "fig1-theory");
   const CsvData sim = load_results(dir, "fig1-simulation");
-  const std::size_t mean = sim.column("icl_mean", "plot", "results"),
-                    scalar = sim.column("e_scalar", "plot", "results");
+  const std::size_t mean = sim.column(columns::icl_mean, "plot", "results"),
+                    scalar = sim.column(columns::e_scalar, "plot", "results");
   // Simulated e_misalign = simulated E(Gamma*) - theoretical e_scalar (spec §6.1).
   const CsvData sim_mis = with_column(sim, "misalign_sim",
                                       [&](const auto& row) { return csv_number(row[mean]) - csv_number(row[scalar]); });
-  const std::string ctrain = column_value(sim, "ctrain");
+  const std::string ctrain = column_value(sim, columns::ctrain);
   auto label = [&](const std::string& l) { return covariance_label(l, ctrain); };
   Figure f;
   f.title = "Letey et al. Fig 1: C_{train} = " + covariance_name(ctrain) + ", " +
-            parameters_note(sim, {"d", "alpha", "tau"}) + " (" + column_value(sim, "repeats") + " draws)";
+            parameters_note(sim, {columns::d, columns::alpha, columns::tau}) + " (" +
+            column_value(sim, columns::repeats) + " draws)";
   Panel left = make_panel("ICL error", "κ = k/d", "e_{ICL}", false, false);
-  add_theory_and_simulations(left, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
+  add_theory_and_simulations(left, th, columns::e_icl, sim, columns::icl_mean, columns::icl_std, columns::kappa,
+                             columns::ctest, label);
   Panel right = make_panel("misalignment error", "κ = k/d", "e_{misalign}", false, false);
-  add_theory_and_simulations(right, th, "e_misalign", sim_mis, "misalign_sim", "icl_std", "kappa", "ctest", label);
+  add_theory_and_simulations(right, th, columns::e_misalign, sim_mis, "misalign_sim", columns::icl_std, columns::kappa,
+                             columns::ctest, label);
   f.panels = {std::move(left), std::move(right)};
   render(f, dir, "letey2025-fig1");
 }
@@ -355,20 +362,22 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
   const struct {
     const char* column;
     const char* label;
-  } measures[] = {{"e_misalign", "e_{misalign} = <C_{test} K>"},
-                  {"resolvent", "<C_{test} F_κ(σ)>"},
-                  {"trace", "<C_{train}^{-1} C_{test}>"},
-                  {"inv_cka", "1/CKA(C_{train}, C_{test})"}};
+  } measures[] = {{columns::e_misalign, "e_{misalign} = <C_{test} K>"},
+                  {columns::resolvent, "<C_{test} F_κ(σ)>"},
+                  {columns::trace, "<C_{train}^{-1} C_{test}>"},
+                  {columns::inv_cka, "1/CKA(C_{train}, C_{test})"}};
   Figure f;
   f.columns = 2;
   f.title = "Letey et al. Fig 2: theory e_{ICL} against the alignment measures (C_{train} = " +
-            covariance_name(column_value(data, "ctrain")) + ", d = " + column_value(data, "d") + ")";
+            covariance_name(column_value(data, columns::ctrain)) + ", d = " + column_value(data, columns::d) + ")";
   // The Spearman correlations in the panels' titles, also as data (the format of letey2025-fig3's).
-  Table spearman({"measure", "kappa", "spearman", "tests"});
+  Table spearman({columns::measure, columns::kappa, columns::spearman, columns::tests});
   std::map<double, std::string> kappa_text;
   for (const auto& row : data.rows)
-    kappa_text[csv_number(row[data.column("kappa", "plot", "results")])] = row[data.column("kappa", "plot", "results")];
-  const std::size_t ck = data.column("kappa", "plot", "results"), ce = data.column("e_icl", "plot", "results");
+    kappa_text[csv_number(row[data.column(columns::kappa, "plot", "results")])] =
+        row[data.column(columns::kappa, "plot", "results")];
+  const std::size_t ck = data.column(columns::kappa, "plot", "results"),
+                    ce = data.column(columns::e_icl, "plot", "results");
   for (const auto& m : measures) {
     const std::size_t cm = data.column(m.column, "plot", "results");
     // Spearman over the tests at each kappa, averaged over kappa (the authors' protocol, spec §4).
@@ -387,7 +396,7 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
     char title[96];
     std::snprintf(title, sizeof title, "mean Spearman %.2f", mean);
     Panel panel = make_panel(title, m.label, "e_{ICL}", false, false);
-    add(panel, plot::series_from_csv(data, m.column, "e_icl", "", "kappa", SeriesStyle::points));
+    add(panel, plot::series_from_csv(data, m.column, columns::e_icl, "", columns::kappa, SeriesStyle::points));
     f.panels.push_back(std::move(panel));
   }
   write_file_atomically(dir + "/spearman.csv", spearman.to_csv());
@@ -396,18 +405,20 @@ void plot_letey2025_fig2(const std::string& dir, [[maybe_unused]] const PlotOpti
 
 void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData data = load_results(dir, "fig4-optimal-pretraining");
-  const std::size_t ct = data.column("ctrain", "plot", "results"), ck = data.column("kappa", "plot", "results"),
-                    ce = data.column("e_icl", "plot", "results");
+  const std::size_t ct = data.column(columns::ctrain, "plot", "results"),
+                    ck = data.column(columns::kappa, "plot", "results"),
+                    ce = data.column(columns::e_icl, "plot", "results");
   auto p_train = [&](const std::vector<std::string>& row) { return csv_number(row[ct].substr(row[ct].find(':') + 1)); };
-  const std::string ctest = column_value(data, "ctest");  // one power law
+  const std::string ctest = column_value(data, columns::ctest);  // one power law
   const double p_test = csv_number(ctest.substr(ctest.find(':') + 1));
   std::map<double, double> matched;  // kappa -> e_ICL with C_train = C_test
   for (const auto& row : data.rows)
     if (row[ct] == ctest) matched[csv_number(row[ck])] = csv_number(row[ce]);
-  const CsvData cells = with_column(data, "dp", [&](const auto& row) { return p_train(row) - p_test; });
-  Panel panel = make_panel("C_{test} = " + covariance_name(ctest) + ", " + parameters_note(data, {"d", "alpha", "tau"}),
-                           "κ = k/d", "Δp = p_{train} - p_{test}", false, false);
-  panel.heatmap = heatmap_of(cells, "kappa", "dp", [&](const auto& row) {
+  const CsvData cells = with_column(data, columns::dp, [&](const auto& row) { return p_train(row) - p_test; });
+  Panel panel = make_panel(
+      "C_{test} = " + covariance_name(ctest) + ", " + parameters_note(data, {columns::d, columns::alpha, columns::tau}),
+      "κ = k/d", "Δp = p_{train} - p_{test}", false, false);
+  panel.heatmap = heatmap_of(cells, columns::kappa, columns::dp, [&](const auto& row) {
     const double e = csv_number(row[ce]), m = matched.at(csv_number(row[ck]));
     return -100.0 * (e - m) / m;
   });
@@ -426,13 +437,14 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
   const CsvData data = load_results(dir, "fig5-k-spectrum");
   Figure f;
   f.title = "Letey et al. Fig 5: eigenvalues of K against those of C_{train} (" +
-            covariance_name(column_value(data, "ctrain")) + ", " + parameters_note(data, {"tau", "d"}) + ")";
+            covariance_name(column_value(data, columns::ctrain)) + ", " +
+            parameters_note(data, {columns::tau, columns::d}) + ")";
   std::set<double> alphas;
-  for (const auto& row : data.rows) alphas.insert(csv_number(cell(data, row, "alpha")));
+  for (const auto& row : data.rows) alphas.insert(csv_number(cell(data, row, columns::alpha)));
   for (double alpha : alphas) {
     Panel panel = make_panel("α = " + format_number(alpha), "eigenvalue λ_i of C_{train}", "k_i", true, true);
-    add(panel, plot::series_from_csv(where_number(data, "alpha", {alpha}), "train_eigenvalue", "k_eigenvalue", "",
-                                     "kappa", SeriesStyle::line_points));
+    add(panel, plot::series_from_csv(where_number(data, columns::alpha, {alpha}), columns::train_eigenvalue,
+                                     columns::k_eigenvalue, "", columns::kappa, SeriesStyle::line_points));
     f.panels.push_back(std::move(panel));
   }
   render(f, dir, "letey2025-fig5");
@@ -440,17 +452,20 @@ void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOpti
 
 void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
   const CsvData th = load_results(dir, "fig6-theory"), sim = load_results(dir, "fig6-simulation");
-  const std::string ctrain = column_value(sim, "ctrain");
+  const std::string ctrain = column_value(sim, columns::ctrain);
   auto label = [&](const std::string& l) { return covariance_label(l, ctrain); };
-  const std::string alpha = column_value(sim, "alpha"), tau = column_value(sim, "tau");
-  Panel panel = make_panel("C_{train} = " + covariance_name(ctrain) + ", " +
-                               (alpha == tau ? "α = τ = " + alpha : parameters_note(sim, {"alpha", "tau"})) + " (" +
-                               scale_note(sim) + ")",
-                           "κ = k/d", "e_{ICL}", false, true);
-  add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "kappa", "ctest", label);
+  const std::string alpha = column_value(sim, columns::alpha), tau = column_value(sim, columns::tau);
+  Panel panel =
+      make_panel("C_{train} = " + covariance_name(ctrain) + ", " +
+                     (alpha == tau ? "α = τ = " + alpha : parameters_note(sim, {columns::alpha, columns::tau})) + " (" +
+                     scale_note(sim) + ")",
+                 "κ = k/d", "e_{ICL}", false, true);
+  add_theory_and_simulations(panel, th, columns::e_icl, sim, columns::icl_mean, columns::icl_std, columns::kappa,
+                             columns::ctest, label);
   if (const auto authors = authors_data(options, "letey2025_fig6_halfmanifold_d80.csv"))
-    panel.series.push_back(authors_markers(*authors, "kappa", "icl_mean", "icl_std", authors_label(*authors)));
-  panel.hlines = distinct_numbers(sim, "rho");                                // the label noise
+    panel.series.push_back(
+        authors_markers(*authors, columns::kappa, columns::icl_mean, columns::icl_std, authors_label(*authors)));
+  panel.hlines = distinct_numbers(sim, columns::rho);                         // the label noise
   if (const double f = lowrank_fraction(ctrain); f == f) panel.vlines = {f};  // kappa = rank(C_train)/d
   Figure f;
   f.title = "Letey et al. Fig 6: the task-diversity transition sits at κ = rank(C_{train})/d";
@@ -466,11 +481,12 @@ void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const Plot
     const std::string value = l.substr(l.find("= ") == std::string::npos ? 0 : l.find("= ") + 2);
     return "C_{train} = C_{test} = " + covariance_label("= " + value, "");
   };
-  Panel panel =
-      make_panel("pretrained at " + parameters_note(sim, {"alpha", "tau", "kappa"}) + " (" + scale_note(sim) + ")",
-                 "α_{test} = ℓ_{test}/d", "e_{ICL}", true, true);
-  add_theory_and_simulations(panel, th, "e_icl", sim, "icl_mean", "icl_std", "alpha_test", "ctrain", label);
-  panel.vlines = distinct_numbers(sim, "alpha");  // the pretraining context length
+  Panel panel = make_panel("pretrained at " + parameters_note(sim, {columns::alpha, columns::tau, columns::kappa}) +
+                               " (" + scale_note(sim) + ")",
+                           "α_{test} = ℓ_{test}/d", "e_{ICL}", true, true);
+  add_theory_and_simulations(panel, th, columns::e_icl, sim, columns::icl_mean, columns::icl_std, columns::alpha_test,
+                             columns::ctrain, label);
+  panel.vlines = distinct_numbers(sim, columns::alpha);  // the pretraining context length
   Figure f;
   f.title = "Letey et al.: ICL error against the test-time context length";
   f.panels = {std::move(panel)};
