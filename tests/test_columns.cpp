@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/columns.hpp"
 #include "iclab/experiments/command_tables.hpp"
 #include "iclab/experiments/evaluate.hpp"
@@ -44,7 +47,94 @@ void expect_listed(const std::vector<std::string>& columns, const std::string& w
         << "column '" << c << "' of " << where << " is not in src/iclab/experiments/columns.inc (docs/columns.md)";
 }
 
+// The listed column names that `line` spells as a whole string literal ("e_icl", not "e_icl_x" or "a e_icl"),
+// outside a // comment, except a literal passed straight to a key accessor (allowed_before: a pattern that
+// the text before the literal ends with).
+std::vector<std::string> column_literals(const std::string& line, const std::regex& allowed_before) {
+  std::vector<std::string> out;
+  bool in_string = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (!in_string && line.compare(i, 2, "//") == 0) break;
+    if (in_string && line[i] == '\\') {
+      ++i;  // an escaped character
+      continue;
+    }
+    if (line[i] != '"') continue;
+    if (in_string) {
+      const std::string literal = line.substr(start + 1, i - start - 1);
+      if (find_column_info(literal) && !std::regex_search(line.substr(0, start), allowed_before))
+        out.push_back(literal);
+    }
+    in_string = !in_string;
+    start = i;
+  }
+  return out;
+}
+
+// Accessors of experiment-file keys (Experiment::sets / where, the point describer's add, the schema's
+// find_key) and of an experiment's results by its name (load_results): names that share a column's
+// spelling but are not columns.
+const std::regex kKeyAccessor(R"((\.sets\(|\.where\(|\badd\(|\bfind_key\(|\bload_results\(dir,)\s*$)");
+
 }  // namespace
+
+// The scanner below finds a column literal, and only where it should.
+TEST(Columns, LiteralScannerFindsColumnLiterals) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(column_literals(R"(  Table t({"e_icl", "x", columns::tau, "g_task"});)", kKeyAccessor),
+            (V{"e_icl", "g_task"}));
+  EXPECT_EQ(column_literals(R"(  c.push_back("k"); // "tau")", kKeyAccessor), V{"k"});
+  EXPECT_EQ(column_literals(R"(  if (e.sets("tau") && e.where( "rho").empty()) add("d", x);)", kKeyAccessor), V{});
+  EXPECT_EQ(column_literals(R"(  load_results(dir, "gap"); f("e_icl_x", "a e_icl", "\"e_icl\"");)", kKeyAccessor), V{});
+  EXPECT_EQ(column_literals(R"(  s = "(" + std::string("d"))", kKeyAccessor), V{"d"});
+  EXPECT_EQ(column_literals(R"(  schema.find_key("model"); load_results(other, "gap"))", kKeyAccessor), V{"gap"});
+}
+
+// Each column name is spelled once in the code: as an identifier in columns.inc. The sources that build
+// iclab's tables (header cells, metadata about columns, the figures' CSVs) or read a results table's columns
+// (the figures' plots) name a column through columns::NAME (column_names.hpp), never as a literal.
+// Scope: exactly these files, so that a literal there cannot hide. Not scanned, on purpose: the front ends'
+// option and argument names (apps/cli, python/), the experiment schema and parameter parsing (experiments/
+// experiment.cpp, schema.cpp, the modules' schema.toml), the trainers' option readers: they spell *keys* of
+// experiment files and CLI options, which share some names with columns but are not columns. The few key
+// reads inside the scanned files go through the accessors of kKeyAccessor.
+TEST(Columns, NamesAreSpelledOnceInTheTableBuilders) {
+  const char* const files[] = {"src/iclab/experiments/command_tables.cpp",
+                               "src/iclab/experiments/evaluate.cpp",
+                               "src/iclab/experiments/simulate.cpp",
+                               "src/iclab/nn/transformer_columns.cpp",
+                               "src/iclab/repr/repr_columns.cpp",
+                               "src/iclab/reproduce/preset_plots.cpp",
+                               "src/iclab/reproduce/generic_plot.cpp",
+                               "src/iclab/nn/transformer_plots.cpp",
+                               "src/iclab/repr/presets.cpp"};
+  for (const char* file : files) {
+    std::ifstream in(fs::path(ICLAB_SOURCE_DIR) / file);
+    ASSERT_TRUE(in) << file << " is missing: a moved table builder belongs in this list under its new name";
+    long number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      for (const std::string& name : column_literals(line, kKeyAccessor))
+        ADD_FAILURE() << file << ":" << number << ": the column \"" << name
+                      << "\" spelled as a literal; use columns::" << name << " (iclab/experiments/column_names.hpp)";
+    }
+  }
+}
+
+// The constants are the listed names, in the vocabulary's order.
+TEST(Columns, ConstantsAreTheListedNames) {
+  const char* const constants[] = {
+#define ICLAB_COLUMN(name, meaning, formerly) columns::name,
+#include "iclab/experiments/columns.inc"
+#undef ICLAB_COLUMN
+  };
+  const auto vocabulary = column_vocabulary();
+  ASSERT_EQ(std::size(constants), vocabulary.size());
+  for (std::size_t i = 0; i < vocabulary.size(); ++i) EXPECT_EQ(vocabulary[i].name, constants[i]);
+  EXPECT_EQ(std::string(columns::e_icl), "e_icl");
+  EXPECT_EQ(std::string(columns::k_eigenvalue), "k_eigenvalue");
+}
 
 TEST(Columns, NamesAreUniqueAndDescribed) {
   std::set<std::string_view> seen;
