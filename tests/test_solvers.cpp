@@ -1,12 +1,12 @@
 // The fast Gamma* solvers (cg, dual, auto, and the direct solver's lambda path) against the
 // direct reference, in every regime: tau < 1, tau ~ 1 with a ridge, tau > 1; finite and
 // infinite kappa; an isotropic and a structured task distribution.
+#include <gtest/gtest.h>
+#include <omp.h>
+
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <omp.h>
 
 #include "iclab/evaluation/test_error.hpp"
 #include "iclab/model/auto_solver.hpp"
