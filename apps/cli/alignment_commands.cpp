@@ -8,6 +8,7 @@
 #include <map>
 
 #include "iclab/error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/command_tables.hpp"
 #include "iclab/io/csv_reader.hpp"
 #include "iclab/io/table.hpp"
@@ -76,7 +77,7 @@ void run_general_theory(const GeneralTheoryOptions& o, const std::string& comman
 namespace {
 
 struct AlignOptions {
-  std::string d, ctrain, ctest, alpha, alpha_test, tau, kappa, rho, spearman_against, error_column = "icl_mean";
+  std::string d, ctrain, ctest, alpha, alpha_test, tau, kappa, rho, spearman_against, error_column = columns::icl_mean;
   OutputOptions output;
 };
 
@@ -87,10 +88,11 @@ Cell defined(double correlation) { return std::isnan(correlation) ? Cell{} : Cel
 Table spearman_table(const AlignOptions& o, const std::vector<double>& kappas, const std::vector<TaskCovariance>& tests,
                      const std::vector<std::vector<theory::AlignmentMeasures>>& measures) {
   const CsvData data = read_csv(o.spearman_against, "--spearman-against");
-  const auto c_test = data.column("ctest", "--spearman-against", o.spearman_against);
-  const auto c_kappa = data.column("kappa", "--spearman-against", o.spearman_against);
+  const auto c_test = data.column(columns::ctest, "--spearman-against", o.spearman_against);
+  const auto c_kappa = data.column(columns::kappa, "--spearman-against", o.spearman_against);
   const auto c_error = data.column(o.error_column, "--error-column", o.spearman_against);
-  Table table({"kappa", "spearman_e_misalign", "spearman_resolvent", "spearman_trace", "spearman_inv_cka"});
+  Table table({columns::kappa, columns::spearman_e_misalign, columns::spearman_resolvent, columns::spearman_trace,
+               columns::spearman_inv_cka});
   theory::AlignmentSpearman mean{};
   for (std::size_t ki = 0; ki < kappas.size(); ++ki) {
     std::vector<double> errors;
