@@ -12,8 +12,10 @@
 
 #include "iclab/io/text_file.hpp"
 #include "iclab/version.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using namespace iclab::test_support;
 
 namespace {
 
@@ -22,24 +24,17 @@ struct Result {
   std::string out, err;
 };
 
-// The file's text ("" when missing).
-std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
-
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("iclab_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fresh_dir("iclab_cli", ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   Result run(const std::string& args) {
-    const std::string cmd =
-        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    return {WEXITSTATUS(status), slurp(dir_ / "stdout"), slurp(dir_ / "stderr")};
+    std::string err;
+    const int status = run_iclab(args, dir_, &err);
+    return {status, slurp(dir_ / "stdout"), err};
   }
   fs::path dir_;
 };

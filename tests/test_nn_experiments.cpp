@@ -21,38 +21,15 @@
 #include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/reproduce/figure_files.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace iclab;
+using namespace iclab::test_support;
 
 namespace {
 
-std::string slurp(const fs::path& p) { return read_text_file(p.string()).value_or(""); }
-
-// FNV-1a 64 as 16 hex digits: the checksum of a point's rows in the runner's journal (runner.hpp).
-std::string fnv1a(const std::string& text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("iclab_nnexp_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-int run(const std::string& args, const fs::path& dir, std::string* err = nullptr) {
-  const std::string cmd =
-      std::string(ICLAB_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
-  const int status = std::system(cmd.c_str());
-  if (err) *err = slurp(dir / "stderr");
-  return WEXITSTATUS(status);
-}
+fs::path temp_dir(const std::string& name) { return fresh_dir("iclab_nnexp", name); }
 
 // A sweep of 4 tiny trainings (2 points x 2 seeds), two tests each.
 const char* kTiny = R"(name = "tiny"
@@ -164,13 +141,13 @@ TEST(TransformerExperimentCli, BadFilesExitTwoWithoutOutput) {
   const fs::path dir = temp_dir("bad");
   write(dir / "bad.toml", std::string(kHead) + "steps = 2\nbatch = 2.5\n");
   std::string err;
-  EXPECT_EQ(run("run " + (dir / "bad.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
+  EXPECT_EQ(run_iclab("run " + (dir / "bad.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
   EXPECT_EQ(err.rfind("iclab: error: " + (dir / "bad.toml").string() + ":10: parameters.batch", 0), 0u) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_FALSE(fs::exists(dir / "out"));
   // An impossible point (a bad covariance spec) is refused before any output, naming its line.
   write(dir / "spec.toml", std::string(kHead) + "steps = 2\nctest = \"power:x\"\n");
-  EXPECT_EQ(run("run " + (dir / "spec.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
+  EXPECT_EQ(run_iclab("run " + (dir / "spec.toml").string() + " --out " + (dir / "out").string(), dir, &err), 2);
   EXPECT_NE(err.find(":10: parameters.ctest"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir / "out"));
   fs::remove_all(dir);
@@ -180,7 +157,7 @@ TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
   const fs::path dir = temp_dir("run");
   write(dir / "tiny.toml", kTiny);
   const std::string file = (dir / "tiny.toml").string();
-  ASSERT_EQ(run("run " + file + " --quiet --out " + (dir / "full").string(), dir), 0);
+  ASSERT_EQ(run_iclab("run " + file + " --quiet --out " + (dir / "full").string(), dir), 0);
   const std::string csv = slurp(dir / "full" / "results.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "point,d,alpha,tau,kappa,rho,ctrain,model,hidden,link,batch,lr,weight_decay,epochs,steps,test_contexts,"
@@ -203,15 +180,15 @@ TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
                                          meta["experiment_hash"].get<std::string>() + "\n0 " + std::to_string(end) +
                                          " " + fnv1a(csv.substr(header.size(), end - header.size())) + "\n");
   std::string err;
-  ASSERT_EQ(run("run " + file + " --out " + resumed.string(), dir, &err), 0) << err;
+  ASSERT_EQ(run_iclab("run " + file + " --out " + resumed.string(), dir, &err), 0) << err;
   EXPECT_NE(err.find("1 found finished"), std::string::npos) << err;
   EXPECT_EQ(slurp(resumed / "results.csv"), csv);
 
   // Shards into one directory, merged.
   const fs::path sharded = dir / "sharded";
   for (const char* shard : {"0/2", "1/2"})
-    ASSERT_EQ(run("run " + file + " --quiet --out " + sharded.string() + " --shard " + shard, dir), 0);
-  ASSERT_EQ(run("merge " + sharded.string() + " --out " + (dir / "merged.csv").string(), dir), 0);
+    ASSERT_EQ(run_iclab("run " + file + " --quiet --out " + sharded.string() + " --shard " + shard, dir), 0);
+  ASSERT_EQ(run_iclab("merge " + sharded.string() + " --out " + (dir / "merged.csv").string(), dir), 0);
   EXPECT_EQ(slurp(dir / "merged.csv"), csv);
   fs::remove_all(dir);
 }
@@ -222,7 +199,7 @@ TEST_P(TransformerPreset, QuickRunWritesCsvsAndPlots) {
   const std::string name = GetParam();
   const fs::path dir = temp_dir("preset_" + name);
   std::string err;
-  ASSERT_EQ(run("reproduce " + name + " --quick --out " + (dir / "out").string(), dir, &err), 0) << err;
+  ASSERT_EQ(run_iclab("reproduce " + name + " --quick --out " + (dir / "out").string(), dir, &err), 0) << err;
   const auto presets = nn::transformer_presets();
   const Preset& preset = find_preset(name, presets);
   for (const auto& e : preset_experiments(preset, "quick")) {

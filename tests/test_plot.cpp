@@ -17,14 +17,13 @@
 #include "iclab/io/text_file.hpp"
 #include "iclab/plot/figure.hpp"
 #include "iclab/plot/gnuplot.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace iclab;
+using namespace iclab::test_support;
 
 namespace {
-
-// The file's text ("" when missing).
-std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -35,19 +34,11 @@ std::size_t count(const std::string& text, const std::string& what) {
 class Plot : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("iclab_plot_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fresh_dir("iclab_plot", ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  int run_cli(const std::string& args) {
-    const std::string cmd =
-        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    return WEXITSTATUS(status);
-  }
+  int run_cli(const std::string& args) { return run_iclab(args, dir_); }
   std::vector<std::string> files() const {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());

@@ -25,13 +25,12 @@
 #include "iclab/reproduce/figure_files.hpp"
 #include "iclab/reproduce/preset_support.hpp"
 #include "iclab/reproduce/presets.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
+using iclab::test_support::slurp;
 
 namespace {
-
-// The file's text ("" when missing).
-std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
 
 // ---- Stored numbers of the quick runs -----------------------------------------------------------------
 //

@@ -33,30 +33,19 @@
 #include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/sampling/task_pool.hpp"
 #include "solver_problems.hpp"
+#include "test_support.hpp"
 
 using namespace iclab;
 using namespace iclab::solver_test;
+using namespace iclab::test_support;
 using iclab::nn::TensorRidgeSolver;
 using iclab::nn::TensorSolverOptions;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("iclab_tensor_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Runs the plain `iclab` (which hands --device work to `iclab-nn`); returns the exit status.
-int run(const std::string& args, const fs::path& dir, std::string* err = nullptr) {
-  const std::string cmd =
-      std::string(ICLAB_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
-  const int status = std::system(cmd.c_str());
-  if (err) *err = read_text_file((dir / "stderr").string()).value_or("");
-  return WEXITSTATUS(status);
-}
+// run_iclab runs the plain `iclab`, which hands --device work to `iclab-nn`.
+fs::path temp_dir(const std::string& name) { return fresh_dir("iclab_tensor", name); }
 
 TensorRidgeSolver solver(const std::string& method, const std::string& device, double tolerance = 1e-9) {
   TensorSolverOptions options;
@@ -331,9 +320,9 @@ TEST(TensorSolver, SimulateDeviceRunsTheTensorSolverThroughIclab) {
   const fs::path dir = temp_dir("simulate");
   const std::string args =
       "simulate --d 12 --alpha 2 --tau 0.5,3 --kappa 0.5 --rho 0.01 --lambda 1e-6 --repeats 2 --seed 4";
-  ASSERT_EQ(run(args + " --out " + (dir / "eigen.csv").string(), dir), 0);
+  ASSERT_EQ(run_iclab(args + " --out " + (dir / "eigen.csv").string(), dir), 0);
   std::string err;
-  ASSERT_EQ(run(args + " --device cpu --out " + (dir / "tensor.csv").string(), dir, &err), 0) << err;
+  ASSERT_EQ(run_iclab(args + " --device cpu --out " + (dir / "tensor.csv").string(), dir, &err), 0) << err;
   const CsvData eigen = read_csv((dir / "eigen.csv").string(), "eigen");
   const CsvData tensor = read_csv((dir / "tensor.csv").string(), "tensor");
   ASSERT_EQ(eigen.columns, tensor.columns);
@@ -350,16 +339,16 @@ TEST(TensorSolver, SimulateDeviceRunsTheTensorSolverThroughIclab) {
   EXPECT_NE(meta.find("\"device\": \"cpu\""), std::string::npos);
   // bad devices: exit 2, one line naming --device, no output file
   for (const char* device : {"tpu", "cuda:x"}) {
-    EXPECT_EQ(run(args + " --device " + device + " --out " + (dir / "bad.csv").string(), dir, &err), 2) << device;
+    EXPECT_EQ(run_iclab(args + " --device " + device + " --out " + (dir / "bad.csv").string(), dir, &err), 2) << device;
     EXPECT_EQ(err.rfind("iclab: error: --device", 0), 0u) << err;
     EXPECT_FALSE(fs::exists(dir / "bad.csv"));
   }
   if (!torch::cuda::is_available()) {
-    EXPECT_EQ(run(args + " --device cuda --out " + (dir / "bad.csv").string(), dir, &err), 2);
+    EXPECT_EQ(run_iclab(args + " --device cuda --out " + (dir / "bad.csv").string(), dir, &err), 2);
     EXPECT_NE(err.find("CUDA"), std::string::npos) << err;
     EXPECT_FALSE(fs::exists(dir / "bad.csv"));
     // reproduce checks the device before it writes anything
-    EXPECT_EQ(run("reproduce lu2024-fig1 --quick --device cuda --out " + (dir / "fig").string(), dir, &err), 2);
+    EXPECT_EQ(run_iclab("reproduce lu2024-fig1 --quick --device cuda --out " + (dir / "fig").string(), dir, &err), 2);
     EXPECT_FALSE(fs::exists(dir / "fig"));
   }
   fs::remove_all(dir);
