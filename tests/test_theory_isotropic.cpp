@@ -1,10 +1,16 @@
 // Isotropic asymptotic theory (spec: Lu et al. §4). Checkpoints from spec §6 to 1e-6 relative;
 // independent checks against the reference implementation's bisection, the authors' published
 // alpha-minima (Fig 2 simulation alphas), limits, and a sampled Wishart matrix.
-#include <cmath>
+#include <gtest/gtest.h>
 
 #include <Eigen/Dense>
-#include <gtest/gtest.h>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
@@ -370,4 +376,64 @@ TEST(IsotropicTheory, ErrorsTogetherEqualTheSingleFunctions) {
         EXPECT_EQ(e.g_task, task_generalisation_gap(p)) << kappa << " " << tau << " " << lambda;
         EXPECT_EQ(e.g_task, std::isinf(kappa) ? 0.0 : e.e_icl - e.e_idg);
       }
+}
+
+// The lockstep form (four points in SIMD lanes, numerics/lanes.hpp) runs every operation of the
+// point-by-point one, lane by lane: its results must be the same bits, on ordinary and extreme parameters,
+// for any mix of kappa regimes and pack fillings, and a refusal must be the first refused point's.
+TEST(IsotropicTheory, LockstepEvaluationEqualsPointByPointBitForBit) {
+  std::vector<IsotropicPoint> points;
+  for (double alpha : {1e-6, 0.1, 2.0, 1e3})
+    for (double tau : {1e-290, 1e-12, 0.3, 0.9, 0.999, 1.001, 1.1, 3.0, 1e12})
+      for (double kappa : {1e-200, 1e-6, 0.2, 1.0, 5.0, 1e200, kInfinity})
+        for (double rho : {0.0, 0.01, 10.0})
+          for (double lambda : {0.0, 1e-300, 1e-12, 1e-3, 1.0, 1e15, 1e300})
+            points.push_back({alpha, tau, kappa, rho, lambda});
+  // Log-uniform points in random order, so that packs mix regimes, roots and iteration counts.
+  std::mt19937_64 generator(20261201);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  auto log_uniform = [&](double lo, double hi) { return lo * std::pow(hi / lo, uniform(generator)); };
+  for (int i = 0; i < 40000; ++i)
+    points.push_back({log_uniform(1e-3, 1e3), log_uniform(1e-3, 1e3),
+                      uniform(generator) < 0.1 ? kInfinity : log_uniform(1e-4, 1e4),
+                      uniform(generator) < 0.1 ? 0.0 : log_uniform(1e-6, 10.0),
+                      uniform(generator) < 0.2 ? 0.0 : log_uniform(1e-12, 1e6)});
+  std::vector<IsotropicPoint> valid;
+  for (const IsotropicPoint& p : points) {
+    try {
+      (void)isotropic_errors(p);
+      valid.push_back(p);
+    } catch (const InvalidArgument&) {
+    }
+  }
+  ASSERT_GT(valid.size(), points.size() - 300);
+  for (std::size_t count : {valid.size(), std::size_t{1}, std::size_t{3}, std::size_t{6}}) {
+    std::vector<IsotropicErrors> out(count);
+    isotropic_errors(std::span(valid.data(), count), std::span(out));
+    for (std::size_t i = 0; i < count; ++i) {
+      const IsotropicErrors one = isotropic_errors(valid[i]);
+      ASSERT_TRUE(std::bit_cast<std::uint64_t>(one.e_icl) == std::bit_cast<std::uint64_t>(out[i].e_icl) &&
+                  std::bit_cast<std::uint64_t>(one.e_idg) == std::bit_cast<std::uint64_t>(out[i].e_idg) &&
+                  std::bit_cast<std::uint64_t>(one.g_task) == std::bit_cast<std::uint64_t>(out[i].g_task))
+          << "point " << i << ": alpha " << valid[i].alpha << " tau " << valid[i].tau << " kappa " << valid[i].kappa
+          << " rho " << valid[i].rho << " lambda " << valid[i].lambda;
+    }
+  }
+  // Two refused points in one pack: the first in order is reported.
+  const std::vector<IsotropicPoint> refused{
+      {2, 2, 0.5, 0.01, 1e-3}, {2, 2, 0.5, 0.01, 1e-3}, {2, 3, 0.5, 0.01, 1.5e308}, {2, 2, 0.5, 0.01, 1.6e308}};
+  std::vector<IsotropicErrors> out(refused.size());
+  std::string expected;
+  try {
+    (void)isotropic_errors(refused[2]);
+  } catch (const InvalidArgument& e) {
+    expected = e.what();
+  }
+  ASSERT_FALSE(expected.empty());
+  try {
+    isotropic_errors(std::span(refused), std::span(out));
+    FAIL() << "no refusal";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()), expected);
+  }
 }

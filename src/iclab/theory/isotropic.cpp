@@ -1,12 +1,16 @@
 #include "iclab/theory/isotropic.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "iclab/error.hpp"
 #include "iclab/io/table.hpp"
+#include "iclab/numerics/lanes.hpp"
 #include "iclab/numerics/roots.hpp"
 
 namespace iclab::theory {
@@ -32,12 +36,29 @@ void validate(const IsotropicPoint& p, bool needs_alpha) {
 
 namespace {
 
+using lanes::MaskOf;
+
+// Which of mp_moments' forms a kappa takes: kappa = inf (mu = delta_1), kappa <= 1, kappa > 1. The lanes
+// of a pack share it (lockstep evaluation groups points by it), so it is a branch, not a select.
+enum class Regime { infinite, small, large };
+
+Regime regime_of(double kappa) {
+  if (std::isinf(kappa)) return Regime::infinite;
+  return kappa <= 1.0 ? Regime::small : Regime::large;
+}
+
 // sqrt(a^2 + b^2); std::hypot (which avoids overflow and underflow, at several times the cost) only
 // where the squares could leave the normal range.
-double norm2(double a, double b) {
-  const double larger = std::max(std::fabs(a), std::fabs(b));
-  if (larger > 1e-150 && larger < 1e150) return std::sqrt(a * a + b * b);
-  return std::hypot(a, b);
+template <class V>
+[[gnu::always_inline]] inline V norm2(const V& a, const V& b) {
+  const V larger = lanes::max(V(lanes::fabs(a)), V(lanes::fabs(b)));
+  const auto normal = larger > 1e-150 && larger < 1e150;
+  V r = lanes::sqrt(a * a + b * b);
+  if (!lanes::all(normal))
+    for (int i = 0; i < lanes::width<V>; ++i)
+      if (!(lanes::lane(larger, i) > 1e-150 && lanes::lane(larger, i) < 1e150))
+        lanes::set_lane(r, i, std::hypot(lanes::lane(a, i), lanes::lane(b, i)));
+  return r;
 }
 
 // Moments of the Marchenko-Pastur law mu_kappa at x > 0, each evaluated as a sum or ratio of positive
@@ -47,14 +68,16 @@ double norm2(double a, double b) {
 // and the O(1) scaled forms xA, x^2 S1, x^2 B, with r = sqrt((x+1-1/kappa)^2 + 4x/kappa). kappa <= 1 uses
 // the forms multiplied by kappa (D = kappa r), kappa > 1 those divided by it, so that 1/kappa^2 never
 // overflows; products are ordered so that none overflows or underflows for x up to 1e300.
+template <class V>
 struct MpMoments {
-  double m = 0.0, a = 0.0, xm = 0.0, dm = 0.0, x2dm = 0.0, xa = 0.0, x2s1 = 0.0, x2b = 0.0;
+  V m = 0.0, a = 0.0, xm = 0.0, dm = 0.0, x2dm = 0.0, xa = 0.0, x2s1 = 0.0, x2b = 0.0;
 };
 
-MpMoments mp_moments(double x, double kappa) {
-  MpMoments r;
-  if (std::isinf(kappa)) {  // mu = delta_1
-    const double inv = 1.0 / (1.0 + x);
+template <class V>
+MpMoments<V> mp_moments(const V& x, const V& kappa, Regime regime) {
+  MpMoments<V> r;
+  if (regime == Regime::infinite) {  // mu = delta_1
+    const V inv = 1.0 / (1.0 + x);
     r.m = r.a = inv;
     r.xm = x * inv;
     r.dm = inv * inv;
@@ -62,30 +85,32 @@ MpMoments mp_moments(double x, double kappa) {
     r.x2dm = r.x2s1 = r.x2b = r.xm * r.xm;
     return r;
   }
-  double derivative_factor = 0.0;  // (x + 1 + 1/kappa)/r
-  double x_over_r = 0.0;
-  double x2b_over_xa = 0.0;  // x^2 B / (x A)
-  if (kappa <= 1.0) {
-    const double bs = kappa * (x + 1.0) - 1.0;
-    const double dd = norm2(bs, 2.0 * std::sqrt(kappa * x));
-    const double inv_dd = 1.0 / dd;
-    r.m = bs >= 0.0 ? 2.0 * kappa / (bs + dd) : (dd - bs) / (2.0 * x);
+  V derivative_factor = 0.0;  // (x + 1 + 1/kappa)/r
+  V x_over_r = 0.0;
+  V x2b_over_xa = 0.0;  // x^2 B / (x A)
+  if (regime == Regime::small) {
+    const V bs = kappa * (x + 1.0) - 1.0;
+    const V dd = norm2<V>(bs, 2.0 * lanes::sqrt(kappa * x));
+    const V inv_dd = 1.0 / dd;
+    r.m = lanes::pick(
+        bs >= 0.0, [&] { return V(2.0 * kappa / (bs + dd)); }, [&] { return V((dd - bs) / (2.0 * x)); });
     r.a = 2.0 * kappa / (kappa * (x + 1.0) + 1.0 + dd);
     derivative_factor = (kappa * (x + 1.0) + 1.0) * inv_dd;
     x_over_r = x * kappa * inv_dd;
     x2b_over_xa = (2.0 * kappa * x * (kappa + 1.0) + (kappa - 1.0) * (kappa - 1.0)) * ((x * inv_dd) / (dd + kappa * x));
   } else {
-    const double k1 = 1.0 / kappa;
-    const double bb = x + 1.0 - k1;  // > 0 for kappa > 1
-    const double rr = norm2(bb, 2.0 * std::sqrt(x * k1));
-    const double inv_rr = 1.0 / rr;
+    const V k1 = 1.0 / kappa;
+    const V bb = x + 1.0 - k1;  // > 0 for kappa > 1
+    const V rr = norm2<V>(bb, 2.0 * lanes::sqrt(x * k1));
+    const V inv_rr = 1.0 / rr;
     r.m = 2.0 / (bb + rr);
     r.a = 2.0 / (x + 1.0 + k1 + rr);
     derivative_factor = (x + 1.0 + k1) * inv_rr;
     x_over_r = x * inv_rr;
     x2b_over_xa = (2.0 * x * (1.0 + k1) + (1.0 - k1) * (1.0 - k1)) * ((x * inv_rr) / (rr + x));
   }
-  r.xm = r.a < 0.5 ? 1.0 - r.a : x * r.m;
+  r.xm = lanes::pick(
+      r.a < 0.5, [&] { return V(1.0 - r.a); }, [&] { return V(x * r.m); });
   r.dm = 0.5 * r.m * r.m * (1.0 + derivative_factor);
   r.x2dm = 0.5 * r.xm * r.xm * (1.0 + derivative_factor);
   r.xa = x * r.a;
@@ -93,6 +118,8 @@ MpMoments mp_moments(double x, double kappa) {
   r.x2b = r.xa * x2b_over_xa;
   return r;
 }
+
+MpMoments<double> mp_moments(double x, double kappa) { return mp_moments<double>(x, kappa, regime_of(kappa)); }
 
 }  // namespace
 
@@ -124,18 +151,27 @@ constexpr double kLargestRoot = 1e303;  // leaves the moments of nu = q* + eps r
 // r = sqrt(b^2 + 4 tau q*/kappa), the positive root is c (b + r)/(2 tau), written for b < 0 as
 // 2 q* c/(kappa (r - b)) (the same number, without the cancellation of b + r); kappa = inf gives
 // c (q* + 1)/tau. For b < 0, kappa b = kappa (q* + 1) - tau and kappa r are O(1) however small kappa is.
+template <class V>
+V ridgeless_root(const V& q, const V& tau, const V& kappa, Regime regime) {
+  const V c = 1.0 - tau;
+  if (regime == Regime::infinite) return c * ((q + 1.0) / tau);
+  const V t = tau / kappa;  // inf for a tiny kappa: the second branch, which does not use it
+  return lanes::pick(
+      t <= q + 1.0,
+      [&] {
+        const V b = (q + 1.0) - t;
+        const V r = norm2<V>(b, 2.0 * lanes::sqrt(t) * lanes::sqrt(q));
+        return V(c * (0.5 * (b + r) / tau));
+      },
+      [&] {
+        const V kb = kappa * (q + 1.0) - tau;
+        const V kr = norm2<V>(kb, 2.0 * (lanes::sqrt(tau) * lanes::sqrt(kappa)) * lanes::sqrt(q));
+        return V((q / (kr - kb)) * (2.0 * c));
+      });
+}
+
 double ridgeless_root(double q, double tau, double kappa) {
-  const double c = 1.0 - tau;
-  if (std::isinf(kappa)) return c * ((q + 1.0) / tau);
-  const double t = tau / kappa;  // inf for a tiny kappa: the second branch, which does not use it
-  if (t <= q + 1.0) {
-    const double b = (q + 1.0) - t;
-    const double r = norm2(b, 2.0 * std::sqrt(t) * std::sqrt(q));
-    return c * (0.5 * (b + r) / tau);
-  }
-  const double kb = kappa * (q + 1.0) - tau;
-  const double kr = norm2(kb, 2.0 * (std::sqrt(tau) * std::sqrt(kappa)) * std::sqrt(q));
-  return (q / (kr - kb)) * (2.0 * c);
+  return ridgeless_root<double>(q, tau, kappa, regime_of(kappa));
 }
 
 // The residual f(eps) = 1 - tau + tau lambda/eps - eps M(nu) at nu = q* + eps, and its slope as
@@ -158,58 +194,96 @@ Residual ridge_residual(double eps, double q, const IsotropicPoint& p) {
   return {f, (eps / nu) * ((m.x2s1 + q * m.x2dm) / nu) + ridge, 0.0};
 }
 
+// A point's parameters, one per lane.
+template <class V>
+struct PointLanes {
+  V alpha, tau, kappa, rho, lambda;
+};
+
+PointLanes<double> lanes_of(const IsotropicPoint& p) { return {p.alpha, p.tau, p.kappa, p.rho, p.lambda}; }
+
+template <class V>
+struct ResidualLanes {
+  V f = 0.0, s = 0.0;
+  V size = 0.0;  // the sum of the magnitudes of f's terms, which bounds its rounding
+};
+
 // The same residual for the Newton iteration, with the moments of mp_moments that it needs written out
 // and five divisions instead of eleven: with nu M and A = 1 - nu M (the smaller of the two from its own
 // formula, the other as 1 minus it), G = A + (q*/nu) nu M, eps M = (eps/nu) nu M and
 // nu^2 H = nu A (nu/r) + q* (nu M)^2 (1 + (nu + 1 + 1/kappa)/r)/2 (r as in mp_moments), all O(1) for
 // nu up to 1e303. inv_kappa = 1/kappa is computed once per point.
+template <class V>
 class FastResidual {
  public:
-  FastResidual(double q, const IsotropicPoint& p) : q_(q), p_(p), inv_kappa_(1.0 / p.kappa) {}
+  FastResidual(const V& q, const PointLanes<V>& p, Regime regime)
+      : q_(q), p_(p), regime_(regime), inv_kappa_(1.0 / p.kappa) {}
 
-  Residual operator()(double eps) const {
-    const double nu = q_ + eps;
-    const double inv_nu = 1.0 / nu;
-    double a = 0.0, nu_m = 0.0, nu_over_r = 0.0, derivative_factor = 0.0;
-    if (std::isinf(p_.kappa)) {  // mu = delta_1: nu^2 H = (nu M)^2 (1 + q*)
+  ResidualLanes<V> operator()(const V& eps) const {
+    const V nu = q_ + eps;
+    const V inv_nu = 1.0 / nu;
+    V a = 0.0, nu_m = 0.0, nu_over_r = 0.0, derivative_factor = 0.0;
+    if (regime_ == Regime::infinite) {  // mu = delta_1: nu^2 H = (nu M)^2 (1 + q*)
       a = 1.0 / (1.0 + nu);
       nu_m = nu * a;
       nu_over_r = nu_m;
       derivative_factor = 1.0;
-    } else if (p_.kappa <= 1.0) {
-      const double kappa = p_.kappa;
-      const double scaled = kappa * (nu + 1.0);
-      const double bs = scaled - 1.0;
-      const double dd = norm2(bs, 2.0 * std::sqrt(kappa * nu));  // kappa r
-      const double inv_dd = 1.0 / dd;
+    } else if (regime_ == Regime::small) {
+      const V& kappa = p_.kappa;
+      const V scaled = kappa * (nu + 1.0);
+      const V bs = scaled - 1.0;
+      const V dd = norm2<V>(bs, 2.0 * lanes::sqrt(kappa * nu));  // kappa r
+      const V inv_dd = 1.0 / dd;
       a = 2.0 * kappa / (scaled + 1.0 + dd);
-      nu_m = a < 0.5 ? 1.0 - a : (bs >= 0.0 ? 2.0 * kappa * nu / (bs + dd) : 0.5 * (dd - bs));
+      nu_m = lanes::pick(
+          a < 0.5, [&] { return V(1.0 - a); },
+          [&] {
+            return lanes::pick(
+                bs >= 0.0, [&] { return V(2.0 * kappa * nu / (bs + dd)); }, [&] { return V(0.5 * (dd - bs)); });
+          });
       derivative_factor = (scaled + 1.0) * inv_dd;
       nu_over_r = nu * kappa * inv_dd;
     } else {
-      const double k1 = inv_kappa_;
-      const double bb = nu + 1.0 - k1;
-      const double rr = norm2(bb, 2.0 * std::sqrt(nu * k1));
-      const double inv_rr = 1.0 / rr;
+      const V& k1 = inv_kappa_;
+      const V bb = nu + 1.0 - k1;
+      const V rr = norm2<V>(bb, 2.0 * lanes::sqrt(nu * k1));
+      const V inv_rr = 1.0 / rr;
       a = 2.0 / (nu + 1.0 + k1 + rr);
-      nu_m = a < 0.5 ? 1.0 - a : 2.0 * nu / (bb + rr);
+      nu_m = lanes::pick(
+          a < 0.5, [&] { return V(1.0 - a); }, [&] { return V(2.0 * nu / (bb + rr)); });
       derivative_factor = (nu + 1.0 + k1) * inv_rr;
       nu_over_r = nu * inv_rr;
     }
-    const double t = eps * inv_nu;  // eps/nu
-    const double ridge = p_.tau * (p_.lambda / eps);
-    const double eps_m = t * nu_m;
-    const double g = eps_m <= 0.5 ? 0.0 : a + (q_ * inv_nu) * nu_m;
-    const double f = eps_m <= 0.5 ? ((1.0 - p_.tau) - eps_m) + ridge : (g - p_.tau) + ridge;
-    const double nu2_h = (nu * a) * nu_over_r + q_ * (0.5 * nu_m * nu_m * (1.0 + derivative_factor));
-    const double size = eps_m <= 0.5 ? std::fabs(1.0 - p_.tau) + eps_m + ridge : g + p_.tau + ridge;
+    const V t = eps * inv_nu;  // eps/nu
+    const V ridge = p_.tau * (p_.lambda / eps);
+    const V eps_m = t * nu_m;
+    const auto summed = eps_m <= 0.5;
+    const V g = lanes::pick(
+        summed, [&] { return V(0.0); }, [&] { return V(a + (q_ * inv_nu) * nu_m); });
+    const V f = lanes::pick(
+        summed, [&] { return V(((1.0 - p_.tau) - eps_m) + ridge); }, [&] { return V((g - p_.tau) + ridge); });
+    const V nu2_h = (nu * a) * nu_over_r + q_ * (0.5 * nu_m * nu_m * (1.0 + derivative_factor));
+    const V size = lanes::pick(
+        summed, [&] { return V(lanes::fabs(1.0 - p_.tau) + eps_m + ridge); }, [&] { return V(g + p_.tau + ridge); });
     return {f, t * (nu2_h * inv_nu) + ridge, size};
   }
 
  private:
-  double q_;
-  const IsotropicPoint& p_;
-  double inv_kappa_;
+  V q_;
+  const PointLanes<V>& p_;
+  Regime regime_;
+  V inv_kappa_;
+};
+
+// The outcome of the Newton solve in each lane: the root, or a refusal (no representable root), or
+// `unfinished` (100 evaluations without convergence; not reached on the supported range) with the
+// bracket [lo, hi] for the TOMS 748 fallback.
+template <class V>
+struct NewtonLanes {
+  V root = 0.0;
+  MaskOf<V> refused{false}, unfinished{false};
+  V lo = 0.0, hi = 0.0;
+  MaskOf<V> hi_checked{false};
 };
 
 // The lambda > 0 root by Newton's method, bracketed. f is strictly decreasing and convex on (0, inf)
@@ -230,60 +304,109 @@ class FastResidual {
 // lands left of the root, within ~nudge^2 of it) is returned. Were f(z) still positive, the iteration
 // goes on from z with a four times larger nudge. Three to five evaluations of f, against ~12 for the
 // TOMS 748 solve (ridge_epsilon_bracketed).
-double ridge_newton_root(const IsotropicPoint& p, double q) {
-  if (!(p.lambda <= kLargestRoot)) refuse_root(p);  // eps > lambda
-  const double eps0 = p.tau < 1.0 ? ridgeless_root(q, p.tau, p.kappa) : 0.0;
-  double lo = std::max(p.lambda, eps0);
-  double hi = kLargestRoot;
-  const bool from_left = p.lambda < eps0;  // Newton from the left never passes the root: no upper bound needed
-  if (!from_left) {
-    const double beta = (1.0 + q) * ((1.0 - p.tau) / p.tau) + p.lambda;
-    const double root_gamma = std::sqrt(p.lambda) * std::sqrt(1.0 + q);  // sqrt(lambda (1 + q*))
-    const double rr = norm2(beta, 2.0 * root_gamma);
-    hi = beta >= 0.0 ? 0.5 * (beta + rr) : root_gamma * (2.0 * root_gamma / (rr - beta));
-    if (p.tau > 1.0) hi = std::min(hi, p.lambda * (p.tau / (p.tau - 1.0)));
-    if (!(hi <= kLargestRoot)) hi = kLargestRoot;
-    if (!(hi > lo)) hi = lo;  // rounding where the bounds meet (kappa -> inf, huge lambda)
+//
+// The iteration is written as a state machine with one evaluation of f per step, so that lanes of a
+// pack step in lockstep, each through exactly the evaluations and operations it would take alone:
+// `past` marks a lane whose next evaluation is the check at z.
+template <class V>
+NewtonLanes<V> ridge_newton_root(const PointLanes<V>& p, const V& q, Regime regime) {
+  using M = MaskOf<V>;
+  const V largest = kLargestRoot;
+  M refused = !(p.lambda <= kLargestRoot);  // eps > lambda
+  const V eps0 = lanes::pick(
+      p.tau < 1.0, [&] { return ridgeless_root<V>(q, p.tau, p.kappa, regime); }, [&] { return V(0.0); });
+  V lo = lanes::max(p.lambda, eps0);
+  V hi = largest;
+  const M from_left = p.lambda < eps0;  // Newton from the left never passes the root: no upper bound needed
+  if (!lanes::all(from_left)) {
+    const V beta = (1.0 + q) * ((1.0 - p.tau) / p.tau) + p.lambda;
+    const V root_gamma = lanes::sqrt(p.lambda) * lanes::sqrt(1.0 + q);  // sqrt(lambda (1 + q*))
+    const V rr = norm2<V>(beta, 2.0 * root_gamma);
+    V bound = lanes::pick(
+        beta >= 0.0, [&] { return V(0.5 * (beta + rr)); },
+        [&] { return V(root_gamma * (2.0 * root_gamma / (rr - beta))); });
+    bound = lanes::pick(
+        p.tau > 1.0, [&] { return lanes::min(bound, V(p.lambda * (p.tau / (p.tau - 1.0)))); }, [&] { return bound; });
+    bound = lanes::select(!(bound <= kLargestRoot), largest, bound);
+    bound = lanes::select(!(bound > lo), lo, bound);  // rounding where the bounds meet (kappa -> inf, huge lambda)
+    hi = lanes::select(from_left, hi, bound);
   }
-  bool hi_checked = false;  // whether f < 0 was evaluated at hi (else hi is one of the bounds above)
-  double x = from_left ? eps0 : hi;
+  M hi_checked(false);  // whether f < 0 was evaluated at hi (else hi is one of the bounds above)
+  V x = lanes::select(from_left, eps0, hi);
   constexpr double kConverged = 0x1p-20;
   constexpr double kWidth = 0x1p-50;
-  double nudge = 0x1p-51;
-  const FastResidual residual(q, p);
-  for (int evaluation = 0; evaluation < 100; ++evaluation) {
-    const Residual r = residual(x);
-    if (r.f == 0.0) return x;
-    const double step = r.f / r.s;  // relative Newton step
-    double y = x + x * step;
-    if (r.f < 0.0) {
-      hi = std::min(hi, x);
-      hi_checked = true;
-    } else {
-      if (x >= kLargestRoot) refuse_root(p);
-      lo = x;
-      if (step < kConverged) {
-        nudge = std::max({nudge, 4.0 * step * step, 0x1p-51 * r.size / r.s});
-        const double z = y + y * nudge;
-        const Residual past = residual(z);
-        ++evaluation;
-        if (past.f == 0.0) return z;
-        if (past.f < 0.0) return std::max(x, std::min(z, z + z * (past.f / past.s)));
-        lo = z;
-        y = z + z * (past.f / past.s);
-        nudge *= 4.0;
-      }
-      if (!hi_checked && hi <= lo) hi = kLargestRoot;  // the bound was met by rounding: look further up
-    }
-    if (hi_checked && hi - lo <= kWidth * lo) return std::max(lo, std::min(y, hi));
-    if (!(y < hi)) y = hi_checked ? lo + 0.5 * (hi - lo) : hi;  // an unchecked bound: check it
-    if (!(y > lo)) y = hi > 2.0 * lo ? std::sqrt(lo) * std::sqrt(hi) : lo + 0.5 * (hi - lo);
-    x = y;
+  V nudge = 0x1p-51;
+  V z = 0.0, x_before = 0.0, root = 0.0, evaluations = 0.0;
+  M past(false), unfinished(false);
+  M done = refused;
+  const FastResidual<V> residual(q, p, regime);
+  for (;;) {
+    const M over = !done && !past && evaluations >= 100.0;
+    unfinished = unfinished || over;
+    done = done || over;
+    if (lanes::all(done)) break;
+    const ResidualLanes<V> r = residual(lanes::select(past, z, x));
+    evaluations = evaluations + 1.0;
+    const V ratio = r.f / r.s;  // from x: the relative Newton step; from z: the step back
+    const M active = !done;
+    const M zero = active && r.f == 0.0;
+    const M negative = active && r.f < 0.0;
+    const M positive = active && !(r.f == 0.0) && !(r.f < 0.0);  // NaN goes on as positive, as alone
+    // At z, the check past a converged step: a sign change ends it, with the step back from z.
+    const V back = z + z * ratio;
+    root = lanes::select(zero && past, z, root);
+    root = lanes::select(negative && past, lanes::max(x_before, lanes::min(z, back)), root);
+    const M past_positive = positive && past;
+    lo = lanes::select(past_positive, z, lo);
+    nudge = lanes::select(past_positive, V(nudge * 4.0), nudge);
+    // At x, a Newton step.
+    const V y_newton = x + x * ratio;
+    root = lanes::select(zero && !past, x, root);
+    const M step_negative = negative && !past;
+    hi = lanes::select(step_negative, lanes::min(hi, x), hi);
+    hi_checked = hi_checked || step_negative;
+    const M too_large = positive && !past && x >= kLargestRoot;
+    refused = refused || too_large;
+    const M step_positive = positive && !past && !too_large;
+    lo = lanes::select(step_positive, x, lo);
+    const M converged = step_positive && ratio < kConverged;
+    nudge = lanes::pick(
+        converged, [&] { return lanes::max(lanes::max(nudge, V(4.0 * ratio * ratio)), V(0x1p-51 * r.size / r.s)); },
+        [&] { return nudge; });
+    const V z_next = y_newton + y_newton * nudge;
+    const M stepped = (step_positive && !converged) || past_positive;
+    hi = lanes::select(stepped && !hi_checked && hi <= lo, largest, hi);  // the bound was met by rounding
+    // Every lane that stepped (to y) without finishing: keep y inside the bracket.
+    const M moved = stepped || step_negative;
+    const V y = lanes::select(past_positive, back, y_newton);
+    const M finished = moved && hi_checked && hi - lo <= kWidth * lo;
+    root = lanes::select(finished, lanes::max(lo, lanes::min(y, hi)), root);
+    V inside = lanes::select(!(y < hi), lanes::select(hi_checked, V(lo + 0.5 * (hi - lo)), hi), y);
+    inside = lanes::select(!(inside > lo),
+                           lanes::pick(
+                               hi > 2.0 * lo, [&] { return V(lanes::sqrt(lo) * lanes::sqrt(hi)); },
+                               [&] { return V(lo + 0.5 * (hi - lo)); }),
+                           inside);
+    x_before = lanes::select(converged, x, x_before);
+    x = lanes::select(moved && !finished, inside, x);
+    z = lanes::select(converged, z_next, z);
+    done = done || zero || (negative && past) || too_large || finished;  // (negative at z: the sign change)
+    past = converged;
   }
+  return {root, refused, unfinished, lo, hi, hi_checked};
+}
+
+double ridge_newton_root(const IsotropicPoint& p, double q) {
+  const Regime regime = regime_of(p.kappa);
+  const PointLanes<double> point = lanes_of(p);
+  const NewtonLanes<double> r = ridge_newton_root<double>(point, q, regime);
+  if (r.refused) refuse_root(p);
+  if (!r.unfinished) return r.root;
   // Not reached on the supported range (f's rounding would have to mislead every step); the TOMS 748
   // solve still returns a checked root from the bracket.
-  if (!hi_checked) refuse_root(p);
-  return bracketed_root([&](double eps) { return residual(eps).f; }, lo, hi, "ridge self-consistent equation");
+  if (!r.hi_checked) refuse_root(p);
+  const FastResidual<double> residual(q, point, regime);
+  return bracketed_root([&](double eps) { return residual(eps).f; }, r.lo, r.hi, "ridge self-consistent equation");
 }
 
 }  // namespace
@@ -333,31 +456,35 @@ namespace {
 // At eps = 0 (lambda = 0, tau > 1) C = 1 and the denominator is tau - 1. eps G, eps^2 H and nu C are
 // formed from the O(1) scaled moments, so that huge eps (lambda -> inf, tau -> 0) neither overflows nor
 // underflows.
+template <class V>
 struct RidgeState {
-  double eps = 0.0, e_idg = 0.0, e_icl = 0.0;
+  V e_idg = 0.0, e_icl = 0.0;
 };
 
-RidgeState ridge_state(const IsotropicPoint& p) {
-  RidgeState r;
-  const double qs = effective_noise(p);
-  r.eps = ridge_epsilon(p);
-  const double nu = qs + r.eps;
-  const MpMoments m = mp_moments(nu, p.kappa);
-  const double t = r.eps / nu;  // in [0, 1]
-  const double w = qs / nu;     // in (0, 1]
-  const double b = (m.x2b / nu) / nu;
-  const double numerator = p.rho + qs * b + m.x2s1;
-  const double h_nu2 = m.x2s1 + qs * m.x2dm;  // nu^2 H
-  if (r.eps == 0.0) {
-    r.e_idg = p.tau * numerator / (p.tau - 1.0);
-  } else {
-    const double eps_g = t * (m.xa + qs * m.xm);
-    const double eps2_h = t * t * h_nu2;
-    const double nu_c = m.x2b / nu + 2.0 * w * m.x2s1 + w * qs * m.x2dm;
-    r.e_idg = numerator * eps_g / (eps2_h + (p.lambda / nu) * nu_c);
-  }
+template <class V>
+RidgeState<V> ridge_state(const PointLanes<V>& p, const V& qs, const V& eps, Regime regime) {
+  RidgeState<V> r;
+  const V nu = qs + eps;
+  const MpMoments<V> m = mp_moments<V>(nu, p.kappa, regime);
+  const V t = eps / nu;  // in [0, 1]
+  const V w = qs / nu;   // in (0, 1]
+  const V b = (m.x2b / nu) / nu;
+  const V numerator = p.rho + qs * b + m.x2s1;
+  const V h_nu2 = m.x2s1 + qs * m.x2dm;  // nu^2 H
+  r.e_idg = lanes::pick(
+      eps == 0.0, [&] { return V(p.tau * numerator / (p.tau - 1.0)); },
+      [&] {
+        const V eps_g = t * (m.xa + qs * m.xm);
+        const V eps2_h = t * t * h_nu2;
+        const V nu_c = m.x2b / nu + 2.0 * w * m.x2s1 + w * qs * m.x2dm;
+        return V(numerator * eps_g / (eps2_h + (p.lambda / nu) * nu_c));
+      });
   r.e_icl = p.rho + m.x2dm + qs * b + (1.0 + qs) * r.e_idg * ((h_nu2 / nu) / (nu * p.tau));
   return r;
+}
+
+RidgeState<double> ridge_state(const IsotropicPoint& p) {
+  return ridge_state<double>(lanes_of(p), effective_noise(p), ridge_epsilon(p), regime_of(p.kappa));
 }
 
 // A value the library returns must be finite; the formulas above are, on the supported range.
@@ -430,7 +557,7 @@ IsotropicErrors isotropic_errors(const IsotropicPoint& p) {
       e.e_idg = ridgeless_idg_error(p);
     }
   } else {
-    const RidgeState state = ridge_state(p);
+    const RidgeState<double> state = ridge_state(p);
     e.e_icl = finite_or_refuse(state.e_icl, p, "e_ICL");
     e.e_idg = finite_or_refuse(state.e_idg, p, "e_IDG");
   }
@@ -438,6 +565,67 @@ IsotropicErrors isotropic_errors(const IsotropicPoint& p) {
   // of the two evaluations would only show their rounding (and could turn g_task negative).
   e.g_task = std::isinf(p.kappa) ? 0.0 : e.e_icl - e.e_idg;
   return e;
+}
+
+void isotropic_errors(std::span<const IsotropicPoint> points, std::span<IsotropicErrors> out) {
+  if (out.size() != points.size()) throw std::invalid_argument("isotropic_errors: out must have one entry per point");
+  using lanes::Pack;
+  constexpr int kWidth = lanes::kPackWidth;
+  // Points with lambda > 0 wait, by regime of kappa, until a pack of them is full; the others (the
+  // ridgeless closed forms, cheap already) and any lane that a pack cannot finish (a refusal, a result
+  // that is not finite, the fallback solve) go through the scalar function, which gives the same bits
+  // and throws its own message. The exception thrown is the first point's in order, as a loop would.
+  std::size_t first_failure = points.size();
+  std::exception_ptr failure;
+  auto one_by_one = [&](std::size_t i) {
+    try {
+      out[i] = isotropic_errors(points[i]);
+    } catch (...) {
+      if (i < first_failure) {
+        first_failure = i;
+        failure = std::current_exception();
+      }
+    }
+  };
+  std::array<std::array<std::size_t, kWidth>, 3> waiting{};
+  std::array<int, 3> count{};
+  auto evaluate_pack = [&](Regime regime) {
+    const auto& index = waiting[static_cast<int>(regime)];
+    const int n = count[static_cast<int>(regime)];
+    count[static_cast<int>(regime)] = 0;
+    // A partial pack repeats its last point in the unused lanes.
+    auto gather = [&](double IsotropicPoint::*field) {
+      return Pack([&](auto lane) { return points[index[std::min<int>(lane, n - 1)]].*field; });
+    };
+    const PointLanes<Pack> p{gather(&IsotropicPoint::alpha), gather(&IsotropicPoint::tau),
+                             gather(&IsotropicPoint::kappa), gather(&IsotropicPoint::rho),
+                             gather(&IsotropicPoint::lambda)};
+    const Pack q = (1.0 + p.rho) / p.alpha;  // effective_noise
+    const NewtonLanes<Pack> root = ridge_newton_root<Pack>(p, q, regime);
+    const RidgeState<Pack> state = ridge_state<Pack>(p, q, root.root, regime);
+    for (int lane = 0; lane < n; ++lane) {
+      const std::size_t i = index[lane];
+      const double e_icl = state.e_icl[lane], e_idg = state.e_idg[lane];
+      if (root.refused[lane] || root.unfinished[lane] || !std::isfinite(e_icl) || !std::isfinite(e_idg)) {
+        one_by_one(i);
+        continue;
+      }
+      out[i] = {e_icl, e_idg, regime == Regime::infinite ? 0.0 : e_icl - e_idg};
+    }
+  };
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    if (!(points[i].lambda > 0.0)) {
+      one_by_one(i);
+      continue;
+    }
+    const Regime regime = regime_of(points[i].kappa);
+    auto& n = count[static_cast<int>(regime)];
+    waiting[static_cast<int>(regime)][n++] = i;
+    if (n == kWidth) evaluate_pack(regime);
+  }
+  for (const Regime regime : {Regime::infinite, Regime::small, Regime::large})
+    if (count[static_cast<int>(regime)] > 0) evaluate_pack(regime);
+  if (failure) std::rethrow_exception(failure);
 }
 
 double bayes_ridge_error(double alpha, double rho) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 namespace iclab::theory {
@@ -60,6 +61,10 @@ struct IsotropicErrors {
   double e_icl = 0.0, e_idg = 0.0, g_task = 0.0;
 };
 IsotropicErrors isotropic_errors(const IsotropicPoint& p);
+// The same for many points: out[i] = isotropic_errors(points[i]) bit for bit, evaluated several points
+// in lockstep (SIMD lanes: the ridge points, lambda > 0, of one kappa regime at a time; about twice the
+// throughput). A refusal is that of the first refused point in order; out.size() must equal points.size().
+void isotropic_errors(std::span<const IsotropicPoint> points, std::span<IsotropicErrors> out);
 
 // Bayes-optimal (ridge) error for the Gaussian prior: rho (1 + S_W(rho, alpha)); kappa/tau-free.
 double bayes_ridge_error(double alpha, double rho);
