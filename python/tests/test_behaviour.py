@@ -151,15 +151,16 @@ def test_results_without_pandas_are_dicts_of_arrays():
 
 # Ctrl-C: a child process starts a long call, the test sends SIGINT once the call has begun, and the child
 # must end with KeyboardInterrupt, well before the call could have finished, leaving no output file.
+# The child: `kind` (simulate, or run of the experiment file OUT.toml), d, tau and the repetitions come on its
+# command line (alpha = 2, kappa = 1, rho = 0.01).
 INTERRUPT = textwrap.dedent("""
     import sys, time, iclab
-    kind, out = sys.argv[1], sys.argv[2]
+    kind, out, d, tau, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
     print("started", flush=True)
     t0 = time.monotonic()
     try:
         if kind == "simulate":
-            # About 10^4 repetitions of ~0.1 s: hours unless interrupted.
-            iclab.simulate(40, 2, 2, 1, 0.01, repeats=100000, out=out)
+            iclab.simulate(d, 2, tau, 1, 0.01, repeats=repeats, out=out)
         else:
             iclab.run(out + ".toml", out=out)
     except KeyboardInterrupt:
@@ -169,25 +170,30 @@ INTERRUPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("kind", ["simulate", "run"])
-def test_ctrl_c_raises_keyboard_interrupt_and_leaves_no_file(tmp_path, kind):
+def start_long_call(tmp_path, kind, d, tau, repeats):
+    """Starts INTERRUPT in a child process (for `run`, with a one-point experiment file of the same sizes);
+    returns (child, out) once the child has imported iclab and begun the call."""
     out = str(tmp_path / ("sim.csv" if kind == "simulate" else "run"))
     if kind == "run":
         with open(out + ".toml", "w") as f:
-            f.write('name = "long"\ncompute = ["simulation"]\nrepeats = 100000\n'
-                    '[parameters]\nd = 40\nalpha = 2\ntau = 2\nkappa = 1\nrho = 0.01\n')
-    child = subprocess.Popen([PYTHON, "-c", INTERRUPT, kind, out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=python_env())
+            f.write(f'name = "long"\ncompute = ["simulation"]\nrepeats = {repeats}\n'
+                    f'[parameters]\nd = {d}\nalpha = 2\ntau = {tau}\nkappa = 1\nrho = 0.01\n')
+    child = subprocess.Popen([PYTHON, "-c", INTERRUPT, kind, out, str(d), str(tau), str(repeats)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=python_env())
     assert child.stdout.readline().strip() == "started"
-    time.sleep(1.5)  # let the call get going (imports are done: "started" comes after them)
-    child.send_signal(signal.SIGINT)
+    return child, out
+
+
+def finish(child, timeout):
+    """The child's remaining (stdout, stderr); fails, killing it, if it runs on past `timeout` seconds."""
     try:
-        stdout, stderr = child.communicate(timeout=120)
+        return child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         child.kill()
         pytest.fail("the call did not stop on SIGINT")
-    assert child.returncode == 42, (stdout, stderr)
-    assert stdout.startswith("interrupted after"), stdout
+
+
+def assert_no_results(tmp_path, kind, out):
     if kind == "simulate":
         assert sorted(os.listdir(tmp_path)) == []  # neither the CSV nor its meta.json nor a temporary
     else:
@@ -195,53 +201,36 @@ def test_ctrl_c_raises_keyboard_interrupt_and_leaves_no_file(tmp_path, kind):
         assert not os.path.exists(os.path.join(out, "results.csv"))
 
 
+@pytest.mark.parametrize("kind", ["simulate", "run"])
+def test_ctrl_c_raises_keyboard_interrupt_and_leaves_no_file(tmp_path, kind):
+    # About 10^4 repetitions of ~0.1 s: hours unless interrupted.
+    child, out = start_long_call(tmp_path, kind, d=40, tau=2, repeats=100000)
+    time.sleep(1.5)  # let the call get going (imports are done: "started" comes after them)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = finish(child, timeout=120)
+    assert child.returncode == 42, (stdout, stderr)
+    assert stdout.startswith("interrupted after"), stdout
+    assert_no_results(tmp_path, kind, out)
+
+
 # Ctrl-C inside one long repetition: at d = 120, tau = 4 one repetition (n = 57 600 contexts, a CG fit of
 # 14 520 unknowns) takes 4-8 s here; before the library polled inside a repetition, SIGINT took 3.7 s to
 # stop it. The token is now polled per block of contexts and per CG iteration (~0.1 s at this size) and
 # the handler every 50 ms: measured 0.09-0.16 s. The bound of 1.5 s leaves a margin of ~10x for a loaded
 # machine, and is still well below the repetition, so it fails if the polls inside it go away.
-INTERRUPT_LONG = textwrap.dedent("""
-    import sys, iclab
-    kind, out = sys.argv[1], sys.argv[2]
-    print("started", flush=True)
-    try:
-        if kind == "simulate":
-            iclab.simulate(120, 2, 4, 1, 0.01, repeats=1000, out=out)
-        else:
-            iclab.run(out + ".toml", out=out)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        sys.exit(42)
-    print("finished", flush=True)
-""")
-
-
 @pytest.mark.parametrize("kind", ["simulate", "run"])
 def test_ctrl_c_stops_inside_a_long_repetition_within_a_second(tmp_path, kind):
-    out = str(tmp_path / ("sim.csv" if kind == "simulate" else "run"))
-    if kind == "run":
-        with open(out + ".toml", "w") as f:  # one long point
-            f.write('name = "long"\ncompute = ["simulation"]\nrepeats = 1000\n'
-                    '[parameters]\nd = 120\nalpha = 2\ntau = 4\nkappa = 1\nrho = 0.01\n')
-    child = subprocess.Popen([PYTHON, "-c", INTERRUPT_LONG, kind, out], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=python_env())
-    assert child.stdout.readline().strip() == "started"
+    child, out = start_long_call(tmp_path, kind, d=120, tau=4, repeats=1000)  # for run: one long point
     time.sleep(2.0)  # inside the first repetition (drawn in ~0.1 s, then fitted for seconds)
     sent = time.monotonic()
     child.send_signal(signal.SIGINT)
     line = child.stdout.readline().strip()
     delay = time.monotonic() - sent
-    try:
-        _, stderr = child.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        pytest.fail("the call did not stop on SIGINT")
-    assert line == "interrupted" and child.returncode == 42, (line, stderr)
+    _, stderr = finish(child, timeout=60)
+    assert line.startswith("interrupted after") and child.returncode == 42, (line, stderr)
     assert delay < 1.5, f"KeyboardInterrupt {delay:.2f} s after SIGINT"
-    if kind == "simulate":
-        assert sorted(os.listdir(tmp_path)) == []
-    else:
-        assert not os.path.exists(os.path.join(out, "results.csv"))
+    assert_no_results(tmp_path, kind, out)
+    if kind == "run":
         assert os.path.exists(os.path.join(out, "results.journal"))  # resumable, as after a kill
 
 
