@@ -47,7 +47,13 @@ struct Pack {
   explicit Pack(Generator lane_value)
       : low(Half{lane_value(0), lane_value(1)}), high(Half{lane_value(2), lane_value(3)}) {}
   double operator[](int i) const { return i < 2 ? low[i] : high[i - 2]; }
-  void set(int i, double value) { (i < 2 ? low[i] : high[i - 2]) = value; }
+  void set(int i, double value) {
+    if (i < 2) {
+      low[i] = value;
+    } else {
+      high[i - 2] = value;
+    }
+  }
 };
 
 inline Pack operator+(const Pack& a, const Pack& b) { return {a.low + b.low, a.high + b.high}; }
