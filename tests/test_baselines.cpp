@@ -30,6 +30,17 @@ BayesSetting setting(long d, double alpha, double kappa, double rho, long sample
   return s;
 }
 
+// The estimates computed with `threads` OpenMP threads and blocks of `block` samples; the thread count is
+// restored afterwards.
+BayesEstimates estimate_with(BayesSetting s, int threads, long block) {
+  const int previous = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  s.block = block;
+  const BayesEstimates estimates = estimate_bayes_baselines(s);
+  omp_set_num_threads(previous);
+  return estimates;
+}
+
 double combined_se(const ErrorEstimate& a, const ErrorEstimate& b) {
   return std::hypot(a.standard_error, b.standard_error);
 }
@@ -133,15 +144,9 @@ TEST(BayesBaselines, ReproducesAuthorsDmmseGtaskAtD32) { expect_authors_dmmse_gt
 TEST(BayesBaselines, ReproducesAuthorsDmmseGtaskAtD64) { expect_authors_dmmse_gtask(64, 8); }
 
 TEST(BayesBaselines, BitIdenticalWhateverTheThreadsAndBlocks) {
-  BayesSetting s = setting(20, 1.5, 2.0, 0.1, 300);
-  const int previous = omp_get_max_threads();
-  omp_set_num_threads(1);
-  s.block = 64;
-  const BayesEstimates one = estimate_bayes_baselines(s);
-  omp_set_num_threads(2);
-  s.block = 7;
-  const BayesEstimates two = estimate_bayes_baselines(s);
-  omp_set_num_threads(previous);
+  const BayesSetting s = setting(20, 1.5, 2.0, 0.1, 300);
+  const BayesEstimates one = estimate_with(s, 1, 64);
+  const BayesEstimates two = estimate_with(s, 2, 7);
   EXPECT_EQ(one.dmmse_icl.mean, two.dmmse_icl.mean);
   EXPECT_EQ(one.dmmse_idg.mean, two.dmmse_idg.mean);
   EXPECT_EQ(one.ridge_icl.mean, two.ridge_icl.mean);
@@ -152,13 +157,8 @@ TEST(BayesBaselines, BitIdenticalWhateverTheThreadsAndBlocks) {
   for (const bool general : {false, true}) {
     BayesSetting t = setting(20, 0.4, 3.0, 0.1, 300);
     if (general) t.train = TaskCovariance::from_diagonal(Vector::LinSpaced(20, 0.2, 1.8), "linear", "--ctrain");
-    omp_set_num_threads(1);
-    t.block = 1000;
-    const BayesEstimates a = estimate_bayes_baselines(t);
-    omp_set_num_threads(2);
-    t.block = 1;
-    const BayesEstimates b = estimate_bayes_baselines(t);
-    omp_set_num_threads(previous);
+    const BayesEstimates a = estimate_with(t, 1, 1000);
+    const BayesEstimates b = estimate_with(t, 2, 1);
     EXPECT_EQ(a.dmmse_icl.mean, b.dmmse_icl.mean);
     EXPECT_EQ(a.dmmse_idg.std, b.dmmse_idg.std);
     EXPECT_EQ(a.ridge_icl.mean, b.ridge_icl.mean);
