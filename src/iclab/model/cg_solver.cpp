@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <numeric>
 #include <optional>
 
 #include "iclab/error.hpp"
@@ -13,15 +12,6 @@ namespace iclab {
 namespace {
 
 using namespace ridge_detail;
-
-// Indices of the lambdas from the largest to the smallest: each fit warm-starts the next, and
-// a larger ridge is the better-conditioned (faster) problem to start from.
-std::vector<std::size_t> largest_first(std::span<const double> lambdas) {
-  std::vector<std::size_t> order(lambdas.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lambdas[a] > lambdas[b]; });
-  return order;
-}
 
 // (Sx (x) Sz + shift I)^-1 on Gamma-shaped matrices (row-major vec: (A (x) B) vec(R) = vec(A R B^T)).
 class KroneckerPreconditioner {

@@ -1,13 +1,14 @@
 #include "iclab/model/solver_kernels.hpp"
 
+#include <lapacke.h>
+#include <omp.h>
+
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
-
-#include <lapacke.h>
-#include <omp.h>
 
 #include "iclab/error.hpp"
 
@@ -211,6 +212,13 @@ Matrix spectral_solve(const Matrix& vectors, const Vector& eigenvalues, const Ve
     }
   }
   return vectors * scaled;
+}
+
+std::vector<std::size_t> largest_first(std::span<const double> lambdas) {
+  std::vector<std::size_t> order(lambdas.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lambdas[a] > lambdas[b]; });
+  return order;
 }
 
 }  // namespace iclab::ridge_detail

@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,6 +90,11 @@ double symmetric_eigen_workspace_bytes(long m);
 // minimum-norm solution). Column j of the result belongs to shifts[j].
 Matrix spectral_solve(const Matrix& vectors, const Vector& eigenvalues, const Vector& b,
                       const std::vector<double>& shifts);
+
+// Indices of the lambdas from the largest to the smallest (stable for ties): the CG solvers fit a path
+// in this order, each fit warm-starting the next, since a larger ridge is the better-conditioned (faster)
+// problem to start from.
+std::vector<std::size_t> largest_first(std::span<const double> lambdas);
 
 // Preconditioned conjugate gradients for a symmetric positive-definite operator on matrices
 // (Gamma-shaped for the primal system, n x 1 for the dual one). Not Eigen::ConjugateGradient:

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <optional>
 
 #include "iclab/error.hpp"
@@ -22,6 +21,7 @@ namespace iclab::nn {
 namespace {
 
 using ridge_detail::format_bytes;
+using ridge_detail::largest_first;
 using ridge_detail::seconds_since;
 using torch::Tensor;
 
@@ -217,14 +217,6 @@ Tensor spectral_solve(const Tensor& vectors, const Tensor& eigenvalues, const Te
 }
 
 long lambdas_for_eigen() { return static_cast<long>(DualRidgeSolver::kEigenPathMinLambdas); }
-
-// Indices of the lambdas from the largest down (warm starts, as the core's cg solver).
-std::vector<std::size_t> largest_first(std::span<const double> lambdas) {
-  std::vector<std::size_t> order(lambdas.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lambdas[a] > lambdas[b]; });
-  return order;
-}
 
 enum class Method { direct, dual_dense, cg };
 
