@@ -225,6 +225,11 @@ name = "shape"
 kind = "text"
 values = ["round", "square", "flat"]
 also_for = ["theory"]
+[[quantity]]
+name = "toy_sum"
+needs = ["d"]
+torch = false
+requires = "the toy's torch-free half"
 )";
   const ExperimentSchema schema(std::vector<SchemaFile>{{"toy.toml", toy}});
   const QuantitySpec* fit = schema.find_quantity("toy_fit");
@@ -232,7 +237,13 @@ also_for = ["theory"]
   EXPECT_EQ(fit->module, "toy");
   EXPECT_EQ(fit->evaluated_by, "the toy module");
   EXPECT_TRUE(fit->alone);
-  EXPECT_EQ(schema.module_quantities("toy"), std::vector<std::string>{"toy_fit"});
+  EXPECT_TRUE(fit->needs_torch);  // a module's quantity needs its program unless it says torch = false
+  const QuantitySpec* sum = schema.find_quantity("toy_sum");
+  ASSERT_NE(sum, nullptr);
+  EXPECT_FALSE(sum->needs_torch);
+  EXPECT_EQ(sum->evaluated_by, "the toy's torch-free half");
+  EXPECT_FALSE(schema.find_quantity("theory")->needs_torch);
+  EXPECT_EQ(schema.module_quantities("toy"), (std::vector<std::string>{"toy_fit", "toy_sum"}));
   EXPECT_TRUE(schema.module_quantities("").empty());  // the core's are no module's
   EXPECT_EQ(schema.find_key("width")->allowed, "an integer >= 2");
   EXPECT_EQ(schema.find_key("shape")->allowed, "'round', 'square' or 'flat'");
@@ -240,7 +251,7 @@ also_for = ["theory"]
   EXPECT_EQ(schema.keys_of("toy_fit"), (std::vector<std::string>{"width", "shape"}));
   EXPECT_EQ(schema.keys_of("theory"), std::vector<std::string>{"shape"});  // also_for
   // Listed in the schema's order, the core's quantities first (as "an option of compute = ..." says).
-  EXPECT_EQ(schema.find_key("shape")->quantities, (std::vector<std::string>{"theory", "toy_fit"}));
+  EXPECT_EQ(schema.find_key("shape")->quantities, (std::vector<std::string>{"theory", "toy_fit", "toy_sum"}));
   EXPECT_FALSE(ExperimentSchema::accepts(*schema.find_key("width"), "theory"));
   EXPECT_TRUE(ExperimentSchema::accepts(*schema.find_key("d"), "toy_fit"));  // the core's keys: everywhere
   // The core comes first, the module's after it.
@@ -248,14 +259,15 @@ also_for = ["theory"]
   EXPECT_EQ(schema.quantities().front().name, "theory");
   // A malformed file is a build error (std::logic_error), never a user's InvalidArgument.
   const std::string head = "module = \"bad\"\nrequires = \"x\"\n";
-  for (const std::string& body : {std::string("[[key]]\nname = \"d\"\nkind = \"count\"\n"),  // d twice
-                                  std::string("[[key]]\nname = \"w\"\nkind = \"colour\"\n"),
-                                  std::string("[[quantity]]\nname = \"q\"\nneeds = [\"nope\"]\n"),
-                                  std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nalso_for = [\"nope\"]\n"),
-                                  std::string("shared_keys = [\"alpha\"]\n"),  // not a module's key
-                                  std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nvalues = [\"a\"]\n"
-                                              "labels = [\"A\", \"B\"]\n"),
-                                  std::string("[[quantity\n")}) {
+  for (const std::string& body :
+       {std::string("[[key]]\nname = \"d\"\nkind = \"count\"\n"),  // d twice
+        std::string("[[key]]\nname = \"w\"\nkind = \"colour\"\n"),
+        std::string("[[quantity]]\nname = \"q\"\nneeds = [\"nope\"]\n"),
+        std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nalso_for = [\"nope\"]\n"),
+        std::string("shared_keys = [\"alpha\"]\n"),  // not a module's key
+        std::string("[[key]]\nname = \"w\"\nkind = \"text\"\nvalues = [\"a\"]\n"
+                    "labels = [\"A\", \"B\"]\n"),
+        std::string("[[quantity]]\nname = \"q\"\ntorch = \"no\"\n"), std::string("[[quantity\n")}) {
     const std::string text = head + body;
     const std::vector<SchemaFile> files{{"bad.toml", text.c_str()}};
     EXPECT_THROW(ExperimentSchema{files}, std::logic_error) << body;
@@ -283,6 +295,20 @@ TEST(ExperimentSchema, CompiledInModulesAreConsistent) {
     if (!q.module.empty()) {
       EXPECT_FALSE(q.evaluated_by.empty()) << q.name;
     }
+}
+
+// Only what needs torch goes to `iclab-nn`: a quantity with torch (repr_training, transformer), or a
+// module's key that no torch-free module quantity computed here takes (a simulation's `device`); the
+// torch-free repr_gap, with its own keys, stays in plain `iclab`.
+TEST(ExperimentSchema, ModuleUseNamesOnlyWhatNeedsTorch) {
+  const std::string task = "[parameters]\nd = 4\nm = 4\nK = 12\nN = 3\ntau = 0.1\n";
+  const auto use = [](const std::string& text) { return module_use(parse_experiment(text, "e.toml")); };
+  EXPECT_EQ(use("name = \"g\"\ncompute = [\"repr_gap\"]\n" + task + "dictionaries = 2\nprompts = 3\n"), "");
+  EXPECT_EQ(use("name = \"r\"\ncompute = [\"repr_training\"]\n" + task + "steps = 2\n"), "compute: 'repr_training'");
+  EXPECT_EQ(use("name = \"s\"\ncompute = [\"simulation\"]\n[parameters]\nd = 4\nalpha = 1\ntau = 1\nkappa = 1\n"
+                "rho = 0\nlambda = 0.1\ndevice = \"cpu\"\n"),
+            "e.toml:10: parameters.device");
+  EXPECT_EQ(use("name = \"t\"\ncompute = [\"theory\"]\n[parameters]\nalpha = 1\ntau = 1\nkappa = 1\nrho = 0\n"), "");
 }
 
 // compute is kept in the schema's order, so that an experiment's identity (and its output directory)
@@ -380,6 +406,9 @@ TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
       "kappa = 1\nrho = 0\nsteps = 1\n";
   write(dir_ / "nn.toml", nn);
   write(dir_ / "bad.toml", nn + "model = \"gpt\"\n");
+  write(dir_ / "repr.toml",
+        "name = \"r\"\ncompute = [\"repr_training\"]\n[parameters]\nd = 4\nm = 4\nK = 12\nN = 3\ntau = 0.1\n"
+        "steps = 2\n");
   const auto run_alone = [&](const std::string& args) {
     const std::string cmd =
         alone.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
@@ -396,6 +425,7 @@ TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
            {"simulate --d 4 --alpha 1 --tau 2 --kappa 1 --rho 0 --repeats 1 --device cpu" + out,
             "--device: needs iclab"},
            {"reproduce lu2024-fig5 --quick" + out, "compute: 'transformer': needs iclab built"},
+           {"run " + (dir_ / "repr.toml").string() + out, "compute: 'repr_training': needs iclab built"},
            {"train --d 3" + out, "train: needs iclab built"}}) {
     std::tie(code, err) = run_alone(args);
     EXPECT_EQ(code, 2) << args;
@@ -441,6 +471,22 @@ TEST_F(Runner, WithoutTheNnProgramTorchFreeModuleWorkRunsAlone) {
 
   const std::string gap = same("repr gap --d 4 --m 4 --K 12 --N 3,5 --dictionaries 2 --prompts 3");
   EXPECT_EQ(std::count(gap.begin(), gap.end(), '\n'), 3) << gap;
+
+  // A repr_gap experiment is evaluated by the torch-free ReprGapEvaluator (iclab_modules): `iclab` alone
+  // runs it to the same results as the full build (no hand-over), and resumes it like any other run.
+  write(dir_ / "gap.toml",
+        "name = \"g\"\ncompute = [\"repr_gap\"]\nseed = 3\n[parameters]\nd = 4\nm = 4\nK = 12\ntau = 0.1\n"
+        "dictionaries = 2\nprompts = 3\n[grid]\nN = [3, 5]\n");
+  same("run " + (dir_ / "gap.toml").string() + " --out " + (dir_ / "gap_full").string() + " --quiet");
+  const auto [gap_code, gap_out, gap_err] =
+      run_with(alone, "run " + (dir_ / "gap.toml").string() + " --out " + (dir_ / "gap_alone").string());
+  EXPECT_EQ(gap_code, 0) << gap_err;
+  EXPECT_NE(gap_err.find("2 of 2 points (0 found finished)"), std::string::npos) << gap_err;
+  const std::string gap_rows = slurp(dir_ / "gap_alone" / "results.csv");
+  EXPECT_EQ(gap_rows, slurp(dir_ / "gap_full" / "results.csv"));
+  EXPECT_EQ(gap_rows.rfind("point,d,m,K,N,tau,dictionaries,prompts,seed,gap,gap_std,ridge_error,best_error\n", 0), 0u)
+      << gap_rows;
+  EXPECT_EQ(std::count(gap_rows.begin(), gap_rows.end(), '\n'), 3) << gap_rows;
 
   // A module figure's plot from existing results (the quick run, by the full build), redrawn by each.
   const fs::path fig = dir_ / "fig5";

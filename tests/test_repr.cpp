@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "iclab/error.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/repr/gap_evaluator.hpp"
 #include "iclab/repr/repr_evaluator.hpp"
 #include "iclab/repr/task.hpp"
 #include "iclab/repr/theory.hpp"
@@ -324,11 +326,69 @@ dictionaries = 2
 prompts = 3
 )",
                                                         "g.toml");
-  ReprEvaluator gap_evaluator(gap);
+  ReprGapEvaluator gap_evaluator(gap);  // torch-free (iclab_modules)
   const auto row = gap_evaluator.evaluate(iclab::expand_points(gap).front()).front();
   const GapPoint expected = performance_gap(small_task(), 2, 3);
   EXPECT_EQ(std::get<double>(row.at(row.size() - 4)), expected.gap);
   EXPECT_EQ(std::get<double>(row.back()), expected.best_error);
+}
+
+namespace {
+
+// The columns of a CSV (no quoted cells), by name: each column's cells as written.
+std::map<std::string, std::vector<std::string>> csv_columns(const std::string& text) {
+  std::map<std::string, std::vector<std::string>> out;
+  std::stringstream in(text);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    if (names.empty()) {
+      names = cells;
+      continue;
+    }
+    for (std::size_t i = 0; i < names.size() && i < cells.size(); ++i) out[names[i]].push_back(cells[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// `iclab repr train` and `repr gap` are front ends over the runner's repr quantities: the command's
+// options as an experiment file (with the one-layer model's optimizer keys) give the same cells, to the
+// last digit, in the columns the command writes (the same points and evaluators; no tolerance).
+TEST(repr_experiments, CommandsAreTheRunnersQuantities) {
+  const fs::path dir = fs::temp_directory_path() / ("iclab_repr_points_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto expect_same = [&](const std::string& command, const std::string& file, const char* name) {
+    const CliResult direct = run_cli(command);
+    ASSERT_EQ(direct.exit_code, 0) << command << ": " << direct.err;
+    std::ofstream(dir / (std::string(name) + ".toml")) << file;
+    const CliResult run = run_cli("run " + (dir / name).string() + ".toml --out " + (dir / name).string() + " --quiet");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto expected = csv_columns(direct.out);
+    const auto got = csv_columns(read_file(dir / name / "results.csv"));
+    ASSERT_GE(expected.size(), 5u) << direct.out;
+    for (const auto& [column, cells] : expected) {
+      ASSERT_EQ(got.count(column), 1u) << name << ": no column " << column;
+      EXPECT_EQ(got.at(column), cells) << name << ": " << column;
+    }
+    EXPECT_GE(expected.begin()->second.size(), 2u) << direct.out;
+  };
+  expect_same(
+      "repr train --d 10 --m 4 --K 20 --N 5 --tau 0.1 --heads 4 --beta 0.5 --optimizer gd --eta-q 0.05 --gamma 2 "
+      "--steps 20 --log-every 10 --test-prompts 50 --seed 7",
+      "name = \"t\"\ncompute = [\"repr_training\"]\nseed = 7\n[parameters]\nd = 10\nm = 4\nK = 20\nN = 5\n"
+      "tau = 0.1\nheads = 4\nbeta = 0.5\noptimizer = \"gd\"\neta_q = 0.05\ngamma = 2\nsteps = 20\nlog_every = 10\n"
+      "test_prompts = 50\n",
+      "train");
+  expect_same("repr gap --d 6 --m 4 --K 12 --tau 0.1 --N 3,5 --dictionaries 2 --prompts 3 --seed 3",
+              "name = \"g\"\ncompute = [\"repr_gap\"]\nseed = 3\n[parameters]\nd = 6\nm = 4\nK = 12\ntau = 0.1\n"
+              "dictionaries = 2\nprompts = 3\n[grid]\nN = [3, 5]\n",
+              "gap");
+  fs::remove_all(dir);
 }
 
 TEST(repr_experiments, KeysBelongToTheirQuantities) {

@@ -3,6 +3,7 @@
 #include "iclab/nn/presets.hpp"
 #include "iclab/nn/transformer_columns.hpp"
 #include "iclab/params/model_params.hpp"
+#include "iclab/repr/gap_evaluator.hpp"
 #include "iclab/repr/presets.hpp"
 #include "iclab/repr/repr_columns.hpp"
 
@@ -32,7 +33,9 @@ std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment) {
 #ifdef ICLAB_HAVE_NN
   return nn::make_evaluator_with_nn(experiment);
 #else
-  // main() has handed every experiment a module evaluates to `iclab-nn` (module_use).
+  // Torch-free module work runs here; main() has handed the rest of a module's work to `iclab-nn`
+  // (module_use).
+  if (repr::computes_repr_gap(experiment)) return std::make_unique<repr::ReprGapEvaluator>(experiment);
   if (const std::string use = module_use(experiment); !use.empty())
     throw InvalidArgument(use + ": needs iclab built with -DICLAB_NN=ON (libtorch)");
   return make_point_evaluator(experiment);

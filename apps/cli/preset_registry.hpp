@@ -15,8 +15,8 @@ namespace iclab::cli {
 const std::vector<Preset>& all_presets();
 
 // The evaluator of an experiment: with the neural-network module, iclab_nn's (make_evaluator_with_nn);
-// without it the core's PointEvaluator, and an InvalidArgument for what a module evaluates (module_use:
-// main() hands such commands to `iclab-nn` before they run).
+// without it the core's PointEvaluator or a module's torch-free one (repr_gap: ReprGapEvaluator), and an
+// InvalidArgument for what needs torch (module_use: main() hands such commands to `iclab-nn` first).
 std::unique_ptr<Evaluator> make_evaluator(const Experiment& experiment);
 // The columns of the experiment's results, as its evaluator writes them, without making the evaluator:
 // torch-free for every module (iclab_modules), so `iclab merge` needs no `iclab-nn`.

@@ -1,21 +1,25 @@
 // `iclab repr train` and `iclab repr gap`: in-context learning with representations (Yang, Huang, Liang &
 // Chi 2024, arXiv 2408.10147; docs/representations.md). `repr gap` needs no torch (repr/theory.hpp, in
 // iclab_modules): every program has it; `repr train` only the one with the neural-network module.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "iclab/experiments/experiment.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/threads.hpp"
 #include "iclab/params/value_list.hpp"
+#include "iclab/repr/gap_evaluator.hpp"
 #include "iclab/repr/task.hpp"
-#include "iclab/repr/theory.hpp"
 #ifdef ICLAB_HAVE_NN
+#include "iclab/repr/repr_evaluator.hpp"
 #include "iclab/repr/training.hpp"
 #endif
 #include "output.hpp"
@@ -48,6 +52,18 @@ std::string choices(const std::vector<std::string>& names) {
   return out;
 }
 
+// The cells of `row` (columns `columns`) that `table` has, in the table's column order.
+std::vector<Cell> cells_named(const std::vector<Cell>& row, const std::vector<std::string>& columns,
+                              const Table& table) {
+  std::vector<Cell> out;
+  for (const std::string& name : table.columns()) {
+    const auto at = std::find(columns.begin(), columns.end(), name);
+    if (at == columns.end()) throw std::logic_error("repr: the evaluator has no column '" + name + "'");
+    out.push_back(row.at(static_cast<std::size_t>(at - columns.begin())));
+  }
+  return out;
+}
+
 void add_task_options(CLI::App& cmd, repr::TaskSpec& task, std::string& features, std::string& seed) {
   cmd.add_option("--d", task.d, "token dimension d")->capture_default_str();
   cmd.add_option("--m", task.m, "number of basis functions m (representation dimension)")->capture_default_str();
@@ -69,20 +85,24 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
   o.training.validate();
   check_output_target(o.output);
 
-  repr::Trainer trainer(o.task, o.training);
+  // The runner's repr_training point and evaluator (repr/repr_evaluator.hpp); the table keeps the log's
+  // columns of its rows but the wall-clock `seconds`.
+  const Experiment experiment = repr::training_experiment(o.task, o.training);
+  repr::ReprEvaluator evaluator(experiment, o.training.threads);
   Table table({"step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood"});
   std::vector<long> steps;
   std::vector<double> gaps;
   ProgressBar progress("repr train", o.training.steps);
   long last = 0, diverged_at = -1;
-  trainer.train([&](const repr::LogRow& row) {
+  evaluator.on_log([&](const repr::LogRow& row) {
     if (diverged_at < 0 && !std::isfinite(row.train_loss)) diverged_at = row.step;
-    table.add_row({row.step, row.train_loss, row.loss_gap, row.pred_to_ridge_in, row.pred_to_ridge_ood});
     steps.push_back(row.step);
     gaps.push_back(row.loss_gap);
     progress.advance(row.step - last);
     last = row.step;
   });
+  for (const ExperimentPoint& point : expand_points(experiment))
+    for (const auto& row : evaluator.evaluate(point)) table.add_row(cells_named(row, evaluator.columns(), table));
   progress.finish();
   if (diverged_at >= 0)
     std::fprintf(stderr, "iclab repr: the loss diverged (not finite from step %ld on); lower --lr or --eta-q\n",
@@ -91,7 +111,7 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
   RunInfo info;
   info.command_line = command_line;
   info.extra["kind"] = "in-context learning with representations (Yang et al. 2024), training";
-  info.extra["repr"] = trainer.to_json();
+  info.extra["repr"] = evaluator.trainer_json();
   if (o.training.model == repr::ModelKind::attention) {
     const repr::RateFit fit = repr::fit_linear_rate(steps, gaps);
     if (fit.ok) {
@@ -121,13 +141,15 @@ void run_gap(ReprGapOptions o, const std::string& command_line) {
     spec.validate();
   }
   check_output_target(o.output);
+  // The runner's repr_gap points and evaluator (repr/gap_evaluator.hpp); the table keeps N and the gap's
+  // columns of its rows.
+  const Experiment experiment = repr::gap_experiment(o.task, lengths, o.dictionaries, o.prompts);
+  repr::ReprGapEvaluator evaluator(experiment);
   Table table({"N", "gap", "gap_std", "ridge_error", "best_error"});
-  ProgressBar progress("repr gap", static_cast<long>(lengths.size()));
-  for (long n : lengths) {
-    repr::TaskSpec spec = o.task;
-    spec.N = n;
-    const repr::GapPoint p = repr::performance_gap(spec, o.dictionaries, o.prompts);
-    table.add_row({p.N, p.gap, p.gap_std, p.ridge_error, p.best_error});
+  const auto points = expand_points(experiment);
+  ProgressBar progress("repr gap", static_cast<long>(points.size()));
+  for (const ExperimentPoint& point : points) {
+    for (const auto& row : evaluator.evaluate(point)) table.add_row(cells_named(row, evaluator.columns(), table));
     progress.advance();
   }
   progress.finish();

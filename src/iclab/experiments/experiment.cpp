@@ -321,9 +321,17 @@ void check_requirements(const Reader& r, const Experiment& e) {
 std::string module_use(const Experiment& e) {
   const ExperimentSchema& schema = experiment_schema();
   for (const std::string& name : e.compute)
-    if (!schema.find_quantity(name)->module.empty()) return "compute: '" + name + "'";
+    if (schema.find_quantity(name)->needs_torch) return "compute: '" + name + "'";
+  // A module's key is read by torch-free code only when a torch-free module quantity computed here takes
+  // it (repr_gap's m, K, N); any other (a simulation's `device`) needs the module's program.
+  const auto torch_free_use = [&](const KeySpec& key) {
+    return std::any_of(e.compute.begin(), e.compute.end(), [&](const std::string& name) {
+      const QuantitySpec* q = schema.find_quantity(name);
+      return !q->module.empty() && !q->needs_torch && ExperimentSchema::accepts(key, name);
+    });
+  };
   for (const KeySpec& key : schema.keys())
-    if (!key.module.empty() && e.sets(key.name)) return e.where(key.name);
+    if (!key.module.empty() && e.sets(key.name) && !torch_free_use(key)) return e.where(key.name);
   return "";
 }
 

@@ -83,8 +83,10 @@ struct ExperimentPoint {
   std::map<std::string, ParamValue> options;
 };
 
-// What of the experiment a module (schema.hpp) evaluates: "compute: 'Q'" for a module's quantity, else
-// where a module's key is set ("exp.toml:5: parameters.device"); "" when the core evaluates all of it.
+// What of the experiment needs the neural-network module's program (schema.hpp): "compute: 'Q'" for a
+// quantity that needs torch, else where a module's key is set that no torch-free module quantity computed
+// here takes ("exp.toml:5: parameters.device"); "" when the core and the torch-free module code
+// (iclab_modules: repr_gap) evaluate all of it.
 std::string module_use(const Experiment& experiment);
 
 // The points in canonical order (index = position). Throws InvalidArgument naming the parameter

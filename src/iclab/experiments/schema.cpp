@@ -151,7 +151,15 @@ void ExperimentSchema::add_module(const SchemaFile& file) {
       if (find_quantity(q.name)) bad_file(file, "quantity '" + q.name + "' is declared twice");
       q.description = text(file, *t, "description");
       q.module = module;
-      q.evaluated_by = evaluated_by;
+      // A quantity may override the file's `requires`: the torch-free ones (torch = false), evaluated by
+      // iclab_modules in every program.
+      q.evaluated_by = t->get("requires") ? text(file, *t, "requires") : evaluated_by;
+      if (const toml::node* torch = t->get("torch")) {
+        if (!torch->is_boolean()) bad_file(file, q.name + ".torch: expected true or false");
+        q.needs_torch = *torch->value<bool>();
+      } else {
+        q.needs_torch = true;
+      }
       q.needs = strings(file, t->get("needs"), "needs");
       q.exactly_one_of = strings(file, t->get("exactly_one_of"), "exactly_one_of");
       q.unused = strings(file, t->get("unused"), "unused");

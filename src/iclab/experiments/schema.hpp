@@ -38,6 +38,8 @@ struct QuantitySpec {
   std::string description;
   std::string module;                       // "" : the core's (their rules are in experiment.cpp)
   std::string evaluated_by;                 // what evaluates it, for messages (the file's `requires`; "" : the core)
+  bool needs_torch = false;                 // evaluated only by the program with libtorch (`iclab-nn`);
+                                            // false: the core, or a module's torch-free code (iclab_modules)
   std::vector<std::string> needs;           // keys that must be set
   std::vector<std::string> exactly_one_of;  // exactly one of these keys must be set
   std::vector<std::string> unused;          // keys it refuses, with unused_reason

@@ -13,6 +13,7 @@
 #include "iclab/nn/transformer_columns.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/repr/gap_evaluator.hpp"
 #include "iclab/repr/repr_columns.hpp"
 #include "iclab/repr/repr_evaluator.hpp"
 
@@ -256,6 +257,7 @@ nlohmann::json TransformerEvaluator::description() const {
 
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment) {
   if (computes_transformer(experiment)) return std::make_unique<TransformerEvaluator>(experiment);
+  if (repr::computes_repr_gap(experiment)) return std::make_unique<repr::ReprGapEvaluator>(experiment);
   if (repr::computes_repr(experiment)) return std::make_unique<repr::ReprEvaluator>(experiment);
   return make_point_evaluator(experiment, make_ridge_solver_on);
 }

@@ -65,7 +65,8 @@ class TransformerEvaluator : public Evaluator {
   std::function<void(long, const EpochLog&)> on_epoch_;
 };
 
-// The front ends' choice: a TransformerEvaluator for compute = ["transformer"], else the core's
+// The front ends' choice: a TransformerEvaluator for compute = ["transformer"], the repr evaluators
+// (ReprEvaluator, the torch-free ReprGapEvaluator) for Yang et al.'s quantities, else the core's
 // PointEvaluator with the tensor solver (nn/tensor_solver.hpp) for a simulation's `device`.
 std::unique_ptr<Evaluator> make_evaluator_with_nn(const Experiment& experiment);
 

@@ -1,18 +1,17 @@
-// The `repr_training` and `repr_gap` quantities of experiment files (docs/experiments.md,
-// "Representations"): Yang et al.'s figures (2408.10147) as grids of points that the runner evaluates,
-// resumes and shards like any other. Torch-free header.
+// The `repr_training` quantity of experiment files (docs/experiments.md, "Representations"): Yang et al.'s
+// training figures (2408.10147) as grids of points that the runner evaluates, resumes and shards like any
+// other (iclab_nn; the torch-free `repr_gap` is ReprGapEvaluator, gap_evaluator.hpp). Torch-free header.
 //
 // repr_training: at every point, one model (network = "attention", the one-layer H-head softmax attention,
 // or "transformer", the baseline) trained on the task (d, m, K, N, tau; seed = the experiment's seed); one
 // row per training log line (step, train_loss, loss_gap, pred_to_ridge_in, pred_to_ridge_ood, seconds).
 // `seconds` is wall-clock time since training started: the one column that is not a function of the
 // point alone (Fig 5 draws the curves against it).
-// repr_gap: at every point, the gap of ridge(m tau) to the best ridge(N tau) averaged over `dictionaries`
-// dictionary draws of `prompts` prompts each; one row (gap, gap_std, ridge_error, best_error).
 #pragma once
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iclab/experiments/evaluate.hpp"
@@ -22,13 +21,19 @@
 
 namespace iclab::repr {
 
+// The experiment that `iclab repr train` evaluates: repr_training of `task` with `options` (every key set,
+// `heads` the chosen network's), one point; seed = task.seed. Plain data: the evaluator checks the point.
+Experiment training_experiment(const TaskSpec& task, const TrainOptions& options);
+
 class ReprEvaluator : public Evaluator {
  public:
-  explicit ReprEvaluator(Experiment experiment);
+  // InvalidArgument unless the experiment computes repr_training alone. `threads`: torch's intra-op
+  // threads while a point trains (TrainOptions::threads; restored after each call).
+  explicit ReprEvaluator(Experiment experiment, int threads = 1);
 
   // repr_columns(experiment).columns (repr/repr_columns.hpp: torch-free, for merge).
   const std::vector<std::string>& columns() const override { return columns_; }
-  long work_units() const override;  // training steps (repr_training), or 1
+  long work_units() const override;  // training steps
   std::vector<std::vector<Cell>> evaluate(const ExperimentPoint& point,
                                           const std::function<void()>& on_unit = {}) override;
   void validate(const ExperimentPoint& point) override;
@@ -38,13 +43,18 @@ class ReprEvaluator : public Evaluator {
   TaskSpec task(const ExperimentPoint& point) const;
   TrainOptions training(const ExperimentPoint& point) const;
 
- private:
-  std::vector<Cell> parameter_cells(const ExperimentPoint& point) const;
+  // Optional: called with every training log line of evaluate(), e.g. for a front end's progress.
+  void on_log(std::function<void(const LogRow&)> callback) { on_log_ = std::move(callback); }
+  // The trainer's description (Trainer::to_json) after the last evaluate(); null before.
+  const nlohmann::json& trainer_json() const { return trainer_json_; }
 
+ private:
   Experiment experiment_;
-  bool training_ = false;                 // repr_training (else repr_gap)
   std::vector<std::string> option_keys_;  // the repr keys set, besides d and tau, in column order
   std::vector<std::string> columns_;
+  int threads_ = 1;
+  std::function<void(const LogRow&)> on_log_;
+  nlohmann::json trainer_json_;
 };
 
 }  // namespace iclab::repr

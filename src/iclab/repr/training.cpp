@@ -81,19 +81,24 @@ ModelKind parse_model(const std::string& text) {
   if (const auto at = position_of(model_names(), text)) return static_cast<ModelKind>(*at);
   throw InvalidArgument("--model: '" + text + "' is not one of " + model_names()[0] + ", " + model_names()[1]);
 }
+// The `optimizer` and `objective` values of src/iclab/repr/schema.toml, in enum order.
 OptimizerKind parse_optimizer(const std::string& text) {
-  if (text == "adam") return OptimizerKind::adam;
-  if (text == "gd") return OptimizerKind::gd;
-  throw InvalidArgument("--optimizer: '" + text + "' is not one of adam, gd");
+  const std::vector<std::string>& names = experiment_schema().values("optimizer");
+  if (const auto at = position_of(names, text)) return static_cast<OptimizerKind>(*at);
+  throw InvalidArgument("--optimizer: '" + text + "' is not one of " + names.at(0) + ", " + names.at(1));
 }
 Objective parse_objective(const std::string& text) {
-  if (text == "population") return Objective::population;
-  if (text == "sampled") return Objective::sampled;
-  throw InvalidArgument("--objective: '" + text + "' is not one of population, sampled");
+  const std::vector<std::string>& names = experiment_schema().values("objective");
+  if (const auto at = position_of(names, text)) return static_cast<Objective>(*at);
+  throw InvalidArgument("--objective: '" + text + "' is not one of " + names.at(0) + ", " + names.at(1));
 }
 std::string to_string(ModelKind kind) { return model_names().at(static_cast<std::size_t>(kind)); }
-std::string to_string(OptimizerKind kind) { return kind == OptimizerKind::adam ? "adam" : "gd"; }
-std::string to_string(Objective objective) { return objective == Objective::population ? "population" : "sampled"; }
+std::string to_string(OptimizerKind kind) {
+  return experiment_schema().values("optimizer").at(static_cast<std::size_t>(kind));
+}
+std::string to_string(Objective objective) {
+  return experiment_schema().values("objective").at(static_cast<std::size_t>(objective));
+}
 
 void TrainOptions::validate() const {
   if (heads < 1) throw InvalidArgument("--heads: must be >= 1");
