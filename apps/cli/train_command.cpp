@@ -12,10 +12,13 @@
 
 #include "commands.hpp"
 #include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/schema.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/architecture.hpp"
 #include "iclab/nn/ensemble.hpp"
+#include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/number.hpp"
 #include "iclab/params/threads.hpp"
@@ -37,36 +40,14 @@ struct TrainCommandOptions {
   OutputOptions output;
 };
 
-// "0.1" is a fraction of the n contexts; "16" (an integer >= 1) is a size.
-void parse_batch(const std::string& text, nn::TrainingOptions& t) {
+// "0.1" is a fraction of the n contexts; "16" (an integer >= 1) is a size: the experiment's `batch`.
+double parse_batch(const std::string& text) {
   const double value = to_finite_number(text).value_or(0.0);  // 0: neither a fraction nor a size
-  if (value > 0.0 && value < 1.0) {
-    t.batch_fraction = value;
-  } else if (value >= 1.0 && value <= 0x1p53 && value == std::floor(value)) {  // exact, and a long holds it
-    t.batch_size = static_cast<long>(value);
-  } else {
+  const bool fraction = value > 0.0 && value < 1.0;
+  const bool size = value >= 1.0 && value <= 0x1p53 && value == std::floor(value);  // exact, and a long holds it
+  if (!fraction && !size)
     throw InvalidArgument("--batch: expected a fraction in (0, 1) or an integer size >= 1, got '" + text + "'");
-  }
-}
-
-nn::EnsembleMember base_member(const TrainCommandOptions& o) {
-  nn::EnsembleMember m;
-  m.data.d = o.d;
-  m.data.alpha = o.alpha;
-  m.data.rho = o.rho;
-  m.data.link = parse_link(o.link);
-  m.architecture.hidden = o.hidden;
-  m.architecture.gelu_mlp = o.gelu_mlp;
-  m.architecture.mlp_residual = !o.no_mlp_residual;
-  m.architecture.attention_residual = !o.no_attention_residual;
-  m.training.learning_rate = o.lr;
-  m.training.weight_decay = o.weight_decay;
-  parse_batch(o.batch, m.training);
-  m.training.epochs = o.epochs;
-  m.training.steps = o.steps;
-  m.training.device = o.device;
-  m.training.threads = o.threads;
-  return m;
+  return value;
 }
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -81,43 +62,67 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return out;
 }
 
-// The product model x ctrain x kappa x tau x seed (the last fastest), validated before any training.
+// The members the command trains, built as the runner builds them: the points of a `transformer`
+// experiment (grid model x ctrain x kappa x tau, the first slowest) and, per point, one member per
+// --seed (the last fastest) from TransformerEvaluator::setup, with the seed as its training seed
+// instead of the runner's per-repetition seed. Validated before any training.
 std::vector<nn::EnsembleMember> members_of(const TrainCommandOptions& o) {
   if (o.epochs <= 0 && o.steps <= 0) throw InvalidArgument("--epochs: give --epochs N or --steps N (N >= 1)");
   if (o.epochs > 0 && o.steps > 0) throw InvalidArgument("--steps: give either --epochs or --steps, not both");
-  std::vector<nn::Architecture> models;
-  for (const std::string& name : split(o.model, ',')) models.push_back(nn::parse_architecture(name));
-  std::vector<std::string> ctrains{""};
-  if (!o.ctrain.empty()) {
-    ctrains.clear();
-    for (const TaskCovariance& c : parse_covariance_list(o.ctrain, o.d, "--ctrain")) ctrains.push_back(c.spec());
-  }
-  const auto kappas = parse_value_list(o.kappa, "--kappa", {.allow_infinity = true});
-  const auto taus = parse_value_list(o.tau, "--tau");
+  std::vector<ParamValue> models, ctrains, kappas, taus;
+  for (const std::string& name : split(o.model, ',')) models.emplace_back(nn::to_string(nn::parse_architecture(name)));
+  if (!o.ctrain.empty())
+    for (const TaskCovariance& c : parse_covariance_list(o.ctrain, o.d, "--ctrain")) ctrains.emplace_back(c.spec());
+  for (double kappa : parse_value_list(o.kappa, "--kappa", {.allow_infinity = true})) kappas.emplace_back(kappa);
+  for (double tau : parse_value_list(o.tau, "--tau")) taus.emplace_back(tau);
   std::vector<std::uint64_t> seeds;
   for (double seed : parse_value_list(o.seed, "--seed")) {
     if (!(seed >= 0 && seed < 9007199254740992.0) || seed != std::floor(seed))
       throw InvalidArgument("--seed: expected integers in [0, 2^53), got '" + o.seed + "'");
     seeds.push_back(static_cast<std::uint64_t>(seed));
   }
-  const nn::EnsembleMember base = base_member(o);
+  Experiment experiment;
+  experiment.name = "train";
+  experiment.compute = {experiment_schema().module_quantities("nn").at(0)};  // transformer
+  experiment.repeats = 1;
+  const auto number = [](double v) { return std::vector<ParamValue>{v}; };
+  const auto flag = [](bool v) { return std::vector<ParamValue>{v ? 1.0 : 0.0}; };
+  experiment.fixed = {
+      {"d", number(static_cast<double>(o.d))},
+      {"alpha", number(o.alpha)},
+      {"rho", number(o.rho)},
+      {"link", {o.link}},
+      {"hidden", number(static_cast<double>(o.hidden))},
+      {"gelu_mlp", flag(o.gelu_mlp)},
+      {"mlp_residual", flag(!o.no_mlp_residual)},
+      {"attention_residual", flag(!o.no_attention_residual)},
+      {"lr", number(o.lr)},
+      {"weight_decay", number(o.weight_decay)},
+      {"batch", number(parse_batch(o.batch))},
+      {o.epochs > 0 ? "epochs" : "steps", number(static_cast<double>(o.epochs > 0 ? o.epochs : o.steps))},
+      {"device", {o.device}},
+      {"test_contexts", number(static_cast<double>(o.test_contexts))},
+      {"train_loss_every", number(static_cast<double>(o.train_loss_every))}};
+  const auto axis = [&](const char* key, std::vector<ParamValue> values) {
+    if (values.empty()) return;
+    ExperimentAxis a;
+    a.keys = {key};
+    a.values = {std::move(values)};
+    experiment.axes.push_back(std::move(a));
+  };
+  axis("model", models);
+  axis("ctrain", ctrains);
+  axis("kappa", kappas);
+  axis("tau", taus);
+  const nn::TransformerEvaluator evaluator(experiment);
   std::vector<nn::EnsembleMember> members;
-  for (nn::Architecture model : models)
-    for (const std::string& ctrain : ctrains)
-      for (double kappa : kappas)
-        for (double tau : taus)
-          for (std::uint64_t seed : seeds) {
-            nn::EnsembleMember m = base;
-            m.architecture.architecture = model;
-            m.data.ctrain = ctrain;
-            m.data.kappa = kappa;
-            m.data.tau = tau;
-            m.training.seed = seed;
-            m.data.validate();
-            m.architecture.validate();
-            m.training.validate();
-            members.push_back(std::move(m));
-          }
+  for (const ExperimentPoint& point : expand_points(experiment))
+    for (std::uint64_t seed : seeds) {
+      nn::TransformerSetup s = evaluator.setup(point, 0);
+      s.training.seed = seed;
+      s.training.threads = o.threads;
+      members.push_back({std::move(s.data), std::move(s.architecture), std::move(s.training)});
+    }
   return members;
 }
 
@@ -263,7 +268,8 @@ void run_train(const TrainCommandOptions& o, const CLI::App& cmd, const std::str
       return nn::EnsembleTrainer(std::move(part), engine);
     }();
     long active = trainer.size();
-    trainer.train(
+    const auto scores = nn::train_and_score(
+        trainer, tests, o.test_contexts, o.train_loss_every,
         [&](long m, const nn::EpochLog& e) {
           if (e.step == trainer.total_steps(m)) --active;
           if (!log) return;
@@ -281,20 +287,15 @@ void run_train(const TrainCommandOptions& o, const CLI::App& cmd, const std::str
           if (e.train_loss) line["train_loss"] = *e.train_loss;
           *log << line.dump() << '\n' << std::flush;
         },
-        o.train_loss_every, [&](long, long) { progress.advance(active); });
-    if (!o.save.empty()) trainer.save(o.save);
-    const auto train_losses = trainer.train_losses();
-    const auto idg = trainer.idg_errors(o.test_contexts);
-    std::vector<std::vector<double>> icl;
-    for (const std::string& test : tests) {
-      // The default test of a kappa = inf member is its IDG test (the same contexts).
-      icl.push_back(trainer.icl_errors(test, o.test_contexts));
-    }
+        [&](long, long) { progress.advance(active); },
+        [&](nn::EnsembleTrainer& trained) {
+          if (!o.save.empty()) trained.save(o.save);
+        });
     // A diverged training (e.g. --lr 1e10) leaves NaN or inf losses and errors: fail loudly, not with exit 0.
     for (long m = 0; m < trainer.size(); ++m) {
-      const auto k = static_cast<std::size_t>(m);
-      bool finite = std::isfinite(train_losses[k]) && std::isfinite(idg[k]);
-      for (const auto& errors : icl) finite = finite && std::isfinite(errors[k]);
+      const auto& score = scores[static_cast<std::size_t>(m)];
+      bool finite = std::isfinite(score.train_loss) && std::isfinite(score.idg_error);
+      for (double error : score.icl_errors) finite = finite && std::isfinite(error);
       if (!finite) {
         const auto& member = trainer.member(m);
         throw std::runtime_error("train: the model (" + nn::to_string(member.architecture.architecture) + ", seed " +
@@ -310,12 +311,12 @@ void run_train(const TrainCommandOptions& o, const CLI::App& cmd, const std::str
       const long steps_done = std::min(trainer.steps_done(), trainer.total_steps(m));
       const long epochs_done = (steps_done + trainer.steps_per_epoch(m) - 1) / trainer.steps_per_epoch(m);
       const std::string train_spec = member.data.ctrain.empty() ? "iso" : member.data.ctrain;
+      const auto& score = scores[static_cast<std::size_t>(m)];
       for (std::size_t t = 0; t < tests.size(); ++t)
         table.add_row({nn::to_string(member.architecture.architecture), member.data.d, member.data.alpha,
                        member.data.tau, member.data.kappa, member.data.rho, train_spec,
-                       static_cast<long>(member.training.seed), epochs_done, steps_done,
-                       train_losses[static_cast<std::size_t>(m)], tests[t].empty() ? train_spec : tests[t],
-                       icl[t][static_cast<std::size_t>(m)], idg[static_cast<std::size_t>(m)]});
+                       static_cast<long>(member.training.seed), epochs_done, steps_done, score.train_loss,
+                       tests[t].empty() ? train_spec : tests[t], score.icl_errors[t], score.idg_error});
     }
   }
   progress.finish();

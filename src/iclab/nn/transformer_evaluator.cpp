@@ -46,6 +46,28 @@ std::string describe(const ExperimentPoint& p) {
 
 }  // namespace
 
+std::vector<TransformerScores> train_and_score(EnsembleTrainer& trainer, const std::vector<std::string>& tests,
+                                               long test_contexts, long train_loss_every,
+                                               const std::function<void(long, const EpochLog&)>& on_epoch,
+                                               const std::function<void(long, long)>& on_step,
+                                               const std::function<void(EnsembleTrainer&)>& on_trained) {
+  trainer.train(on_epoch, train_loss_every, on_step);
+  if (on_trained) on_trained(trainer);
+  std::vector<TransformerScores> scores(static_cast<std::size_t>(trainer.size()));
+  const auto train_losses = trainer.train_losses();
+  const auto idg = trainer.idg_errors(test_contexts);
+  for (std::size_t m = 0; m < scores.size(); ++m) {
+    scores[m].train_loss = train_losses[m];
+    scores[m].idg_error = idg[m];
+  }
+  for (const std::string& test : tests) {
+    // The default test of a kappa = inf member is its IDG test (the same contexts).
+    const auto icl = trainer.icl_errors(test, test_contexts);
+    for (std::size_t m = 0; m < scores.size(); ++m) scores[m].icl_errors.push_back(icl[m]);
+  }
+  return scores;
+}
+
 std::uint64_t TransformerEvaluator::training_seed(std::uint64_t experiment_seed, long repetition) {
   return point_key("transformer-training;seed=" + std::to_string(experiment_seed) +
                    ";repetition=" + std::to_string(repetition));
@@ -153,11 +175,8 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
   EnsembleOptions engine;
   engine.device = members.front().training.device;
   const auto plan = EnsembleTrainer::plan(members, engine, EnsembleTrainer::available_bytes(engine.device) / 10 * 8);
-  struct Scores {
-    double train_loss = 0, idg = 0;
-    std::map<std::string, double> icl;
-  };
-  std::vector<Scores> scores(members.size());
+  std::vector<TransformerScores> scores(members.size());
+  std::vector<std::map<std::string, double>> icl_by_test(members.size());
   for (const auto& part : plan) {
     std::vector<EnsembleMember> subset;
     for (std::size_t k : part) subset.push_back(members[k]);
@@ -176,21 +195,16 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
       for (; emitted < target; ++emitted)
         if (on_unit) on_unit();
     };
-    trainer.train(log, setups[part.front()].train_loss_every,
-                  [&](long done, long total) { emit_to(total > 0 ? training_units * done / total : 0); });
-    const auto train_losses = trainer.train_losses();
-    const auto idg = trainer.idg_errors(setups[part.front()].test_contexts);
     std::vector<std::string> tests;  // the union of the members' tests, in first-seen order
     for (std::size_t k : part)
       for (const std::string& t : setups[k].tests)
         if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
-    for (const std::string& t : tests) {
-      const auto icl = trainer.icl_errors(t, setups[part.front()].test_contexts);
-      for (std::size_t j = 0; j < part.size(); ++j) scores[part[j]].icl[t] = icl[j];
-    }
+    const auto part_scores =
+        train_and_score(trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
+                        [&](long done, long total) { emit_to(total > 0 ? training_units * done / total : 0); });
     for (std::size_t j = 0; j < part.size(); ++j) {
-      scores[part[j]].train_loss = train_losses[j];
-      scores[part[j]].idg = idg[j];
+      scores[part[j]] = part_scores[j];
+      for (std::size_t t = 0; t < tests.size(); ++t) icl_by_test[part[j]][tests[t]] = part_scores[j].icl_errors[t];
     }
     emit_to(part_units);
   }
@@ -206,7 +220,7 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
       const long batch = minibatch_size(s.data, s.training);
       const long total_steps = scheduled_steps(s.data, s.training);
       for (const std::string& test : s.tests) {
-        const double icl = scores[k].icl.at(test), idg = scores[k].idg;
+        const double icl = icl_by_test[k].at(test), idg = scores[k].idg_error;
         std::vector<Cell> row{static_cast<long>(p.index),
                               s.data.d,
                               s.data.alpha,

@@ -18,6 +18,7 @@
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/nn/architecture.hpp"
+#include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/trainer.hpp"
 
 namespace iclab::nn {
@@ -31,6 +32,23 @@ struct TransformerSetup {
   long train_loss_every = 0;
   std::vector<std::string> tests;  // ICL test covariance specs; "" : the pretraining law
 };
+
+// A trained member's scores: its train loss, its IDG error and its ICL error on each test.
+struct TransformerScores {
+  double train_loss = 0.0, idg_error = 0.0;
+  std::vector<double> icl_errors;  // one per test, in the order of `tests`
+};
+
+// Trains `trainer` to its schedule and scores every member: the full-set train loss, the IDG error and
+// the ICL error of each of `tests` ("" : the pretraining law), each on `test_contexts` fresh contexts.
+// The one code path of the runner's `transformer` quantity and `iclab train`, so that their numbers agree
+// bit for bit. `on_epoch` and `on_step` are EnsembleTrainer::train's; `on_trained` runs between training
+// and scoring (e.g. to save a checkpoint).
+std::vector<TransformerScores> train_and_score(EnsembleTrainer& trainer, const std::vector<std::string>& tests,
+                                               long test_contexts, long train_loss_every,
+                                               const std::function<void(long, const EpochLog&)>& on_epoch = {},
+                                               const std::function<void(long, long)>& on_step = {},
+                                               const std::function<void(EnsembleTrainer&)>& on_trained = {});
 
 class TransformerEvaluator : public Evaluator {
  public:
