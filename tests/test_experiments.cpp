@@ -501,6 +501,30 @@ TEST_F(Runner, WithoutTheNnProgramTorchFreeModuleWorkRunsAlone) {
   EXPECT_EQ(slurp(fig / "lu2024-fig5.gp"), script);
 }
 
+// docs/schema.md is the schema, generated: exactly schema_markdown's text, which `iclab schema --markdown`
+// prints (DEVELOPERS.md: how to regenerate it after editing a schema file). It names every quantity, key
+// and allowed value (the model names) of the core and the modules.
+TEST_F(Runner, SchemaDocIsTheSchema) {
+  const std::string md = schema_markdown(experiment_schema());
+  EXPECT_EQ(slurp(fs::path(ICLAB_SOURCE_DIR) / "docs" / "schema.md"), md)
+      << "docs/schema.md differs from the schema: regenerate it with `iclab schema --markdown > docs/schema.md`";
+  ASSERT_EQ(run("schema --markdown"), 0);
+  EXPECT_EQ(slurp(dir_ / "stdout"), md);
+  const ExperimentSchema& schema = experiment_schema();
+  for (const QuantitySpec& q : schema.quantities())
+    EXPECT_NE(md.find("| `" + q.name + "` |"), std::string::npos) << q.name;
+  for (const KeySpec& k : schema.keys()) {
+    EXPECT_NE(md.find("| `" + k.name + "` | "), std::string::npos) << k.name;
+    if (!k.domain.empty()) continue;  // link names: a domain of their own, not listed per key
+    for (const std::string& v : k.values)
+      EXPECT_NE(md.find("| `" + k.name + "` | `" + v + "` |"), std::string::npos) << k.name << " = " << v;
+  }
+  ASSERT_EQ(run("schema"), 0);  // JSON: the same registry, for tools
+  const auto j = nlohmann::json::parse(slurp(dir_ / "stdout"));
+  EXPECT_EQ(j.at("quantities").size(), schema.quantities().size());
+  EXPECT_EQ(j.at("keys").size(), schema.keys().size());
+}
+
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
   write(dir_ / "sweep.toml", kLongSweep);
   ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + (dir_ / "reference").string() + " --quiet"), 0);

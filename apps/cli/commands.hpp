@@ -24,6 +24,7 @@ Runner add_alignment_commands(CLI::App& app);  // align, heatmap, kspectrum
 Runner add_plot_command(CLI::App& app);
 Command add_run_commands(CLI::App& app);  // run, merge
 Command add_reproduce_command(CLI::App& app);
+Runner add_schema_command(CLI::App& app);  // the experiment schema, as JSON or docs/schema.md
 // repr gap (torch-free: every program), repr train (only with the neural-network module)
 Runner add_repr_command(CLI::App& app);
 #ifdef ICLAB_HAVE_NN

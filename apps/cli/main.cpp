@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   add(iclab::cli::add_run_commands);
   add(iclab::cli::add_reproduce_command);
   add(iclab::cli::add_repr_command);
+  add(iclab::cli::add_schema_command);
 #ifdef ICLAB_HAVE_NN
   add(iclab::cli::add_train_command);
 #else

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
@@ -38,6 +39,19 @@ std::vector<KeySpec> core_keys() {
       core_key("ctrain", KeyKind::text, "a covariance spec (e.g. 'power:0.9')"),
       core_key("ctest", KeyKind::text, "a covariance spec (e.g. 'power:0.9')", true),
   };
+  const char* help[] = {"token dimension",
+                        "context length ratio l/d",
+                        "pretraining contexts ratio n/d^2 (Yang et al.: the representation-noise variance)",
+                        "task diversity k/d (inf: every context its own task)",
+                        "label-noise variance",
+                        "ridge penalty of the Gamma* fit (0: ridgeless)",
+                        "test context length ratio l_test/d (default alpha)",
+                        "the law of the tasks: Gaussian, or on the sphere ||w|| = sqrt(d)",
+                        "how contexts are assigned to the k tasks",
+                        "pretraining task covariance",
+                        "test task covariance"};
+  static_assert(std::size(help) == 11);
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i].help = help[i];
   for (KeySpec& k : keys) {
     if (k.name == "rho" || k.name == "lambda") k.minimum = 0.0;
     if (k.name == "ctrain" || k.name == "ctest") k.domain = "covariance";
@@ -256,6 +270,135 @@ std::vector<std::string> ExperimentSchema::keys_of(const std::string& quantity) 
   for (const KeySpec& k : keys_)
     if (!k.module.empty() && accepts(k, quantity)) out.push_back(k.name);
   return out;
+}
+
+std::string to_string(KeyKind kind) {
+  switch (kind) {
+    case KeyKind::integer:
+      return "integer";
+    case KeyKind::count:
+      return "count";
+    case KeyKind::number:
+      return "number";
+    case KeyKind::number_or_inf:
+      return "number_or_inf";
+    case KeyKind::text:
+      return "text";
+    case KeyKind::boolean:
+      return "boolean";
+    case KeyKind::batch:
+      return "batch";
+  }
+  return "";
+}
+
+namespace {
+
+// A table cell: '|' would end it, a line break would end the row.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '|')
+      out += "\\|";
+    else
+      out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+std::string code_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "`" : ", `") + name + "`";
+  return out;
+}
+
+void quantity_table(std::string& md, const std::vector<const QuantitySpec*>& quantities, bool module) {
+  if (!module) {  // the core's rules are code (experiment.cpp), shown in docs/experiments.md
+    md += "| quantity | description |\n|---|---|\n";
+    for (const QuantitySpec* q : quantities) md += "| `" + q->name + "` | " + cell(q->description) + " |\n";
+    return;
+  }
+  md += "| quantity | description | needs | refuses | own rows | evaluated by |\n|---|---|---|---|---|---|\n";
+  for (const QuantitySpec* q : quantities) {
+    std::string needs = code_list(q->needs);
+    if (!q->exactly_one_of.empty())
+      needs += (needs.empty() ? "" : "; ") + std::string("exactly one of ") + code_list(q->exactly_one_of);
+    std::string refuses = code_list(q->unused);
+    if (!q->unused_reason.empty()) refuses += " (" + q->unused_reason + ")";
+    const std::string by = q->module.empty() ? "the core (every program)"
+                           : q->needs_torch  ? q->evaluated_by + ", `iclab-nn`"
+                                             : q->evaluated_by + ", every program";
+    md += "| `" + q->name + "` | " + cell(q->description) + " | " + cell(needs) + " | " + cell(refuses) + " | " +
+          (q->alone ? "yes" : "") + " | " + cell(by) + " |\n";
+  }
+}
+
+void key_table(std::string& md, const std::vector<const KeySpec*>& keys, bool module) {
+  md += module ? "| key | kind | allowed | for | meaning |\n|---|---|---|---|---|\n"
+               : "| key | kind | allowed | meaning |\n|---|---|---|---|\n";
+  for (const KeySpec* k : keys) {
+    std::string kind = to_string(k->kind);
+    if (k->row_level) kind += ", row-level";
+    md += "| `" + k->name + "` | " + kind + " | " + cell(k->allowed) + " | ";
+    if (module) md += cell(code_list(k->quantities)) + " | ";
+    md += cell(k->help) + " |\n";
+  }
+}
+
+// The allowed values of text keys, with their labels: the model names and the other enums.
+void value_table(std::string& md, const std::vector<const KeySpec*>& keys) {
+  bool any = false;
+  for (const KeySpec* k : keys) {
+    if (k->kind != KeyKind::text || k->values.empty() || !k->domain.empty()) continue;
+    if (!any)
+      md +=
+          "\nAllowed values of the text keys (the model names among them), in the order of their enum:\n\n"
+          "| key | value | label |\n|---|---|---|\n";
+    any = true;
+    for (std::size_t i = 0; i < k->values.size(); ++i)
+      md += "| `" + k->name + "` | `" + k->values[i] + "` | " + (k->labels.empty() ? "" : cell(k->labels[i])) + " |\n";
+  }
+}
+
+}  // namespace
+
+std::string schema_markdown(const ExperimentSchema& schema) {
+  std::string md =
+      "# The experiment schema\n\n"
+      "<!-- Generated: `iclab schema --markdown > docs/schema.md` after editing src/iclab/experiments/schema.cpp\n"
+      "     or a module's schema.toml. Do not edit by hand: Runner.SchemaDocIsTheSchema (tests/test_experiments.cpp)\n"
+      "     fails while this page and the schema differ. -->\n\n"
+      "Every quantity an experiment file may `compute` and every key it may set ([experiments.md](experiments.md)\n"
+      "has the file format, [columns.md](columns.md) the result columns). The core's are the linear model's; the\n"
+      "core's rules for its quantities (which keys each needs) are in experiments.md. A module declares its own\n"
+      "in a schema file compiled into every program, so that `iclab` without libtorch checks a module's\n"
+      "experiment file completely before it runs it, or hands it to `iclab-nn` when it needs torch. A module's\n"
+      "key applies to the quantities listed under *for*; the core's keys apply to every quantity.\n";
+  std::vector<std::string> modules = {""};
+  for (const QuantitySpec& q : schema.quantities())
+    if (std::find(modules.begin(), modules.end(), q.module) == modules.end()) modules.push_back(q.module);
+  for (const KeySpec& k : schema.keys())
+    if (std::find(modules.begin(), modules.end(), k.module) == modules.end()) modules.push_back(k.module);
+  for (const std::string& module : modules) {
+    std::vector<const QuantitySpec*> quantities;
+    for (const QuantitySpec& q : schema.quantities())
+      if (q.module == module) quantities.push_back(&q);
+    std::vector<const KeySpec*> keys;
+    for (const KeySpec& k : schema.keys())
+      if (k.module == module) keys.push_back(&k);
+    md += module.empty() ? "\n## The core: the linear model\n"
+                         : "\n## Module `" + module + "` (src/iclab/" + module + "/schema.toml)\n";
+    if (!quantities.empty()) {
+      md += "\nQuantities:\n\n";
+      quantity_table(md, quantities, !module.empty());
+    }
+    if (!keys.empty()) {
+      md += "\nKeys:\n\n";
+      key_table(md, keys, !module.empty());
+      value_table(md, keys);
+    }
+  }
+  return md;
 }
 
 const ExperimentSchema& experiment_schema() {

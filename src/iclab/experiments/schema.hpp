@@ -83,6 +83,14 @@ class ExperimentSchema {
 // The core's schema plus every compiled-in module's (built once, immutable).
 const ExperimentSchema& experiment_schema();
 
+// The kind's name as schema files spell it ("count", "number", ...; the core's "integer", "number_or_inf").
+std::string to_string(KeyKind kind);
+
+// The schema as a Markdown page, docs/schema.md (`iclab schema --markdown` writes it; tests/test_experiments
+// checks that the page is exactly this text): the core's quantities and keys, then each module's, with
+// their allowed values (the model names) and labels.
+std::string schema_markdown(const ExperimentSchema& schema);
+
 // "'a'", "'a' or 'b'", "'a', 'b' or 'c'".
 std::string quoted_choices(const std::vector<std::string>& values);
 // The position of `text` in `values` (a module's enum value), or std::nullopt.
