@@ -209,6 +209,16 @@ void render(const Figure& figure, const std::string& dir, const std::string& nam
   plot::render(figure, dir + "/" + name);
 }
 
+// A figure of one panel, 6 x 4.2 in (the heatmap and the single-panel figures).
+void render_one_panel(Panel panel, const std::string& title, const std::string& dir, const std::string& name) {
+  Figure f;
+  f.title = title;
+  f.panels = {std::move(panel)};
+  f.panel_width_in = 6.0;
+  f.panel_height_in = 4.2;
+  render(f, dir, name);
+}
+
 }  // namespace
 
 void plot_lu2024_fig1(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
@@ -425,12 +435,7 @@ void plot_letey2025_fig4(const std::string& dir, [[maybe_unused]] const PlotOpti
   panel.heatmap->colorbar_label = "improvement of e_{ICL} over C_{train} = C_{test} (%)";
   panel.heatmap->diverging = true;
   panel.hlines = {0.0};
-  Figure f;
-  f.title = "Letey et al. Fig 4: optimal pretraining";
-  f.panels = {std::move(panel)};
-  f.panel_width_in = 6.0;
-  f.panel_height_in = 4.2;
-  render(f, dir, "letey2025-fig4");
+  render_one_panel(std::move(panel), "Letey et al. Fig 4: optimal pretraining", dir, "letey2025-fig4");
 }
 
 void plot_letey2025_fig5(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
@@ -467,12 +472,8 @@ void plot_letey2025_fig6(const std::string& dir, [[maybe_unused]] const PlotOpti
         authors_markers(*authors, columns::kappa, columns::icl_mean, columns::icl_std, authors_label(*authors)));
   panel.hlines = distinct_numbers(sim, columns::rho);                         // the label noise
   if (const double f = lowrank_fraction(ctrain); f == f) panel.vlines = {f};  // kappa = rank(C_train)/d
-  Figure f;
-  f.title = "Letey et al. Fig 6: the task-diversity transition sits at κ = rank(C_{train})/d";
-  f.panels = {std::move(panel)};
-  f.panel_width_in = 6.0;
-  f.panel_height_in = 4.2;
-  render(f, dir, "letey2025-fig6");
+  render_one_panel(std::move(panel), "Letey et al. Fig 6: the task-diversity transition sits at κ = rank(C_{train})/d",
+                   dir, "letey2025-fig6");
 }
 
 void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const PlotOptions& options) {
@@ -487,12 +488,8 @@ void plot_letey2025_testtime(const std::string& dir, [[maybe_unused]] const Plot
   add_theory_and_simulations(panel, th, columns::e_icl, sim, columns::icl_mean, columns::icl_std, columns::alpha_test,
                              columns::ctrain, label);
   panel.vlines = distinct_numbers(sim, columns::alpha);  // the pretraining context length
-  Figure f;
-  f.title = "Letey et al.: ICL error against the test-time context length";
-  f.panels = {std::move(panel)};
-  f.panel_width_in = 6.0;
-  f.panel_height_in = 4.2;
-  render(f, dir, "letey2025-testtime");
+  render_one_panel(std::move(panel), "Letey et al.: ICL error against the test-time context length", dir,
+                   "letey2025-testtime");
 }
 
 }  // namespace iclab
