@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "iclab/nn/chunk_kernels.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/trainer.hpp"
 
@@ -167,6 +170,94 @@ TEST(Ensemble, PlanSplitsByCompatibilityAndMemory) {
   } catch (const iclab::InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("memory: one model"), std::string::npos) << e.what();
   }
+}
+
+// The CPU kernels of every instruction set this processor has give the baseline's (SSE2) bits, so a
+// member's numbers do not depend on the machine's vector width either. Shapes leave partial vectors
+// (widths 3-33 against 4, 8 or 16 lanes), partial blocks of rows (7 rows), several column groups (100
+// columns: 25, 13 or 7 vectors in groups of 6) and partial blocks of LayerNorm rows; attention is causal,
+// query-only or linear.
+TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
+  namespace k = iclab::nn::kernels;
+  std::vector<k::Isa> wider;
+  for (k::Isa isa : {k::Isa::avx2, k::Isa::avx512})
+    if (k::available(isa)) wider.push_back(isa);
+  if (wider.empty()) GTEST_SKIP() << "this processor runs only the baseline kernels";
+  std::mt19937 bits(20260101);
+  auto random = [&](long n) {  // uniform in [-1, 1), from the generator's bits (no library distribution)
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (float& x : v) x = static_cast<float>(bits() >> 8) * 0x1p-23f - 1.0f;
+    return v;
+  };
+  auto expect_same = [&](const std::string& what, const auto& run) {  // run(isa) -> the outputs, concatenated
+    const std::vector<float> expected = run(k::Isa::baseline);
+    for (k::Isa isa : wider) {
+      const std::vector<float> got = run(isa);
+      ASSERT_EQ(got.size(), expected.size()) << what;
+      EXPECT_EQ(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)), 0)
+          << what << ", instruction set " << static_cast<int>(isa);
+    }
+  };
+  auto join = [](std::vector<float> a, const std::vector<float>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const long members = 3, chunks = 5;
+  const std::vector<std::int64_t> owner = {0, 2, 2, 1, 2};
+  for (long rows : {7L, 176L}) {
+    const k::Chunks layout{owner.data(), chunks, rows};
+    const auto member_chunks = k::chunks_of_members(layout, members);
+    for (long in : {3L, 10L, 11L, 33L})
+      for (long out : {1L, 10L, 17L, 100L})
+        for (bool with_bias : {true, false}) {
+          const std::string what = "dense " + std::to_string(rows) + " rows, " + std::to_string(in) + " -> " +
+                                   std::to_string(out) + (with_bias ? " + bias" : "");
+          const auto x = random(chunks * rows * in), w = random(members * out * in), b = random(members * out),
+                     g = random(chunks * rows * out);
+          expect_same(what, [&](k::Isa isa) {
+            std::vector<float> y(g.size()), dx(x.size()), dw(w.size()), db(b.size());
+            k::dense_forward(layout, x.data(), in, w.data(), with_bias ? b.data() : nullptr, out, y.data(), 0, chunks,
+                             isa);
+            k::dense_backward_input(layout, g.data(), w.data(), in, out, dx.data(), 0, chunks, isa);
+            k::dense_backward_parameters(member_chunks, rows, x.data(), in, g.data(), out, dw.data(),
+                                         with_bias ? db.data() : nullptr, 0, members, isa);
+            return join(join(join(y, dx), dw), db);
+          });
+        }
+    for (long width : {10L, 11L, 33L}) {
+      const auto x = random(chunks * rows * width), w = random(members * width), b = random(members * width),
+                 g = random(chunks * rows * width);
+      expect_same("LayerNorm " + std::to_string(rows) + " rows x " + std::to_string(width), [&](k::Isa isa) {
+        std::vector<float> y(x.size()), xhat(x.size()), rstd(static_cast<std::size_t>(chunks * rows)), dx(x.size()),
+            dw(w.size()), db(b.size());
+        k::layer_norm_forward(layout, x.data(), width, w.data(), b.data(), 1e-5, y.data(), xhat.data(), rstd.data(), 0,
+                              chunks, isa);
+        k::layer_norm_backward_input(layout, g.data(), xhat.data(), rstd.data(), width, w.data(), dx.data(), 0, chunks,
+                                     isa);
+        k::layer_norm_backward_parameters(member_chunks, rows, g.data(), xhat.data(), width, dw.data(), db.data(), 0,
+                                          members, isa);
+        return join(join(join(join(y, xhat), rstd), join(dx, dw)), db);
+      });
+    }
+  }
+  const long contexts = 5;
+  for (long h : {4L, 10L, 33L})
+    for (long tokens : {7L, 11L})
+      for (int mode = 0; mode < 3; ++mode) {  // causal softmax, the query row only, linear
+        const k::Attention shape{mode == 1 ? 1 : tokens, tokens, h, 0.3f, mode != 2};
+        const auto q = random(contexts * shape.queries * h), keys = random(contexts * tokens * h),
+                   values = random(contexts * tokens * h), dout = random(contexts * shape.queries * h);
+        const std::string what = "attention h " + std::to_string(h) + ", " + std::to_string(tokens) + " tokens, mode " +
+                                 std::to_string(mode);
+        expect_same(what, [&](k::Isa isa) {
+          std::vector<float> out(q.size()), p(static_cast<std::size_t>(contexts * shape.queries * tokens)),
+              dq(q.size()), dk(keys.size()), dv(values.size());
+          k::attention_forward(shape, q.data(), keys.data(), values.data(), out.data(), p.data(), 0, contexts, isa);
+          k::attention_backward(shape, q.data(), keys.data(), values.data(), p.data(), dout.data(), dq.data(),
+                                dk.data(), dv.data(), 0, contexts, isa);
+          return join(join(join(out, p), join(dq, dk)), dv);
+        });
+      }
 }
 
 }  // namespace

@@ -12,12 +12,24 @@
 //
 // Layout: row-major float arrays. x (chunks, rows, in); a member-stacked weight (members, out, in), bias
 // and LayerNorm parameters (members, width); owner[c] = member of chunk c.
+//
+// Instruction sets: the kernels are compiled once per set (chunk_kernels.inc), with vectors of 4 (SSE2,
+// the x86-64 baseline), 8 (AVX2) or 16 floats (AVX-512F). Only the number of independent outputs per
+// instruction and the zero padding differ: each value is the same sum in the same order, and no
+// multiply-add is fused, so every set gives the same bits (tests/test_ensemble.cpp checks it on the sets
+// the processor has). Every kernel takes the set last; the default is the widest this processor runs.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 namespace iclab::nn::kernels {
+
+enum class Isa { baseline, avx2, avx512 };
+// Whether this processor (and build) runs the kernels of `isa`; the baseline always.
+bool available(Isa isa);
+// The widest available set.
+Isa fastest_isa();
 
 struct Chunks {
   const std::int64_t* owner = nullptr;
@@ -30,24 +42,27 @@ std::vector<std::vector<long>> chunks_of_members(const Chunks& layout, long memb
 
 // y[c] = x[c] W[owner]^T (+ b[owner]) for c in [begin, end).
 void dense_forward(const Chunks& layout, const float* x, long in, const float* weight, const float* bias, long out,
-                   float* y, long begin, long end);
+                   float* y, long begin, long end, Isa isa = fastest_isa());
 // dx[c] = g[c] W[owner] for c in [begin, end).
 void dense_backward_input(const Chunks& layout, const float* g, const float* weight, long in, long out, float* dx,
-                          long begin, long end);
+                          long begin, long end, Isa isa = fastest_isa());
 // For members in [begin, end): dW[m] = sum over its chunks of g[c]^T x[c], db[m] = the column sums of g
 // (dbias may be null). Entries of members with no chunk are set to 0.
 void dense_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* x, long in,
-                               const float* g, long out, float* dweight, float* dbias, long begin, long end);
+                               const float* g, long out, float* dweight, float* dbias, long begin, long end,
+                               Isa isa = fastest_isa());
 
 // LayerNorm over the last axis (width) with each member's scale and shift: y = xhat w + b, xhat = (x - mean)
 // / sqrt(var + epsilon). Writes xhat and 1/sqrt(var + epsilon) per row for the backward.
 void layer_norm_forward(const Chunks& layout, const float* x, long width, const float* weight, const float* bias,
-                        double epsilon, float* y, float* xhat, float* rstd, long begin, long end);
+                        double epsilon, float* y, float* xhat, float* rstd, long begin, long end,
+                        Isa isa = fastest_isa());
 void layer_norm_backward_input(const Chunks& layout, const float* g, const float* xhat, const float* rstd, long width,
-                               const float* weight, float* dx, long begin, long end);
+                               const float* weight, float* dx, long begin, long end, Isa isa = fastest_isa());
 // For members in [begin, end): dw[m] = sum of g xhat, db[m] = sum of g over its chunks' rows.
 void layer_norm_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* g,
-                                    const float* xhat, long width, float* dweight, float* dbias, long begin, long end);
+                                    const float* xhat, long width, float* dweight, float* dbias, long begin, long end,
+                                    Isa isa = fastest_isa());
 
 // Attention of one context: q (queries x h), k and v (tokens x h); scores s = scale q k^T.
 // softmax: causal softmax of the scores (queries == tokens: query i sees keys j <= i; queries == 1: the
@@ -59,10 +74,10 @@ struct Attention {
   bool softmax = true;
 };
 void attention_forward(const Attention& shape, const float* q, const float* k, const float* v, float* out,
-                       float* probabilities, long begin, long end);
+                       float* probabilities, long begin, long end, Isa isa = fastest_isa());
 // Gradients of contexts [begin, end) given dout (queries x h each); overwrites dq, dk, dv.
 void attention_backward(const Attention& shape, const float* q, const float* k, const float* v,
                         const float* probabilities, const float* dout, float* dq, float* dk, float* dv, long begin,
-                        long end);
+                        long end, Isa isa = fastest_isa());
 
 }  // namespace iclab::nn::kernels
