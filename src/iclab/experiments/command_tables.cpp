@@ -5,6 +5,7 @@
 
 #include "iclab/error.hpp"
 #include "iclab/experiments/column_names.hpp"
+#include "iclab/experiments/point_evaluation.hpp"
 #include "iclab/params/value_list.hpp"
 
 namespace iclab {
@@ -26,8 +27,8 @@ CommandTable isotropic_theory_table(const std::vector<theory::IsotropicPoint>& p
   CommandTable out{Table({columns::alpha, columns::tau, columns::kappa, columns::rho, columns::lambda, columns::e_icl,
                           columns::e_idg, columns::g_task})};
   for (const auto& p : points) {
-    const theory::IsotropicErrors e = theory::isotropic_errors(p);  // one root for both
-    out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, e.e_icl, e.e_idg, e.e_icl - e.e_idg});
+    const IsotropicTheoryValues v = evaluate_isotropic_theory(p);
+    out.table.add_row({p.alpha, p.tau, p.kappa, p.rho, p.lambda, v.e_icl, v.e_idg, v.g_task});
     call(on_point);
   }
   out.meta["kind"] = "isotropic asymptotic theory (d -> infinity)";
@@ -43,7 +44,8 @@ CommandTable alpha_min_table(theory::Observable observable, const std::vector<th
   const char* column = observable == theory::Observable::icl ? columns::alpha_min_icl : columns::alpha_min_idg;
   CommandTable out{Table({columns::tau, columns::kappa, columns::rho, columns::lambda, column})};
   for (const auto& p : points) {
-    out.table.add_row({p.tau, p.kappa, p.rho, p.lambda, optional_cell(theory::alpha_minimising(observable, p))});
+    out.table.add_row({p.tau, p.kappa, p.rho, p.lambda,
+                       optional_cell(evaluate_alpha_minimum(observable, p.tau, p.kappa, p.rho, p.lambda))});
     call(on_point);
   }
   out.meta["kind"] = "isotropic asymptotic theory (d -> infinity)";
@@ -63,10 +65,11 @@ CommandTable alignment_theory_table(long d, const std::vector<TaskCovariance>& t
   for (const TaskCovariance& train : trains) {
     const theory::AlignmentTheory alignment(train);
     for (const auto& p : points) {
-      const theory::PretrainingTheory solved = alignment.solve(p);
-      for (const TaskCovariance& test : tests) {
-        const theory::IclError e = alignment.evaluate(solved, test);
-        out.table.add_row({d, train.spec(), test.spec(), p.alpha, p.test_alpha(), p.tau, p.kappa, p.rho, e.e_icl,
+      const AlignmentTheoryValues v = evaluate_alignment_theory(alignment, train, p, tests);
+      const theory::PretrainingTheory& solved = v.solved;
+      for (std::size_t t = 0; t < tests.size(); ++t) {
+        const theory::IclError& e = v.tests[t].error;
+        out.table.add_row({d, train.spec(), tests[t].spec(), p.alpha, p.test_alpha(), p.tau, p.kappa, p.rho, e.e_icl,
                            solved.e_idg(), e.e_scalar, e.e_misalign, solved.q, solved.lambda_tilde, solved.sigma});
       }
     }
@@ -81,13 +84,13 @@ AlignTable align_table(const TaskCovariance& train, const std::vector<TaskCovari
                      columns::trace, columns::inv_cka});
   const theory::AlignmentTheory alignment(train);
   for (const auto& p : points) {
-    const auto solved = alignment.solve(p);
+    const AlignmentTheoryValues v = evaluate_alignment_theory(alignment, train, p, tests, /*with_measures=*/true);
     auto& row = out.measures.emplace_back();
-    for (const TaskCovariance& test : tests) {
-      const auto& m = row.emplace_back(theory::alignment_measures(alignment, solved, train, test));
+    for (std::size_t t = 0; t < tests.size(); ++t) {
+      const auto& m = row.emplace_back(*v.tests[t].measures);
       out.trace_singular = out.trace_singular || m.trace_singular;
-      out.table.add_row({test.spec(), p.kappa, alignment.evaluate(solved, test).e_icl, m.misalignment, m.resolvent,
-                         m.trace, m.inverse_cka});
+      out.table.add_row(
+          {tests[t].spec(), p.kappa, v.tests[t].error.e_icl, m.misalignment, m.resolvent, m.trace, m.inverse_cka});
     }
   }
   out.meta["measures"] = {{columns::e_misalign, "<C_test K>"},
@@ -164,25 +167,21 @@ CommandTable simulation_table(const SimulationRequest& r, const std::function<vo
     const TaskSetting& setting = r.settings.at(m.d);
     const auto results = simulate_point(m, setting, r.lambdas, r.repeats, r.seed, *r.solver, on_repetition, r.stop);
     // The task-alignment theory (ridgeless) is solved once per point and evaluated on every test.
-    std::vector<theory::IclError> general_theory;
-    double general_idg = 0.0;
-    if (r.with_theory && r.general) {
-      const theory::AlignmentTheory alignment(*setting.train);
-      const auto solved = alignment.solve({m.alpha, m.tau, m.kappa, m.rho, std::nullopt});
-      for (const auto& test : setting.tests) general_theory.push_back(alignment.evaluate(solved, test));
-      general_idg = solved.e_idg();
-    }
+    std::optional<AlignmentTheoryValues> general_theory;
+    if (r.with_theory && r.general)
+      general_theory = evaluate_alignment_theory(theory::AlignmentTheory(*setting.train), *setting.train,
+                                                 {m.alpha, m.tau, m.kappa, m.rho, std::nullopt}, setting.tests);
     for (const SimulationResult& s : results) {
       for (std::size_t t = 0; t < setting.num_tests(); ++t) {
         std::vector<Cell> row = {m.d};
         if (r.general) row.insert(row.end(), {setting.train->spec(), setting.tests[t].spec()});
         row.insert(row.end(), {m.alpha, m.kappa, m.tau, m.rho, s.lambda, r.repeats, s.icl_mean[t], s.icl_std[t],
                                s.idg_mean, s.idg_std});
-        if (r.with_theory && r.general) {
-          row.insert(row.end(), {general_theory[t].e_icl, general_idg});
+        if (general_theory) {
+          row.insert(row.end(), {general_theory->tests[t].error.e_icl, general_theory->solved.e_idg()});
         } else if (r.with_theory) {
-          const theory::IsotropicPoint p{m.alpha, m.tau, m.kappa, m.rho, s.lambda};
-          row.insert(row.end(), {theory::icl_error(p), theory::idg_error(p)});
+          const IsotropicTheoryValues v = evaluate_isotropic_theory({m.alpha, m.tau, m.kappa, m.rho, s.lambda});
+          row.insert(row.end(), {v.e_icl, v.e_idg});
         }
         row.insert(row.end(), {m.context_length(), m.num_tasks(), m.num_contexts(), to_string(m.task_norm),
                                to_string(m.assignment), static_cast<long>(r.seed)});

@@ -1,8 +1,12 @@
 // The tables of the direct commands: `iclab theory`, `simulate`, `align`, `heatmap`, `kspectrum`, and the
 // Python module's functions of the same names. One function per table, called by both front ends, so each
-// table (its columns, its rows, its checks and what its metadata says) is built here once. A front end
-// parses its arguments (messages name its options: "--alpha: ..."), builds the points, calls one of these
-// and emits the table with the metadata. Column names are the vocabulary of iclab/experiments/columns.hpp.
+// table (its columns, its rows, its checks and what its metadata says) is built here once. Each point is
+// evaluated through point_evaluation.hpp, the functions the runner's PointEvaluator calls, so a table
+// only lays out their values (a command and an experiment file agree to the bit on the same point;
+// heatmap's cells are theory::optimal_pretraining_heatmap, which the runner has no quantity for).
+// A front end parses its arguments (messages name its options: "--alpha: ..."), builds the points, calls
+// one of these and emits the table with the metadata. Column names are the vocabulary of
+// iclab/experiments/columns.hpp.
 #pragma once
 
 #include <cstdint>

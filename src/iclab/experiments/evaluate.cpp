@@ -6,10 +6,10 @@
 
 #include "iclab/baselines/bayes.hpp"
 #include "iclab/experiments/column_names.hpp"
+#include "iclab/experiments/point_evaluation.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/experiments/simulate.hpp"
 #include "iclab/params/model_params.hpp"
-#include "iclab/theory/alignment.hpp"
 #include "iclab/theory/general.hpp"
 #include "iclab/theory/isotropic.hpp"
 #include "iclab/theory/optimal_pretraining.hpp"
@@ -260,7 +260,7 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   }
 
   // Task-alignment theory: one solve per test length (alpha_test enters e_scalar only), shared by every
-  // lambda (the theory is ridgeless) and every test.
+  // lambda (the theory is ridgeless), evaluated on every test.
   const bool theory = has(e, Quantity::theory) || has(e, Quantity::alignment);
   std::optional<theory::AlignmentTheory> alignment;
   if ((theory && general_) || has(e, Quantity::k_spectrum))
@@ -268,10 +268,12 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
   auto alpha_test_at = [&](std::size_t j) {
     return alpha_tests.empty() ? std::optional<double>{} : std::optional<double>{alpha_tests[j]};
   };
-  std::vector<theory::PretrainingTheory> solved_by_length;
+  std::vector<AlignmentTheoryValues> theory_by_length;
   if (theory && general_)
     for (std::size_t j = 0; j < num_lengths; ++j)
-      solved_by_length.push_back(alignment->solve(alignment_point(p, alpha_test_at(j))));
+      theory_by_length.push_back(evaluate_alignment_theory(*alignment, *setting.train,
+                                                           alignment_point(p, alpha_test_at(j)), setting.tests,
+                                                           has(e, Quantity::alignment)));
 
   std::vector<std::vector<Cell>> rows;
   auto parameter_cells = [&](std::vector<Cell>& row, double lambda, std::optional<double> alpha_test,
@@ -308,30 +310,25 @@ std::vector<std::vector<Cell>> PointEvaluator::evaluate(const ExperimentPoint& p
         std::vector<Cell> row;
         parameter_cells(row, lambda, alpha_test, general_ ? test_specs[t] : std::string());
         if (theory && !general_) {
-          const theory::IsotropicPoint ip{*p.alpha, *p.tau, *p.kappa, *p.rho, lambda};
-          const double icl = theory::icl_error(ip), idg = theory::idg_error(ip);
-          row.insert(row.end(), {icl, idg, icl - idg});
+          const IsotropicTheoryValues v = evaluate_isotropic_theory({*p.alpha, *p.tau, *p.kappa, *p.rho, lambda});
+          row.insert(row.end(), {v.e_icl, v.e_idg, v.g_task});
         }
         if (theory && general_) {
-          const theory::PretrainingTheory& solved = solved_by_length[j];
-          const theory::IclError err = alignment->evaluate(solved, setting.tests[t]);
-          row.insert(row.end(), {err.e_icl, solved.e_idg(), err.e_icl - solved.e_idg(), err.e_scalar, err.e_misalign});
-          if (has(e, Quantity::alignment)) {
-            const auto measures = theory::alignment_measures(*alignment, solved, *setting.train, setting.tests[t]);
-            row.insert(row.end(), {measures.resolvent, measures.trace, measures.inverse_cka});
-          }
+          const AlignmentTheoryValues& v = theory_by_length[j];
+          const theory::IclError& err = v.tests[t].error;
+          const double idg = v.solved.e_idg();
+          row.insert(row.end(), {err.e_icl, idg, err.e_icl - idg, err.e_scalar, err.e_misalign});
+          if (const auto& measures = v.tests[t].measures)
+            row.insert(row.end(), {measures->resolvent, measures->trace, measures->inverse_cka});
         }
         if (has(e, Quantity::alpha_minimum)) {
-          const theory::IsotropicPoint ip{0.0, *p.tau, *p.kappa, *p.rho, lambda};
-          row.push_back(optional_cell(theory::alpha_minimising(theory::Observable::icl, ip)));
-          row.push_back(optional_cell(theory::alpha_minimising(theory::Observable::idg, ip)));
+          for (const auto observable : {theory::Observable::icl, theory::Observable::idg})
+            row.push_back(optional_cell(evaluate_alpha_minimum(observable, *p.tau, *p.kappa, *p.rho, lambda)));
         }
         if (has(e, Quantity::simulation)) {
           const SimulationResult& s = simulated[li];
           const std::size_t index = t * num_lengths + j;
-          std::vector<double> gaps;
-          for (const auto& rep : s.repetitions) gaps.push_back(rep.icl_errors[index] - rep.idg_error);
-          const auto [gap_mean, gap_std] = mean_and_population_std(gaps);
+          const auto [gap_mean, gap_std] = simulated_gap(s, index);
           row.insert(row.end(), {e.repeats, s.icl_mean[index], s.icl_std[index], s.idg_mean, s.idg_std, gap_mean,
                                  gap_std, m.context_length()});
           if (alpha_test) row.push_back(test_length(*alpha_test, d));
