@@ -525,6 +525,47 @@ TEST_F(Runner, SchemaDocIsTheSchema) {
   EXPECT_EQ(j.at("keys").size(), schema.keys().size());
 }
 
+// repr_gap needs no torch in any build: `iclab` copied alone (or built without libtorch) runs a repr_gap
+// file itself, and its rows are those of `iclab repr gap` at the same points (one evaluator; no tolerance).
+TEST_F(Runner, WithoutTheNnProgramAReprGapExperimentRunsAlone) {
+  const fs::path alone = dir_ / "bin" / "iclab";
+  fs::create_directories(alone.parent_path());
+  fs::copy_file(ICLAB_BINARY, alone);
+  fs::permissions(alone, fs::perms::owner_all);
+  const auto run_alone = [&](const std::string& args) {
+    const std::string cmd =
+        alone.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
+    const int status = std::system(cmd.c_str());
+    return WEXITSTATUS(status);
+  };
+  write(dir_ / "gap.toml",
+        "name = \"g\"\ncompute = [\"repr_gap\"]\nseed = 3\n[parameters]\nd = 4\nm = 4\nK = 12\ntau = 0.1\n"
+        "dictionaries = 2\nprompts = 3\n[grid]\nN = [3, 5]\n");
+  ASSERT_EQ(run_alone("run " + (dir_ / "gap.toml").string() + " --out " + (dir_ / "gap").string() + " --quiet"), 0)
+      << slurp(dir_ / "stderr");
+  const std::string rows = slurp(dir_ / "gap" / "results.csv");
+  ASSERT_EQ(run_alone("repr gap --d 4 --m 4 --K 12 --tau 0.1 --N 3,5 --dictionaries 2 --prompts 3 --seed 3"), 0)
+      << slurp(dir_ / "stderr");
+  const std::string direct = slurp(dir_ / "stdout");
+  // results.csv: point,d,m,K,N,tau,dictionaries,prompts,seed,gap,...; repr gap: N,gap,... (the same tail).
+  std::stringstream run_lines(rows), direct_lines(direct);
+  std::string run_line, direct_line;
+  int compared = 0;
+  while (std::getline(run_lines, run_line) && std::getline(direct_lines, direct_line)) {
+    if (compared++ == 0) {
+      EXPECT_EQ(run_line, "point,d,m,K,N,tau,dictionaries,prompts,seed,gap,gap_std,ridge_error,best_error");
+      EXPECT_EQ(direct_line, "N,gap,gap_std,ridge_error,best_error");
+      continue;
+    }
+    std::size_t at = 0;  // skip point, d, m, K: the run's row from N on
+    for (int comma = 0; comma < 4; ++comma) at = run_line.find(',', at) + 1;
+    const std::string n = run_line.substr(at, run_line.find(',', at) - at);
+    for (int comma = 0; comma < 5; ++comma) at = run_line.find(',', at) + 1;  // past N, tau, ..., seed
+    EXPECT_EQ(n + "," + run_line.substr(at), direct_line);
+  }
+  EXPECT_EQ(compared, 3) << rows << direct;
+}
+
 TEST_F(Runner, KilledAtRandomMomentsResumesToTheIdenticalCsv) {
   write(dir_ / "sweep.toml", kLongSweep);
   ASSERT_EQ(run("run " + (dir_ / "sweep.toml").string() + " --out " + (dir_ / "reference").string() + " --quiet"), 0);
