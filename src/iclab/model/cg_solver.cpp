@@ -76,10 +76,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path_cancellable(const F
   const bool dual = use_dual(n, d);
   const double ridge_scale = static_cast<double>(n) / static_cast<double>(d);
 
-  CgSettings settings;
-  settings.tolerance = options_.tolerance;
-  settings.max_iterations = options_.max_iterations > 0 ? options_.max_iterations : automatic_iteration_cap(n, d);
-  settings.stall_window = std::max<long>(100, settings.max_iterations / 4);
+  CgSettings settings = cg_settings(options_.tolerance, options_.max_iterations, n, d);
   settings.stop = stop;
 
   const Matrix rhs = weighted_cross(batch, batch.y_query);  // H^T y
@@ -135,9 +132,7 @@ std::vector<RidgeFit> ConjugateGradientRidgeSolver::fit_path_cancellable(const F
       try {
         direct = DirectRidgeSolver().fit_path_cancellable(batch, rest, stop);
       } catch (const InvalidArgument& error) {
-        throw InvalidArgument(std::string(error.what()) + " (needed because cg stalled at relative residual " +
-                              std::to_string(out.relative_residual) + " after " + std::to_string(out.iterations) +
-                              " iterations)");
+        throw_fallback_refused(error.what(), out.relative_residual, out.iterations);
       }
       for (std::size_t j = 0; j < direct.size(); ++j) {
         RidgeFit& fit = fits[order[k + j]];

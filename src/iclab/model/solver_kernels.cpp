@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "iclab/error.hpp"
+#include "iclab/model/cg_solver.hpp"
 
 namespace iclab::ridge_detail {
 namespace {
@@ -219,6 +220,20 @@ std::vector<std::size_t> largest_first(std::span<const double> lambdas) {
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lambdas[a] > lambdas[b]; });
   return order;
+}
+
+CgSettings cg_settings(double tolerance, long max_iterations, long n, long d) {
+  CgSettings settings;
+  settings.tolerance = tolerance;
+  settings.max_iterations =
+      max_iterations > 0 ? max_iterations : ConjugateGradientRidgeSolver::automatic_iteration_cap(n, d);
+  settings.stall_window = std::max<long>(100, settings.max_iterations / 4);
+  return settings;
+}
+
+void throw_fallback_refused(const std::string& what, double relative_residual, long iterations) {
+  throw InvalidArgument(what + " (needed because cg stalled at relative residual " + std::to_string(relative_residual) +
+                        " after " + std::to_string(iterations) + " iterations)");
 }
 
 }  // namespace iclab::ridge_detail

@@ -117,6 +117,14 @@ struct BasicCgOutcome {
 };
 using CgOutcome = BasicCgOutcome<Matrix>;
 
+// The settings of the CG solvers (cg, dual's matrix-free method, the tensor solver's cg) for n contexts at
+// dimension d: the iteration cap `max_iterations`, or ConjugateGradientRidgeSolver::automatic_iteration_cap
+// when it is 0, and a stall window of a quarter of the cap (at least 100 iterations). No stop token.
+CgSettings cg_settings(double tolerance, long max_iterations, long n, long d);
+// Throws InvalidArgument: `what` (why the direct solve that CG fell back to was refused, e.g. memory) and
+// the stall that made the fallback necessary.
+[[noreturn]] void throw_fallback_refused(const std::string& what, double relative_residual, long iterations);
+
 // Inner product and norm over all entries; Eigen's own reductions (sequential, no BLAS ddot).
 inline double inner(const Matrix& a, const Matrix& b) { return a.cwiseProduct(b).sum(); }
 inline double frobenius(const Matrix& a) { return std::sqrt(a.squaredNorm()); }

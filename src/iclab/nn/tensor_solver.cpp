@@ -378,11 +378,8 @@ class Fit {
     const auto start = std::chrono::steady_clock::now();
     require(primal ? primal_cg_bytes(b_.n, b_.d) : dual_cg_bytes(b_.n, b_.d), (name.empty() ? "cg" : name));
     const long n = b_.n, d = b_.d;
-    ridge_detail::CgSettings settings;
-    settings.tolerance = options_.tolerance;
-    settings.max_iterations = options_.max_iterations > 0 ? options_.max_iterations
-                                                          : ConjugateGradientRidgeSolver::automatic_iteration_cap(n, d);
-    settings.stall_window = std::max<long>(100, settings.max_iterations / 4);
+    const ridge_detail::CgSettings settings =
+        ridge_detail::cg_settings(options_.tolerance, options_.max_iterations, n, d);
     if (primal && !kronecker_) kronecker_.emplace(b_);
     Tensor diagonal;
     if (!primal) diagonal = (b_.xt * b_.xt).sum(0) * (b_.zt * b_.zt).sum(0);  // diag(K)
@@ -412,9 +409,7 @@ class Fit {
         try {
           dense(b_.n < d * (d + 1), "", rest, out.iterations, seconds);
         } catch (const InvalidArgument& error) {
-          throw InvalidArgument(std::string(error.what()) + " (needed because cg stalled at relative residual " +
-                                std::to_string(out.relative_residual) + " after " + std::to_string(out.iterations) +
-                                " iterations)");
+          ridge_detail::throw_fallback_refused(error.what(), out.relative_residual, out.iterations);
         }
         for (std::size_t j2 : rest) fits_[j2].report.solver = solver + "->direct";
         return;
