@@ -31,6 +31,7 @@
 #include "iclab/experiments/command_tables.hpp"
 #include "iclab/experiments/evaluate.hpp"
 #include "iclab/experiments/experiment.hpp"
+#include "iclab/experiments/point_evaluation.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/experiments/simulate.hpp"
 #include "iclab/io/atomic_file.hpp"
@@ -232,7 +233,9 @@ Array alpha_min(const std::string& what, Array tau_in, Array kappa_in, Array rho
       for (long i = static_cast<long>(start); i < end; ++i) {
         const auto k = static_cast<std::size_t>(i);
         failures.run([&] {
-          data[k] = theory::alpha_minimising(observable, points[k]).value_or(std::numeric_limits<double>::quiet_NaN());
+          const theory::IsotropicPoint& p = points[k];
+          data[k] = evaluate_alpha_minimum(observable, p.tau, p.kappa, p.rho, p.lambda)
+                        .value_or(std::numeric_limits<double>::quiet_NaN());
         });
       }
     }
