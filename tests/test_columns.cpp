@@ -73,9 +73,10 @@ std::vector<std::string> column_literals(const std::string& line, const std::reg
 }
 
 // Accessors of experiment-file keys (Experiment::sets / where, the point describer's add, the schema's
-// find_key) and of an experiment's results by its name (load_results): names that share a column's
-// spelling but are not columns.
-const std::regex kKeyAccessor(R"((\.sets\(|\.where\(|\badd\(|\bfind_key\(|\bload_results\(dir,)\s*$)");
+// find_key, the Transformer evaluator's option readers of a point p) and of an experiment's results by its
+// name (load_results): names that share a column's spelling but are not columns.
+const std::regex kKeyAccessor(
+    R"((\.sets\(|\.where\(|\badd\(|\bfind_key\(|\b(text_|number_)?option\(p,|\bload_results\(dir,)\s*$)");
 
 }  // namespace
 
@@ -89,6 +90,8 @@ TEST(Columns, LiteralScannerFindsColumnLiterals) {
   EXPECT_EQ(column_literals(R"(  load_results(dir, "gap"); f("e_icl_x", "a e_icl", "\"e_icl\"");)", kKeyAccessor), V{});
   EXPECT_EQ(column_literals(R"(  s = "(" + std::string("d"))", kKeyAccessor), V{"d"});
   EXPECT_EQ(column_literals(R"(  schema.find_key("model"); load_results(other, "gap"))", kKeyAccessor), V{"gap"});
+  EXPECT_EQ(column_literals(R"(  number_option(p, "lr", 1); option(p, "model"); option(q, "seed"))", kKeyAccessor),
+            V{"seed"});
 }
 
 // Each column name is spelled once in the code: as an identifier in columns.inc. The sources that build
@@ -109,6 +112,7 @@ TEST(Columns, NamesAreSpelledOnceInTheTableBuilders) {
                                "src/iclab/reproduce/generic_plot.cpp",
                                "src/iclab/nn/transformer_plots.cpp",
                                "src/iclab/repr/presets.cpp",
+                               "src/iclab/nn/transformer_evaluator.cpp",
                                "apps/cli/alignment_commands.cpp"};  // align --spearman-against's table
   for (const char* file : files) {
     std::ifstream in(fs::path(ICLAB_SOURCE_DIR) / file);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/io/progress.hpp"
 #include "iclab/io/table.hpp"
@@ -89,7 +90,8 @@ void run_train(ReprTrainOptions o, const std::string& command_line) {
   // columns of its rows but the wall-clock `seconds`.
   const Experiment experiment = repr::training_experiment(o.task, o.training);
   repr::ReprEvaluator evaluator(experiment, o.training.threads);
-  Table table({"step", "train_loss", "loss_gap", "pred_to_ridge_in", "pred_to_ridge_ood"});
+  Table table(
+      {columns::step, columns::train_loss, columns::loss_gap, columns::pred_to_ridge_in, columns::pred_to_ridge_ood});
   std::vector<long> steps;
   std::vector<double> gaps;
   ProgressBar progress("repr train", o.training.steps);
@@ -145,7 +147,7 @@ void run_gap(ReprGapOptions o, const std::string& command_line) {
   // columns of its rows.
   const Experiment experiment = repr::gap_experiment(o.task, lengths, o.dictionaries, o.prompts);
   repr::ReprGapEvaluator evaluator(experiment);
-  Table table({"N", "gap", "gap_std", "ridge_error", "best_error"});
+  Table table({columns::N, columns::gap, columns::gap_std, columns::ridge_error, columns::best_error});
   const auto points = expand_points(experiment);
   ProgressBar progress("repr gap", static_cast<long>(points.size()));
   for (const ExperimentPoint& point : points) {
@@ -161,10 +163,10 @@ void run_gap(ReprGapOptions o, const std::string& command_line) {
   info.extra["task"] = o.task.to_json();
   info.extra["dictionaries"] = o.dictionaries;
   info.extra["prompts"] = o.prompts;
-  info.extra["columns"] = {{"gap", "(1/K) sum_{k>N} (y*_k - y_best,k)^2, mean over prompts and dictionaries"},
-                           {"gap_std", "population std over dictionaries of the per-dictionary mean"},
-                           {"ridge_error", "(1/K) sum_{k>N} (y*_k - y_k)^2 against the noisy labels"},
-                           {"best_error", "(1/K) sum_{k>N} (y_best,k - y_k)^2"}};
+  info.extra["columns"] = {{columns::gap, "(1/K) sum_{k>N} (y*_k - y_best,k)^2, mean over prompts and dictionaries"},
+                           {columns::gap_std, "population std over dictionaries of the per-dictionary mean"},
+                           {columns::ridge_error, "(1/K) sum_{k>N} (y*_k - y_k)^2 against the noisy labels"},
+                           {columns::best_error, "(1/K) sum_{k>N} (y_best,k - y_k)^2"}};
   emit(table, info, o.output);
 }
 

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/io/progress.hpp"
@@ -250,8 +251,9 @@ void run_train(const TrainCommandOptions& o, const CLI::App& cmd, const std::str
     }
   }
 
-  Table table({"model", "d", "alpha", "tau", "kappa", "rho", "ctrain", "seed", "epochs", "steps", "train_loss", "ctest",
-               "icl_error", "idg_error"});
+  Table table({columns::model, columns::d, columns::alpha, columns::tau, columns::kappa, columns::rho, columns::ctrain,
+               columns::seed, columns::epochs, columns::steps, columns::train_loss, columns::ctest, columns::icl_error,
+               columns::idg_error});
   RunInfo info;
   info.command_line = command_line;
   info.extra["transformers"] = nlohmann::json::array();

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "iclab/covariances/covariance_spec.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/tensor_solver.hpp"
@@ -251,21 +252,22 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
 
 nlohmann::json TransformerEvaluator::description() const {
   nlohmann::json j;
-  j["point"] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
+  j[columns::point] = "index of the grid point in the canonical order (axes in file order, the first slowest)";
   j[experiment_.compute.front()] =
       "one row per (training seed, ICL test): a Transformer trained with AdamW on one fixed draw of n = int(tau "
       "d^2) contexts of ell = int(alpha d) examples (k = int(kappa d) tasks ~ N(0, C_train), or a fresh task per "
       "context at kappa = inf), x ~ N(0, I/d), y = link(x.w) + N(0, rho); tokens [x; y], query label 0";
-  j["seed"] =
+  j[columns::seed] =
       "training seed of repetition `repeat`: point_key(\"transformer-training;seed=S;repetition=r\"), S the "
       "experiment's seed; the dataset and initialisation derive from it and the data parameters only";
-  j["train_loss"] = "MSE of the query prediction on the whole training set after training (no 1/2)";
-  j["icl_error"] = "MSE on test_contexts fresh-task contexts, tasks ~ N(0, C_test) (ctest; default C_train)";
-  j["idg_error"] = "MSE on test_contexts contexts with tasks from the pretraining pool (kappa = inf: fresh tasks)";
-  j["g_task"] = "icl_error - idg_error";
-  j["batch"] = "minibatch size B (a `batch` fraction f gives max(1, int(f n)))";
-  j["steps"] = "Adam steps run (epochs x (1 + floor(n / B)) in epoch mode)";
-  j["hidden"] = "width h (default d)";
+  j[columns::train_loss] = "MSE of the query prediction on the whole training set after training (no 1/2)";
+  j[columns::icl_error] = "MSE on test_contexts fresh-task contexts, tasks ~ N(0, C_test) (ctest; default C_train)";
+  j[columns::idg_error] =
+      "MSE on test_contexts contexts with tasks from the pretraining pool (kappa = inf: fresh tasks)";
+  j[columns::g_task] = "icl_error - idg_error";
+  j[columns::batch] = "minibatch size B (a `batch` fraction f gives max(1, int(f n)))";
+  j[columns::steps] = "Adam steps run (epochs x (1 + floor(n / B)) in epoch mode)";
+  j[columns::hidden] = "width h (default d)";
   return j;
 }
 
