@@ -27,26 +27,13 @@
 #include "iclab/experiments/runner.hpp"
 #include "iclab/experiments/schema.hpp"
 #include "iclab/io/text_file.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace iclab;
+using namespace iclab::test_support;
 
 namespace {
-
-// The file's text ("" when missing).
-std::string slurp(const fs::path& p) { return iclab::read_text_file(p.string()).value_or(""); }
-
-// FNV-1a 64 as 16 hex digits: the journal's and .meta.json's checksum (runner.hpp), written out here
-// independently of the runner's code.
-std::string fnv1a(const std::string& text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 // Expects parse_experiment to fail with a message containing each of `parts`.
 void expect_error(const std::string& toml, std::initializer_list<const char*> parts) {
@@ -90,19 +77,18 @@ const std::string kLongSweep = [] {
 class Runner : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("iclab_exp_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fresh_dir("iclab_exp", ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  int run(const std::string& args, std::string* err = nullptr) {
-    const std::string cmd =
-        std::string(ICLAB_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    if (err) *err = slurp(dir_ / "stderr");
-    return WEXITSTATUS(status);
+  int run(const std::string& args, std::string* err = nullptr) { return run_iclab(args, dir_, err); }
+  // A copy of `iclab` in a folder of its own, without `iclab-nn` beside it (as in a build without libtorch).
+  fs::path copy_iclab_alone() const {
+    const fs::path alone = dir_ / "bin" / "iclab";
+    fs::create_directories(alone.parent_path());
+    fs::copy_file(ICLAB_BINARY, alone);
+    fs::permissions(alone, fs::perms::owner_all);
+    return alone;
   }
   // Starts `iclab run` and SIGKILLs it after `delay` unless it finished first; true if it was killed.
   bool run_and_kill(const fs::path& experiment, const fs::path& out, std::chrono::milliseconds delay) {
@@ -397,10 +383,7 @@ TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
 // needs the neural-network module is refused at the one hand-over point, after the file was validated in
 // full and before any output, with one line and exit 2.
 TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
-  const fs::path alone = dir_ / "bin" / "iclab";
-  fs::create_directories(alone.parent_path());
-  fs::copy_file(ICLAB_BINARY, alone);
-  fs::permissions(alone, fs::perms::owner_all);
+  const fs::path alone = copy_iclab_alone();
   const std::string nn =
       "name = \"t\"\ncompute = [\"transformer\"]\n[parameters]\nd = 3\nalpha = 1\ntau = 1\n"
       "kappa = 1\nrho = 0\nsteps = 1\n";
@@ -410,10 +393,9 @@ TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
         "name = \"r\"\ncompute = [\"repr_training\"]\n[parameters]\nd = 4\nm = 4\nK = 12\nN = 3\ntau = 0.1\n"
         "steps = 2\n");
   const auto run_alone = [&](const std::string& args) {
-    const std::string cmd =
-        alone.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    return std::make_pair(WEXITSTATUS(status), slurp(dir_ / "stderr"));
+    std::string err;
+    const int code = run_program(alone, args, dir_, &err);
+    return std::make_pair(code, err);
   };
   const std::string out = " --out " + (dir_ / "out").string();
   // The module's file is checked completely here first: its own errors, not "needs the module".
@@ -440,15 +422,11 @@ TEST_F(Runner, WithoutTheNnProgramModuleWorkIsRefusedBeforeAnyOutput) {
 // (--plot-only) succeed with the same output as the full build.
 TEST_F(Runner, WithoutTheNnProgramTorchFreeModuleWorkRunsAlone) {
   if (!fs::exists(fs::path(ICLAB_BINARY).parent_path() / "iclab-nn")) GTEST_SKIP() << "built without ICLAB_NN";
-  const fs::path alone = dir_ / "bin" / "iclab";
-  fs::create_directories(alone.parent_path());
-  fs::copy_file(ICLAB_BINARY, alone);
-  fs::permissions(alone, fs::perms::owner_all);
+  const fs::path alone = copy_iclab_alone();
   const auto run_with = [&](const fs::path& program, const std::string& args) {
-    const std::string cmd =
-        program.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    return std::make_tuple(WEXITSTATUS(status), slurp(dir_ / "stdout"), slurp(dir_ / "stderr"));
+    std::string err;
+    const int code = run_program(program, args, dir_, &err);
+    return std::make_tuple(code, slurp(dir_ / "stdout"), err);
   };
   // The same command with `iclab` alone and with the full build: exit 0 both, identical stdout.
   const auto same = [&](const std::string& args) {
@@ -528,16 +506,8 @@ TEST_F(Runner, SchemaDocIsTheSchema) {
 // repr_gap needs no torch in any build: `iclab` copied alone (or built without libtorch) runs a repr_gap
 // file itself, and its rows are those of `iclab repr gap` at the same points (one evaluator; no tolerance).
 TEST_F(Runner, WithoutTheNnProgramAReprGapExperimentRunsAlone) {
-  const fs::path alone = dir_ / "bin" / "iclab";
-  fs::create_directories(alone.parent_path());
-  fs::copy_file(ICLAB_BINARY, alone);
-  fs::permissions(alone, fs::perms::owner_all);
-  const auto run_alone = [&](const std::string& args) {
-    const std::string cmd =
-        alone.string() + " " + args + " >" + (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
-    const int status = std::system(cmd.c_str());
-    return WEXITSTATUS(status);
-  };
+  const fs::path alone = copy_iclab_alone();
+  const auto run_alone = [&](const std::string& args) { return run_program(alone, args, dir_); };
   write(dir_ / "gap.toml",
         "name = \"g\"\ncompute = [\"repr_gap\"]\nseed = 3\n[parameters]\nd = 4\nm = 4\nK = 12\ntau = 0.1\n"
         "dictionaries = 2\nprompts = 3\n[grid]\nN = [3, 5]\n");

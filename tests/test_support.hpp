@@ -42,14 +42,20 @@ inline std::filesystem::path fresh_dir(const std::string& prefix, const std::str
   return dir;
 }
 
-// Runs `iclab ARGS` with its stdout and stderr written to DIR/stdout and DIR/stderr; returns the exit
+// Runs `PROGRAM ARGS` with its stdout and stderr written to DIR/stdout and DIR/stderr; returns the exit
 // status and, when `err` is given, the text of stderr.
-inline int run_iclab(const std::string& args, const std::filesystem::path& dir, std::string* err = nullptr) {
+inline int run_program(const std::filesystem::path& program, const std::string& args, const std::filesystem::path& dir,
+                       std::string* err = nullptr) {
   const std::string cmd =
-      std::string(ICLAB_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
+      program.string() + " " + args + " >" + (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
   const int status = std::system(cmd.c_str());
   if (err) *err = slurp(dir / "stderr");
   return WEXITSTATUS(status);
+}
+
+// run_program for the `iclab` this build made.
+inline int run_iclab(const std::string& args, const std::filesystem::path& dir, std::string* err = nullptr) {
+  return run_program(ICLAB_BINARY, args, dir, err);
 }
 
 }  // namespace iclab::test_support
