@@ -110,7 +110,7 @@ print(f"grid: {n} points ({side} alpha x {len(taus)} tau x {side} kappa x {side}
 
 rows = []
 for label, lam in (("ridgeless (lambda = 0)", lam0), ("ridge (lambda = 1e-3)", np.full(n, 1e-3))):
-    mine = _core.isotropic(a, t, k, r, lam)
+    mine = list(_core.isotropic(a, t, k, r, lam).values())  # e_icl, e_idg, g_task
     ref = numpy_theory(a, t, k, r, lam)
     # e_IDG for lambda > 0 is iclab's own formula (docs/ridge-idg.md), not in the reference: compare ICL
     # there; g_task is the difference of the two in both. 1e-9: far above rounding (the forms differ in

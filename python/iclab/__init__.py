@@ -234,8 +234,7 @@ def theory(alpha=None, tau=None, kappa=None, rho=None, lam=0.0, *, d=None, ctrai
     columns = {"alpha": _values(alpha, "alpha"), "tau": _values(tau, "tau"), "kappa": _values(kappa, "kappa", True),
                "rho": _values(rho, "rho"), "lambda": _values(lam, "lambda")}
     g = _grid(columns, zip)
-    e_icl_, e_idg_, g_task = _core.isotropic(g["alpha"], g["tau"], g["kappa"], g["rho"], g["lambda"])
-    g.update(e_icl=e_icl_, e_idg=e_idg_, g_task=g_task)
+    g.update(_core.isotropic(g["alpha"], g["tau"], g["kappa"], g["rho"], g["lambda"]))  # e_icl, e_idg, g_task
     meta = _json.loads(_core.conventions())
     meta = {"program": "iclab (Python)", "version": _core.version(), "git": _core.git_describe(), "call": "theory",
             "conventions": meta, "kind": "isotropic asymptotic theory (d -> infinity)",
@@ -252,8 +251,7 @@ def alpha_min(what="icl", tau=None, kappa=None, rho=None, lam=0.0, *, zip=False)
     columns = {"tau": _values(tau, "tau"), "kappa": _values(kappa, "kappa", True), "rho": _values(rho, "rho"),
                "lambda": _values(lam, "lambda")}
     g = _grid(columns, zip)
-    minima = _core.alpha_min(what, g["tau"], g["kappa"], g["rho"], g["lambda"])  # checks `what` first
-    g["alpha_min_" + what] = minima
+    g.update(_core.alpha_min(what, g["tau"], g["kappa"], g["rho"], g["lambda"]))  # checks `what` first
     meta = {"program": "iclab (Python)", "version": _core.version(), "git": _core.git_describe(),
             "call": "alpha_min", "conventions": conventions(),
             "alpha_min": {"observable": what,

@@ -27,6 +27,7 @@
 #include "iclab/covariances/task_draws.hpp"
 #include "iclab/error.hpp"
 #include "iclab/evaluation/test_error.hpp"
+#include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/columns.hpp"
 #include "iclab/experiments/command_tables.hpp"
 #include "iclab/experiments/evaluate.hpp"
@@ -137,7 +138,8 @@ py::dict result(const Table& table, nlohmann::json meta) {
 
 // --- isotropic theory ----------------------------------------------------------------------------------
 
-py::tuple isotropic(Array alpha_in, Array tau_in, Array kappa_in, Array rho_in, Array lambda_in) {
+// The columns e_icl, e_idg, g_task (named by the C++ constants: the Python side spells no column name).
+py::dict isotropic(Array alpha_in, Array tau_in, Array kappa_in, Array rho_in, Array lambda_in) {
   const Column alpha(std::move(alpha_in)), tau(std::move(tau_in)), kappa(std::move(kappa_in)), rho(std::move(rho_in)),
       lambda(std::move(lambda_in));
   check_same_length({&alpha, &tau, &kappa, &rho, &lambda});
@@ -199,7 +201,11 @@ py::tuple isotropic(Array alpha_in, Array tau_in, Array kappa_in, Array rho_in, 
     py::gil_scoped_release release;
     compute(nullptr);
   }
-  return py::make_tuple(icl, idg, gap);
+  py::dict out;
+  out[columns::e_icl] = icl;
+  out[columns::e_idg] = idg;
+  out[columns::g_task] = gap;
+  return out;
 }
 
 // e_ICL or e_IDG of one point, for py::vectorize (scalars in, a float out; arrays broadcast NumPy's way).
@@ -210,7 +216,8 @@ double isotropic_idg(double alpha, double tau, double kappa, double rho, double 
   return theory::idg_error(isotropic_point(alpha, tau, kappa, rho, lambda));
 }
 
-Array alpha_min(const std::string& what, Array tau_in, Array kappa_in, Array rho_in, Array lambda_in) {
+// One column, alpha_min_icl or alpha_min_idg.
+py::dict alpha_min(const std::string& what, Array tau_in, Array kappa_in, Array rho_in, Array lambda_in) {
   const theory::Observable observable = theory::parse_observable(what);
   const Column tau(std::move(tau_in)), kappa(std::move(kappa_in)), rho(std::move(rho_in)), lambda(std::move(lambda_in));
   check_same_length({&tau, &kappa, &rho, &lambda});
@@ -242,7 +249,9 @@ Array alpha_min(const std::string& what, Array tau_in, Array kappa_in, Array rho
     failures.rethrow();
     check_signals();
   }
-  return out;
+  py::dict column;
+  column[observable == theory::Observable::icl ? columns::alpha_min_icl : columns::alpha_min_idg] = out;
+  return column;
 }
 
 // --- covariances ---------------------------------------------------------------------------------------
