@@ -2,12 +2,14 @@
 // (evaluate.hpp) and the direct commands' tables (command_tables.hpp: `iclab theory`, `simulate`, `align`,
 // `kspectrum` and the Python functions of the same names) build their rows from these, so a command and
 // an experiment file that ask for the same point get the same bits; they differ only in which of the
-// values they lay out as columns. The simulation itself is simulate_point (simulate.hpp), the K spectrum
-// theory::k_spectrum and the optimal-pretraining heatmap theory::optimal_pretraining_heatmap.
+// values they lay out as columns. Both call simulate_point (simulate.hpp) for the simulation and
+// theory::k_spectrum for the K spectrum; `iclab heatmap` alone calls theory::optimal_pretraining_heatmap
+// (no experiment quantity computes it).
 #pragma once
 
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "iclab/covariances/covariance_spec.hpp"
