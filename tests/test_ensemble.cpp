@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -219,7 +220,7 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
             k::dense_forward(layout, x.data(), in, w.data(), with_bias ? b.data() : nullptr, out, y.data(), 0, chunks,
                              isa);
             k::dense_backward_input(layout, g.data(), w.data(), in, out, dx.data(), 0, chunks, isa);
-            k::dense_backward_parameters(member_chunks, rows, x.data(), in, g.data(), out, dw.data(),
+            k::dense_backward_parameters(member_chunks, layout, x.data(), in, g.data(), out, dw.data(),
                                          with_bias ? db.data() : nullptr, 0, members, isa);
             return join(join(join(y, dx), dw), db);
           });
@@ -234,7 +235,7 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
                               chunks, isa);
         k::layer_norm_backward_input(layout, g.data(), xhat.data(), rstd.data(), width, w.data(), dx.data(), 0, chunks,
                                      isa);
-        k::layer_norm_backward_parameters(member_chunks, rows, g.data(), xhat.data(), width, dw.data(), db.data(), 0,
+        k::layer_norm_backward_parameters(member_chunks, layout, g.data(), xhat.data(), width, dw.data(), db.data(), 0,
                                           members, isa);
         return join(join(join(join(y, xhat), rstd), join(dx, dw)), db);
       });
@@ -258,6 +259,89 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
           return join(join(join(out, p), join(dq, dk)), dv);
         });
       }
+}
+
+// Skipping the padding (Chunks::valid) changes no real row: with the padding's output gradients 0, as in
+// training (weight 0), every real output, input gradient and parameter gradient keeps its bits, and the
+// padding's outputs and input gradients are 0. Chunks of 4 contexts of 3 rows; 4, 1 and 2 of them real.
+TEST(EnsembleKernels, SkippingThePaddingChangesNoRealRow) {
+  namespace k = iclab::nn::kernels;
+  std::mt19937 bits(7);
+  auto random = [&](long n) {
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (float& x : v) x = static_cast<float>(bits() >> 8) * 0x1p-23f - 1.0f;
+    return v;
+  };
+  const long contexts = 4, per_context = 3, rows = contexts * per_context, chunks = 3, members = 2, width = 10;
+  const std::vector<std::int64_t> owner = {0, 1, 1}, valid = {4, 1, 2};
+  const k::Chunks all{owner.data(), chunks, rows}, skipping{owner.data(), chunks, rows, valid.data(), contexts};
+  auto padding = [&](long row) { return row % rows >= valid[static_cast<std::size_t>(row / rows)] * per_context; };
+  auto g = random(chunks * rows * width);  // output gradients: 0 in the padding
+  for (long r = 0; r < chunks * rows; ++r)
+    if (padding(r)) std::fill_n(g.begin() + r * width, width, 0.0f);
+  const auto x = random(chunks * rows * width), w = random(members * width * width), b = random(members * width);
+  const auto member_chunks = k::chunks_of_members(all, members);
+  // Dense and LayerNorm: outputs, input gradients, then parameter gradients.
+  auto dense = [&](const k::Chunks& layout) {
+    std::vector<float> y(x.size()), dx(x.size()), dw(w.size()), db(b.size());
+    k::dense_forward(layout, x.data(), width, w.data(), b.data(), width, y.data(), 0, chunks);
+    k::dense_backward_input(layout, g.data(), w.data(), width, width, dx.data(), 0, chunks);
+    k::dense_backward_parameters(member_chunks, layout, x.data(), width, g.data(), width, dw.data(), db.data(), 0,
+                                 members);
+    return std::vector<std::vector<float>>{y, dx, dw, db};
+  };
+  auto norm = [&](const k::Chunks& layout) {
+    std::vector<float> y(x.size()), xhat(x.size()), rstd(static_cast<std::size_t>(chunks * rows)), dx(x.size()),
+        dw(b.size()), db(b.size());
+    k::layer_norm_forward(layout, x.data(), width, b.data(), b.data(), 1e-5, y.data(), xhat.data(), rstd.data(), 0,
+                          chunks);
+    k::layer_norm_backward_input(layout, g.data(), xhat.data(), rstd.data(), width, b.data(), dx.data(), 0, chunks);
+    k::layer_norm_backward_parameters(member_chunks, layout, g.data(), xhat.data(), width, dw.data(), db.data(), 0,
+                                      members);
+    return std::vector<std::vector<float>>{y, dx, dw, db};
+  };
+  for (const auto& run : {std::function<std::vector<std::vector<float>>(const k::Chunks&)>(dense),
+                          std::function<std::vector<std::vector<float>>(const k::Chunks&)>(norm)}) {
+    const auto expected = run(all), got = run(skipping);
+    for (int part = 0; part < 2; ++part)  // per row
+      for (long r = 0; r < chunks * rows; ++r)
+        for (long j = 0; j < width; ++j) {
+          const float e = expected[part][static_cast<std::size_t>(r * width + j)];
+          const float v = got[part][static_cast<std::size_t>(r * width + j)];
+          if (padding(r))
+            EXPECT_EQ(v, 0.0f) << "part " << part << " row " << r;
+          else
+            EXPECT_EQ(std::memcmp(&v, &e, sizeof(float)), 0) << "part " << part << " row " << r;
+        }
+    for (int part = 2; part < 4; ++part)
+      EXPECT_EQ(std::memcmp(got[part].data(), expected[part].data(), got[part].size() * sizeof(float)), 0)
+          << "part " << part;
+  }
+  // Attention over the same chunks (12 contexts of 3 tokens, h = 5): the same rule per context.
+  const long h = 5, n = chunks * contexts, tokens = per_context;
+  const auto q = random(n * tokens * h), keys = random(n * tokens * h), values = random(n * tokens * h),
+             dout = random(n * tokens * h);
+  auto attention = [&](const std::int64_t* real) {
+    const k::Attention shape{tokens, tokens, h, 0.5f, true, real, contexts};
+    std::vector<float> out(q.size()), p(static_cast<std::size_t>(n * tokens * tokens)), dq(q.size()), dk(q.size()),
+        dv(q.size());
+    k::attention_forward(shape, q.data(), keys.data(), values.data(), out.data(), p.data(), 0, n);
+    k::attention_backward(shape, q.data(), keys.data(), values.data(), p.data(), dout.data(), dq.data(), dk.data(),
+                          dv.data(), 0, n);
+    return std::vector<std::vector<float>>{out, dq, dk, dv};
+  };
+  const auto expected = attention(nullptr), got = attention(valid.data());
+  for (int part = 0; part < 4; ++part)
+    for (long c = 0; c < n; ++c) {
+      const bool pad = c % contexts >= valid[static_cast<std::size_t>(c / contexts)];
+      for (long i = c * tokens * h; i < (c + 1) * tokens * h; ++i) {
+        const float e = expected[part][static_cast<std::size_t>(i)], v = got[part][static_cast<std::size_t>(i)];
+        if (pad)
+          EXPECT_EQ(v, 0.0f) << "attention part " << part << " context " << c;
+        else
+          EXPECT_EQ(std::memcmp(&v, &e, sizeof(float)), 0) << "attention part " << part << " context " << c;
+      }
+    }
 }
 
 }  // namespace

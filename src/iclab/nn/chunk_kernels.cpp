@@ -104,9 +104,10 @@ void dense_backward_input(const Chunks& layout, const float* g, const float* wei
   ICLAB_DISPATCH(isa, dense_backward_input(layout, g, weight, in, out, dx, begin, end));
 }
 
-void dense_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* x, long in,
-                               const float* g, long out, float* dweight, float* dbias, long begin, long end, Isa isa) {
-  ICLAB_DISPATCH(isa, dense_backward_parameters(member_chunks, rows, x, in, g, out, dweight, dbias, begin, end));
+void dense_backward_parameters(const std::vector<std::vector<long>>& member_chunks, const Chunks& layout,
+                               const float* x, long in, const float* g, long out, float* dweight, float* dbias,
+                               long begin, long end, Isa isa) {
+  ICLAB_DISPATCH(isa, dense_backward_parameters(member_chunks, layout, x, in, g, out, dweight, dbias, begin, end));
 }
 
 void layer_norm_forward(const Chunks& layout, const float* x, long width, const float* weight, const float* bias,
@@ -119,10 +120,11 @@ void layer_norm_backward_input(const Chunks& layout, const float* g, const float
   ICLAB_DISPATCH(isa, layer_norm_backward_input(layout, g, xhat, rstd, width, weight, dx, begin, end));
 }
 
-void layer_norm_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* g,
-                                    const float* xhat, long width, float* dweight, float* dbias, long begin, long end,
-                                    Isa isa) {
-  ICLAB_DISPATCH(isa, layer_norm_backward_parameters(member_chunks, rows, g, xhat, width, dweight, dbias, begin, end));
+void layer_norm_backward_parameters(const std::vector<std::vector<long>>& member_chunks, const Chunks& layout,
+                                    const float* g, const float* xhat, long width, float* dweight, float* dbias,
+                                    long begin, long end, Isa isa) {
+  ICLAB_DISPATCH(isa,
+                 layer_norm_backward_parameters(member_chunks, layout, g, xhat, width, dweight, dbias, begin, end));
 }
 
 void attention_forward(const Attention& shape, const float* q, const float* k, const float* v, float* out,

@@ -31,10 +31,17 @@ bool available(Isa isa);
 // The widest available set.
 Isa fastest_isa();
 
+// Padding: a member's last chunk may end in padding contexts, which take no part in the loss. With `valid`
+// (contexts of each chunk that are real, the first ones) the kernels skip them: their outputs and input
+// gradients are 0 and the parameter gradients sum the real rows only. A real row's numbers are the same
+// either way (every kernel is row- or context-local; the padding's gradients are +-0 and never reach it),
+// and a member's padding is a function of its own batch size.
 struct Chunks {
   const std::int64_t* owner = nullptr;
   long chunks = 0;
-  long rows = 0;  // rows of one chunk (contexts x tokens per context)
+  long rows = 0;                        // rows of one chunk (contexts x rows per context)
+  const std::int64_t* valid = nullptr;  // real contexts per chunk, or null: all real
+  long contexts = 1;                    // contexts per chunk (with valid)
 };
 
 // The chunks of each member, in order (members x their chunk indices).
@@ -48,9 +55,9 @@ void dense_backward_input(const Chunks& layout, const float* g, const float* wei
                           long begin, long end, Isa isa = fastest_isa());
 // For members in [begin, end): dW[m] = sum over its chunks of g[c]^T x[c], db[m] = the column sums of g
 // (dbias may be null). Entries of members with no chunk are set to 0.
-void dense_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* x, long in,
-                               const float* g, long out, float* dweight, float* dbias, long begin, long end,
-                               Isa isa = fastest_isa());
+void dense_backward_parameters(const std::vector<std::vector<long>>& member_chunks, const Chunks& layout,
+                               const float* x, long in, const float* g, long out, float* dweight, float* dbias,
+                               long begin, long end, Isa isa = fastest_isa());
 
 // LayerNorm over the last axis (width) with each member's scale and shift: y = xhat w + b, xhat = (x - mean)
 // / sqrt(var + epsilon). Writes xhat and 1/sqrt(var + epsilon) per row for the backward.
@@ -60,9 +67,9 @@ void layer_norm_forward(const Chunks& layout, const float* x, long width, const 
 void layer_norm_backward_input(const Chunks& layout, const float* g, const float* xhat, const float* rstd, long width,
                                const float* weight, float* dx, long begin, long end, Isa isa = fastest_isa());
 // For members in [begin, end): dw[m] = sum of g xhat, db[m] = sum of g over its chunks' rows.
-void layer_norm_backward_parameters(const std::vector<std::vector<long>>& member_chunks, long rows, const float* g,
-                                    const float* xhat, long width, float* dweight, float* dbias, long begin, long end,
-                                    Isa isa = fastest_isa());
+void layer_norm_backward_parameters(const std::vector<std::vector<long>>& member_chunks, const Chunks& layout,
+                                    const float* g, const float* xhat, long width, float* dweight, float* dbias,
+                                    long begin, long end, Isa isa = fastest_isa());
 
 // Attention of one context: q (queries x h), k and v (tokens x h); scores s = scale q k^T.
 // softmax: causal softmax of the scores (queries == tokens: query i sees keys j <= i; queries == 1: the
@@ -72,6 +79,8 @@ struct Attention {
   long queries = 0, tokens = 0, h = 0;
   float scale = 1.0f;
   bool softmax = true;
+  const std::int64_t* valid = nullptr;  // as Chunks: real contexts per chunk of `contexts`, or null: all real
+  long contexts = 1;
 };
 void attention_forward(const Attention& shape, const float* q, const float* k, const float* v, float* out,
                        float* probabilities, long begin, long end, Isa isa = fastest_isa());

@@ -101,6 +101,7 @@ struct EnsembleTrainer::State {
   long zero_row = 0;           // an all-zero context: the padding of a member's last chunk
   torch::Tensor train_tokens, train_targets;
   torch::Tensor owner, weight;                // per chunk: member; per slot: 1/B (0 for padding)
+  torch::Tensor valid;                        // per chunk: its real contexts (the CPU kernels skip the rest)
   torch::Tensor exp_avg, exp_avg_sq;          // AdamW moments, like flat
   torch::Tensor learning_rate, decay;         // per element: lr and 1 - lr wd of its member
   torch::Tensor index, schedule;              // this step's rows; (lr scale 1/(1-b1^t), 1/sqrt(1-b2^t))
@@ -188,7 +189,7 @@ void EnsembleTrainer::State::step_body() {
   const torch::Tensor tokens = train_tokens.index_select(0, index).view({chunks, chunk, length, width});
   const torch::Tensor targets = train_targets.index_select(0, index).view({chunks, chunk});
   model->flat_grad().zero_();
-  const torch::Tensor squared = (model->forward(tokens, owner) - targets).pow(2).mul(weight);
+  const torch::Tensor squared = (model->forward(tokens, owner, valid) - targets).pow(2).mul(weight);
   squared.sum().backward();
   torch::NoGradGuard no_grad;
   loss_sum.index_add_(0, owner, squared.detach().sum(1).to(torch::kFloat64));
@@ -357,15 +358,19 @@ EnsembleTrainer::EnsembleTrainer(std::vector<EnsembleMember> members, EnsembleOp
 
   // Chunk layout of a step: member-major, each member's B slots padded to whole chunks.
   const long count = static_cast<long>(s.members.size());
-  std::vector<std::int64_t> owner;
+  std::vector<std::int64_t> owner, valid;
   std::vector<float> weight;
   for (long k = 0; k < count; ++k) {
     const State::Member& m = s.members[static_cast<std::size_t>(k)];
-    for (long c = 0; c < m.chunks; ++c) owner.push_back(k);
+    for (long c = 0; c < m.chunks; ++c) {
+      owner.push_back(k);
+      valid.push_back(std::min(s.options.chunk, m.batch - c * s.options.chunk));
+    }
     for (long i = 0; i < m.chunks * s.options.chunk; ++i)
       weight.push_back(i < m.batch ? static_cast<float>(1.0 / static_cast<double>(m.batch)) : 0.0f);
   }
   s.owner = torch::tensor(owner, torch::kInt64).to(s.device);
+  s.valid = torch::tensor(valid, torch::kInt64);  // read on the CPU only
   s.weight = to_device(weight, {chunks, s.options.chunk}, s.device);
 
   s.model = std::make_unique<EnsembleModel>(count, first.data.d, first.architecture, s.device);

@@ -17,35 +17,40 @@ constexpr int64_t kContextGrain = 64;  // contexts per task
 
 torch::Tensor no_bias() { return torch::empty({0}, torch::kFloat32); }
 
-kernels::Chunks chunk_layout(const torch::Tensor& x, const torch::Tensor& owner) {
-  return {owner.data_ptr<int64_t>(), x.size(0), x.size(1)};
+// valid: real contexts per chunk, or an empty tensor (all real); contexts per chunk.
+kernels::Chunks chunk_layout(const torch::Tensor& x, const torch::Tensor& owner, const torch::Tensor& valid,
+                             int64_t contexts) {
+  return {owner.data_ptr<int64_t>(), x.size(0), x.size(1), valid.numel() > 0 ? valid.data_ptr<int64_t>() : nullptr,
+          contexts};
 }
 
 // A dense layer with each chunk's member's kernel (and bias): x (chunks, rows, in) -> (chunks, rows, out).
 // No bias: an empty tensor (a custom function's inputs must be defined tensors).
 struct ChunkDense : torch::autograd::Function<ChunkDense> {
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, const torch::Tensor& owner) {
+                               const torch::Tensor& bias, const torch::Tensor& owner, const torch::Tensor& valid,
+                               int64_t contexts) {
     const torch::Tensor xc = x.contiguous();
     const long in = xc.size(2), out = weight.size(1);
     torch::Tensor y = torch::empty({xc.size(0), xc.size(1), out}, xc.options());
-    const kernels::Chunks layout = chunk_layout(xc, owner);
+    const kernels::Chunks layout = chunk_layout(xc, owner, valid, contexts);
     const bool has_bias = bias.numel() > 0;
     const float* b = has_bias ? bias.data_ptr<float>() : nullptr;
     at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
       kernels::dense_forward(layout, xc.data_ptr<float>(), in, weight.data_ptr<float>(), b, out, y.data_ptr<float>(),
                              begin, end);
     });
-    context->save_for_backward({xc, weight, owner});
+    context->save_for_backward({xc, weight, owner, valid});
     context->saved_data["bias"] = has_bias;
+    context->saved_data["contexts"] = contexts;
     return y;
   }
   static variable_list backward(AutogradContext* context, variable_list grads) {
     const auto saved = context->get_saved_variables();
-    const torch::Tensor &x = saved[0], &weight = saved[1], &owner = saved[2];
+    const torch::Tensor &x = saved[0], &weight = saved[1], &owner = saved[2], &valid = saved[3];
     const torch::Tensor g = grads[0].contiguous();
     const long members = weight.size(0), out = weight.size(1), in = weight.size(2);
-    const kernels::Chunks layout = chunk_layout(x, owner);
+    const kernels::Chunks layout = chunk_layout(x, owner, valid, context->saved_data["contexts"].toInt());
     torch::Tensor dx;
     if (context->needs_input_grad(0)) {
       dx = torch::empty_like(x);
@@ -59,37 +64,39 @@ struct ChunkDense : torch::autograd::Function<ChunkDense> {
     torch::Tensor dbias = has_bias ? torch::empty({members, out}, weight.options()) : torch::Tensor();
     const auto member_chunks = kernels::chunks_of_members(layout, members);
     at::parallel_for(0, members, 1, [&](int64_t begin, int64_t end) {
-      kernels::dense_backward_parameters(member_chunks, layout.rows, x.data_ptr<float>(), in, g.data_ptr<float>(), out,
+      kernels::dense_backward_parameters(member_chunks, layout, x.data_ptr<float>(), in, g.data_ptr<float>(), out,
                                          dweight.data_ptr<float>(), has_bias ? dbias.data_ptr<float>() : nullptr, begin,
                                          end);
     });
-    return {dx, dweight, dbias, torch::Tensor()};
+    return {dx, dweight, dbias, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 // LayerNorm over the last axis with each chunk's member's scale and shift.
 struct ChunkLayerNorm : torch::autograd::Function<ChunkLayerNorm> {
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, const torch::Tensor& owner, double epsilon) {
+                               const torch::Tensor& bias, const torch::Tensor& owner, const torch::Tensor& valid,
+                               int64_t contexts, double epsilon) {
     const torch::Tensor xc = x.contiguous();
     const long width = xc.size(2);
     torch::Tensor y = torch::empty_like(xc), xhat = torch::empty_like(xc);
     torch::Tensor rstd = torch::empty({xc.size(0), xc.size(1)}, xc.options());
-    const kernels::Chunks layout = chunk_layout(xc, owner);
+    const kernels::Chunks layout = chunk_layout(xc, owner, valid, contexts);
     at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
       kernels::layer_norm_forward(layout, xc.data_ptr<float>(), width, weight.data_ptr<float>(), bias.data_ptr<float>(),
                                   epsilon, y.data_ptr<float>(), xhat.data_ptr<float>(), rstd.data_ptr<float>(), begin,
                                   end);
     });
-    context->save_for_backward({xhat, rstd, weight, owner});
+    context->save_for_backward({xhat, rstd, weight, owner, valid});
+    context->saved_data["contexts"] = contexts;
     return y;
   }
   static variable_list backward(AutogradContext* context, variable_list grads) {
     const auto saved = context->get_saved_variables();
-    const torch::Tensor &xhat = saved[0], &rstd = saved[1], &weight = saved[2], &owner = saved[3];
+    const torch::Tensor &xhat = saved[0], &rstd = saved[1], &weight = saved[2], &owner = saved[3], &valid = saved[4];
     const torch::Tensor g = grads[0].contiguous();
     const long members = weight.size(0), width = weight.size(1);
-    const kernels::Chunks layout = chunk_layout(xhat, owner);
+    const kernels::Chunks layout = chunk_layout(xhat, owner, valid, context->saved_data["contexts"].toInt());
     torch::Tensor dx = torch::empty_like(xhat);
     at::parallel_for(0, layout.chunks, kChunkGrain, [&](int64_t begin, int64_t end) {
       kernels::layer_norm_backward_input(layout, g.data_ptr<float>(), xhat.data_ptr<float>(), rstd.data_ptr<float>(),
@@ -98,44 +105,53 @@ struct ChunkLayerNorm : torch::autograd::Function<ChunkLayerNorm> {
     torch::Tensor dweight = torch::empty_like(weight), dbias = torch::empty_like(weight);
     const auto member_chunks = kernels::chunks_of_members(layout, members);
     at::parallel_for(0, members, 1, [&](int64_t begin, int64_t end) {
-      kernels::layer_norm_backward_parameters(member_chunks, layout.rows, g.data_ptr<float>(), xhat.data_ptr<float>(),
-                                              width, dweight.data_ptr<float>(), dbias.data_ptr<float>(), begin, end);
+      kernels::layer_norm_backward_parameters(member_chunks, layout, g.data_ptr<float>(), xhat.data_ptr<float>(), width,
+                                              dweight.data_ptr<float>(), dbias.data_ptr<float>(), begin, end);
     });
-    return {dx, dweight, dbias, torch::Tensor(), torch::Tensor()};
+    return {dx, dweight, dbias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 // Attention of every context: q (N, queries, h), k and v (N, tokens, h) -> (N, queries, h).
 struct ContextAttention : torch::autograd::Function<ContextAttention> {
   static torch::Tensor forward(AutogradContext* context, const torch::Tensor& q, const torch::Tensor& k,
-                               const torch::Tensor& v, double scale, bool softmax) {
+                               const torch::Tensor& v, double scale, bool softmax, const torch::Tensor& valid,
+                               int64_t contexts) {
     const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-    const kernels::Attention shape{qc.size(1), kc.size(1), qc.size(2), static_cast<float>(scale), softmax};
+    const kernels::Attention shape{qc.size(1), kc.size(1),
+                                   qc.size(2), static_cast<float>(scale),
+                                   softmax,    valid.numel() > 0 ? valid.data_ptr<int64_t>() : nullptr,
+                                   contexts};
     torch::Tensor out = torch::empty_like(qc);
     torch::Tensor probabilities = torch::empty({qc.size(0), shape.queries, shape.tokens}, qc.options());
     at::parallel_for(0, qc.size(0), kContextGrain, [&](int64_t begin, int64_t end) {
       kernels::attention_forward(shape, qc.data_ptr<float>(), kc.data_ptr<float>(), vc.data_ptr<float>(),
                                  out.data_ptr<float>(), probabilities.data_ptr<float>(), begin, end);
     });
-    context->save_for_backward({qc, kc, vc, probabilities});
+    context->save_for_backward({qc, kc, vc, probabilities, valid});
     context->saved_data["scale"] = scale;
     context->saved_data["softmax"] = softmax;
+    context->saved_data["contexts"] = contexts;
     return out;
   }
   static variable_list backward(AutogradContext* context, variable_list grads) {
     const auto saved = context->get_saved_variables();
-    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probabilities = saved[3];
+    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probabilities = saved[3], &valid = saved[4];
     const torch::Tensor g = grads[0].contiguous();
-    const kernels::Attention shape{q.size(1), k.size(1), q.size(2),
+    const kernels::Attention shape{q.size(1),
+                                   k.size(1),
+                                   q.size(2),
                                    static_cast<float>(context->saved_data["scale"].toDouble()),
-                                   context->saved_data["softmax"].toBool()};
+                                   context->saved_data["softmax"].toBool(),
+                                   valid.numel() > 0 ? valid.data_ptr<int64_t>() : nullptr,
+                                   context->saved_data["contexts"].toInt()};
     torch::Tensor dq = torch::empty_like(q), dk = torch::empty_like(k), dv = torch::empty_like(v);
     at::parallel_for(0, q.size(0), kContextGrain, [&](int64_t begin, int64_t end) {
       kernels::attention_backward(shape, q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
                                   probabilities.data_ptr<float>(), g.data_ptr<float>(), dq.data_ptr<float>(),
                                   dk.data_ptr<float>(), dv.data_ptr<float>(), begin, end);
     });
-    return {dq, dk, dv, torch::Tensor(), torch::Tensor()};
+    return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -264,36 +280,37 @@ torch::Tensor EnsembleModel::take(int index, const torch::Tensor& owner) const {
   return parameters_[static_cast<std::size_t>(index)].value.index_select(0, owner);
 }
 
-torch::Tensor EnsembleModel::project(const torch::Tensor& x, int weight, const torch::Tensor& owner) const {
-  if (kernels_) return ChunkDense::apply(x, parameters_[static_cast<std::size_t>(weight)].value, no_bias(), owner);
+torch::Tensor EnsembleModel::project(const torch::Tensor& x, int weight, const Chunking& chunks) const {
+  if (kernels_)
+    return ChunkDense::apply(x, parameters_[static_cast<std::size_t>(weight)].value, no_bias(), chunks.owner,
+                             chunks.valid, chunks.contexts);
   // x (chunks, rows, in) times each chunk's kernel (out, in), transposed: one GEMM per chunk.
-  return torch::bmm(x, take(weight, owner).transpose(1, 2));
+  return torch::bmm(x, take(weight, chunks.owner).transpose(1, 2));
 }
 
-torch::Tensor EnsembleModel::dense(const torch::Tensor& x, const Dense& layer, const torch::Tensor& owner) const {
+torch::Tensor EnsembleModel::dense(const torch::Tensor& x, const Dense& layer, const Chunking& chunks) const {
   if (kernels_)
     return ChunkDense::apply(x, parameters_[static_cast<std::size_t>(layer.weight)].value,
                              layer.bias >= 0 ? parameters_[static_cast<std::size_t>(layer.bias)].value : no_bias(),
-                             owner);
-  torch::Tensor y = project(x, layer.weight, owner);
-  if (layer.bias >= 0) y = y + take(layer.bias, owner).unsqueeze(1);
+                             chunks.owner, chunks.valid, chunks.contexts);
+  torch::Tensor y = project(x, layer.weight, chunks);
+  if (layer.bias >= 0) y = y + take(layer.bias, chunks.owner).unsqueeze(1);
   return y;
 }
 
-torch::Tensor EnsembleModel::layer_norm(const torch::Tensor& x, const LayerNormIndex& p,
-                                        const torch::Tensor& owner) const {
+torch::Tensor EnsembleModel::layer_norm(const torch::Tensor& x, const LayerNormIndex& p, const Chunking& chunks) const {
   if (kernels_)
     return ChunkLayerNorm::apply(x, parameters_[static_cast<std::size_t>(p.weight)].value,
-                                 parameters_[static_cast<std::size_t>(p.bias)].value, owner,
-                                 options_.layer_norm_epsilon);
+                                 parameters_[static_cast<std::size_t>(p.bias)].value, chunks.owner, chunks.valid,
+                                 chunks.contexts, options_.layer_norm_epsilon);
   const torch::Tensor normalised = torch::layer_norm(x, {h_}, {}, {}, options_.layer_norm_epsilon);
-  return normalised * take(p.weight, owner).unsqueeze(1) + take(p.bias, owner).unsqueeze(1);
+  return normalised * take(p.weight, chunks.owner).unsqueeze(1) + take(p.bias, chunks.owner).unsqueeze(1);
 }
 
 torch::Tensor EnsembleModel::attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                       bool softmax) const {
+                                       bool softmax, const Chunking& chunks) const {
   const double scale = 1.0 / std::sqrt(static_cast<double>(h_));
-  if (kernels_) return ContextAttention::apply(q, k, v, scale, softmax);
+  if (kernels_) return ContextAttention::apply(q, k, v, scale, softmax, chunks.valid, chunks.contexts);
   torch::Tensor scores = torch::bmm(q, k.transpose(1, 2)).mul_(scale);
   if (!softmax) return torch::bmm(scores, v);
   if (q.size(1) > 1) {
@@ -308,7 +325,7 @@ torch::Tensor EnsembleModel::attention(const torch::Tensor& q, const torch::Tens
 }
 
 torch::Tensor EnsembleModel::block_forward(const Block& block, const torch::Tensor& u, long tokens, bool query_only,
-                                           const torch::Tensor& owner) const {
+                                           const Chunking& owner) const {
   const long chunks = u.size(0), contexts = u.size(1) / tokens;
   const torch::Tensor key = project(u, block.key, owner).reshape({chunks * contexts, tokens, h_});
   const torch::Tensor value = project(u, block.value, owner).reshape({chunks * contexts, tokens, h_});
@@ -316,7 +333,7 @@ torch::Tensor EnsembleModel::block_forward(const Block& block, const torch::Tens
   const torch::Tensor input = query_only ? u.reshape({chunks, contexts, tokens, h_}).select(2, tokens - 1) : u;
   const long rows = query_only ? 1 : tokens;
   const torch::Tensor query = project(input, block.query, owner).reshape({chunks * contexts, rows, h_});
-  const torch::Tensor attended = attention(query, key, value, true).reshape({chunks, contexts * rows, h_});
+  const torch::Tensor attended = attention(query, key, value, true, owner).reshape({chunks, contexts * rows, h_});
   const torch::Tensor r = options_.attention_residual ? input + attended : attended;
   const torch::Tensor p = layer_norm(r, block.norm1, owner);
   if (!options_.has_mlp()) {
@@ -328,8 +345,7 @@ torch::Tensor EnsembleModel::block_forward(const Block& block, const torch::Tens
   return layer_norm(options_.mlp_residual ? m + p : m, block.norm2, owner);
 }
 
-torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const torch::Tensor& owner,
-                                           bool query_only) const {
+torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const Chunking& owner, bool query_only) const {
   const long chunks = tokens.size(0), contexts = tokens.size(1), length = tokens.size(2), width = tokens.size(3);
   const torch::Tensor all = tokens.reshape({chunks, contexts * length, width});
   if (options_.architecture == Architecture::linear_attention) {
@@ -339,7 +355,7 @@ torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const to
     const torch::Tensor q = dense(queries, la_query_, owner).reshape({chunks * contexts, rows, h_});
     const torch::Tensor k = dense(all, la_key_, owner).reshape({chunks * contexts, length, h_});
     const torch::Tensor v = dense(all, la_value_, owner).reshape({chunks * contexts, length, h_});
-    return attention(q, k, v, false).reshape({chunks, contexts * rows, h_});
+    return attention(q, k, v, false, owner).reshape({chunks, contexts * rows, h_});
   }
   torch::Tensor u = dense(all, embedding_, owner);
   for (std::size_t b = 0; b < blocks_.size(); ++b)
@@ -347,12 +363,15 @@ torch::Tensor EnsembleModel::hidden_states(const torch::Tensor& tokens, const to
   return u;
 }
 
-torch::Tensor EnsembleModel::forward(const torch::Tensor& tokens, const torch::Tensor& owner) const {
-  return dense(hidden_states(tokens, owner, true), readout_, owner).reshape({tokens.size(0), tokens.size(1)});
+torch::Tensor EnsembleModel::forward(const torch::Tensor& tokens, const torch::Tensor& owner,
+                                     const torch::Tensor& valid) const {
+  const Chunking chunks{owner, valid.defined() ? valid : torch::empty({0}, torch::kInt64), tokens.size(1)};
+  return dense(hidden_states(tokens, chunks, true), readout_, chunks).reshape({tokens.size(0), tokens.size(1)});
 }
 
 torch::Tensor EnsembleModel::forward_all_tokens(const torch::Tensor& tokens, const torch::Tensor& owner) const {
-  return dense(hidden_states(tokens, owner, false), readout_, owner)
+  const Chunking chunks{owner, torch::empty({0}, torch::kInt64), tokens.size(1)};
+  return dense(hidden_states(tokens, chunks, false), readout_, chunks)
       .reshape({tokens.size(0), tokens.size(1), tokens.size(2)});
 }
 

@@ -49,7 +49,10 @@ class EnsembleModel {
 
   // tokens (chunks, C, l+1, d+1), owner (chunks) int64 member of each chunk -> query predictions
   // (chunks, C). The last block computes the query's row only (the readout sees nothing else).
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& owner) const;
+  // valid (chunks) int64, if defined: how many of a chunk's contexts are real (the first ones); the CPU
+  // kernels skip the rest (padding: its predictions are 0), which changes no real context's numbers.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& owner,
+                        const torch::Tensor& valid = torch::Tensor()) const;
   // The readout applied to every token: (chunks, C, l+1), for tests of the mask and the shortcut.
   torch::Tensor forward_all_tokens(const torch::Tensor& tokens, const torch::Tensor& owner) const;
 
@@ -78,18 +81,26 @@ class EnsembleModel {
   Dense add_dense(const std::string& name, long in, long out, bool bias);
   LayerNormIndex add_layer_norm(const std::string& name, long width);
 
+  // The chunks of a pass: each chunk's member, its real contexts (valid, or an empty tensor: all) and
+  // the contexts per chunk.
+  struct Chunking {
+    torch::Tensor owner, valid;
+    long contexts = 1;
+  };
+
   // Per-chunk copies of a member-stacked parameter: (chunks, shape...).
   torch::Tensor take(int index, const torch::Tensor& owner) const;
-  torch::Tensor dense(const torch::Tensor& x, const Dense& layer, const torch::Tensor& owner) const;
-  torch::Tensor project(const torch::Tensor& x, int weight, const torch::Tensor& owner) const;
-  torch::Tensor layer_norm(const torch::Tensor& x, const LayerNormIndex& p, const torch::Tensor& owner) const;
+  torch::Tensor dense(const torch::Tensor& x, const Dense& layer, const Chunking& chunks) const;
+  torch::Tensor project(const torch::Tensor& x, int weight, const Chunking& chunks) const;
+  torch::Tensor layer_norm(const torch::Tensor& x, const LayerNormIndex& p, const Chunking& chunks) const;
   // q (contexts, queries, h), k and v (contexts, l+1, h): causal softmax attention (one query row: the
   // last token, which sees every key), or q k^T v without softmax or mask (linear attention); scores /sqrt(h).
-  torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool softmax) const;
+  torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool softmax,
+                          const Chunking& chunks) const;
   // u (chunks, C * rows, h) -> the block's output; rows = l+1, or 1 when query_only.
   torch::Tensor block_forward(const Block& block, const torch::Tensor& u, long tokens, bool query_only,
-                              const torch::Tensor& owner) const;
-  torch::Tensor hidden_states(const torch::Tensor& tokens, const torch::Tensor& owner, bool query_only) const;
+                              const Chunking& chunks) const;
+  torch::Tensor hidden_states(const torch::Tensor& tokens, const Chunking& chunks, bool query_only) const;
 
   long members_ = 0;
   long d_ = 0;
