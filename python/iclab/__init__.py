@@ -451,7 +451,9 @@ def run(path, out=None, *, shard="0/1", progress=False):
     """Run (or resume) an experiment file, as ``iclab run PATH --out OUT``: results go to OUT (default: the
     file's ``output``, else its ``name``) crash-safely; returns the results (of this shard) with the run's
     metadata plus ``attrs["meta"]["summary"]``. Ctrl-C raises KeyboardInterrupt; the finished points stay
-    journaled and the same call resumes (results.csv appears only when the run is complete)."""
+    journaled and the same call resumes (results.csv appears only when the run is complete). The linear
+    model's quantities and Yang et al.'s torch-free repr_gap run here; Transformer and repr_training files
+    need the `iclab-nn` program (ValueError)."""
     path = _os.fspath(path)
     try:
         with open(path, encoding="utf-8") as f:

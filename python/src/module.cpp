@@ -42,6 +42,7 @@
 #include "iclab/model/ridge_solver.hpp"
 #include "iclab/params/model_params.hpp"
 #include "iclab/params/value_list.hpp"
+#include "iclab/repr/gap_evaluator.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "iclab/theory/alignment.hpp"
 #include "iclab/theory/general.hpp"
@@ -629,8 +630,13 @@ py::dict run(const std::string& toml_text, const std::string& source, const std:
   RunSummary summary;
   run_interruptible([&](const StopFlag& stop) {
     options.checkpoint = [&stop] { stop.check(); };
-    // The point evaluator polls the token inside a point's simulation too (one point can be long).
-    options.evaluator = [&stop](const Experiment& e) { return make_point_evaluator(e, {}, stop.token()); };
+    // The point evaluator polls the token inside a point's simulation too (one point can be long). Yang et
+    // al.'s repr_gap is torch-free module work (iclab_modules), evaluated here as by the plain `iclab`;
+    // the rest of the modules' work needs `iclab-nn`, and make_point_evaluator says so.
+    options.evaluator = [&stop](const Experiment& e) -> std::unique_ptr<Evaluator> {
+      if (repr::computes_repr_gap(e)) return std::make_unique<repr::ReprGapEvaluator>(e);
+      return make_point_evaluator(e, {}, stop.token());
+    };
     summary = run_experiment(experiment, options);
   });
   py::dict s;

@@ -181,6 +181,17 @@ def test_run_equals_cli_run(tmp_path):
     assert result.attrs["meta"]["experiment"]["seed"] == 4
 
 
+def test_run_of_yang_repr_gap_equals_cli_run(tmp_path):
+    # Yang et al.'s repr_gap is torch-free module work: the module evaluates it as the plain `iclab` does.
+    toml = tmp_path / "gap.toml"
+    toml.write_text('name = "g"\ncompute = ["repr_gap"]\nseed = 3\n[parameters]\nd = 4\nm = 4\nK = 12\n'
+                    'tau = 0.1\ndictionaries = 2\nprompts = 3\n[grid]\nN = [3, 5]\n')
+    result = iclab.run(toml, out=tmp_path / "py")
+    cli("run", str(toml), "--out", str(tmp_path / "cli"), "--quiet")
+    assert (tmp_path / "py" / "results.csv").read_bytes() == (tmp_path / "cli" / "results.csv").read_bytes()
+    assert len(result["gap"]) == 2
+
+
 def test_reproduce_quick_draws_the_figure(tmp_path):
     names = [name for name, _ in iclab.presets()]
     assert "lu2024-fig1" in names and "letey2025-fig2" in names
