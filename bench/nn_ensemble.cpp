@@ -3,7 +3,8 @@
 // over [TAU_MIN, TAU_MAX] (so ragged batches B = 0.1 tau d^2) and seeds 1..M, alpha = 1, kappa = inf.
 // Prints one JSON line: ms per ensemble step, model-steps per second both ways, and their ratio, by the
 // wall clock and by the main thread's CPU time (on a shared machine the latter is the steadier; with
-// THREADS = 1 all the training runs on the main thread).
+// THREADS = 1 all the training runs on the main thread), and the instruction set of the CPU kernels
+// (cpu_kernels: sse2, avx2 or avx512, the widest this processor runs; all give the same bits).
 //
 //   build/bench/nn_ensemble MODEL D M STEPS [THREADS] [DEVICE] [TAU_MIN] [TAU_MAX] [SEPARATE] [GRAPH] [CHUNK]
 // SEPARATE = all (default): every member alone; 1: only the first, scaled by M (for large M on a GPU).
@@ -17,9 +18,22 @@
 #include <string>
 #include <vector>
 
+#include "iclab/nn/chunk_kernels.hpp"
 #include "iclab/nn/ensemble.hpp"
 
 namespace {
+
+// The instruction set of the CPU kernels this processor runs (every set gives the same bits).
+const char* kernel_isa() {
+  switch (iclab::nn::kernels::fastest_isa()) {
+    case iclab::nn::kernels::Isa::avx512:
+      return "avx512";
+    case iclab::nn::kernels::Isa::avx2:
+      return "avx2";
+    default:
+      return "sse2";
+  }
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -100,10 +114,10 @@ int main(int argc, char** argv) {
       "{\"model\": \"%s\", \"d\": %ld, \"members\": %ld, \"taus\": [%g, %g], \"device\": \"%s\", \"threads\": %d, "
       "\"chunk\": %ld, \"cuda_graph\": %s, \"ms_per_ensemble_step\": %.3f, \"model_steps_per_s_ensemble\": %.0f, "
       "\"model_steps_per_s_separate\": %.0f, \"speedup\": %.2f, \"cpu_ms_per_ensemble_step\": %.3f, "
-      "\"speedup_cpu\": %.2f, \"separate\": \"%s\"}\n",
+      "\"speedup_cpu\": %.2f, \"separate\": \"%s\", \"cpu_kernels\": \"%s\"}\n",
       model.c_str(), d, count, tau_min, tau_max, options.device.c_str(), options.threads, options.chunk,
       graph ? "true" : "false", 1e3 * together.wall / static_cast<double>(steps), model_steps / together.wall,
       model_steps / apart.wall, apart.wall / together.wall, 1e3 * together.cpu / static_cast<double>(steps),
-      apart.cpu / together.cpu, all_separately ? "every member alone" : "first member alone, times M");
+      apart.cpu / together.cpu, all_separately ? "every member alone" : "first member alone, times M", kernel_isa());
   return 0;
 }
