@@ -8,7 +8,11 @@
 // No contraction of a * b + c into a fused multiply-add anywhere below: AVX-512F has FMA instructions
 // (and so do other architectures' baselines), and a fused product is rounded once instead of twice, which
 // would make the copies differ. The baseline and AVX2 copies have no FMA to contract into.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ICLAB_KERNELS_X86 1
