@@ -47,6 +47,27 @@ Regime regime_of(double kappa) {
   return kappa <= 1.0 ? Regime::small : Regime::large;
 }
 
+// A point's parameters, one per lane.
+template <class V>
+struct PointLanes {
+  V alpha, tau, kappa, rho, lambda;
+};
+
+PointLanes<double> lanes_of(const IsotropicPoint& p) { return {p.alpha, p.tau, p.kappa, p.rho, p.lambda}; }
+
+// q* = (1 + rho)/alpha.
+template <class V>
+V effective_noise(const PointLanes<V>& p) {
+  return (1.0 + p.rho) / p.alpha;
+}
+
+// g_task = e_ICL - e_IDG. At kappa = inf every pretraining context has a fresh task and e_IDG = e_ICL
+// exactly; the difference of the two evaluations would only show their rounding (and could turn g_task
+// negative).
+IsotropicErrors with_gap(double e_icl, double e_idg, bool kappa_infinite) {
+  return {e_icl, e_idg, kappa_infinite ? 0.0 : e_icl - e_idg};
+}
+
 // sqrt(a^2 + b^2); std::hypot (which avoids overflow and underflow, at several times the cost) only
 // where the squares could leave the normal range.
 template <class V>
@@ -127,7 +148,7 @@ double mp_resolvent(double x, double kappa) { return mp_moments(x, kappa).m; }
 
 double mp_resolvent_derivative(double x, double kappa) { return -mp_moments(x, kappa).dm; }
 
-double effective_noise(const IsotropicPoint& p) { return (1.0 + p.rho) / p.alpha; }
+double effective_noise(const IsotropicPoint& p) { return effective_noise(lanes_of(p)); }
 
 namespace {
 
@@ -179,13 +200,14 @@ double ridgeless_root(double q, double tau, double kappa) {
 // Where eps M <= 1/2, f is summed as written (1 - tau is exact near tau = 1, where the root is decided by
 // that small difference); beyond, through G = 1 - eps M = int (s+q*)/(s+nu) = A + q* M, which keeps its
 // relative precision where eps M -> 1 (tiny tau, huge lambda: eps ~ (1 + q*)/tau + lambda).
-struct Residual {
-  double f = 0.0, s = 0.0;
-  double size = 0.0;  // the sum of the magnitudes of f's terms, which bounds its rounding
+template <class V>
+struct ResidualLanes {
+  V f = 0.0, s = 0.0;
+  V size = 0.0;  // the sum of the magnitudes of f's terms, which bounds its rounding
 };
 
 // The reference evaluation, through mp_moments (used by ridge_epsilon_bracketed).
-Residual ridge_residual(double eps, double q, const IsotropicPoint& p) {
+ResidualLanes<double> ridge_residual(double eps, double q, const IsotropicPoint& p) {
   const double nu = q + eps;
   const MpMoments m = mp_moments(nu, p.kappa);
   const double ridge = p.tau * (p.lambda / eps);
@@ -193,20 +215,6 @@ Residual ridge_residual(double eps, double q, const IsotropicPoint& p) {
   const double f = eps_m <= 0.5 ? ((1.0 - p.tau) - eps_m) + ridge : ((m.a + q * m.m) - p.tau) + ridge;
   return {f, (eps / nu) * ((m.x2s1 + q * m.x2dm) / nu) + ridge, 0.0};
 }
-
-// A point's parameters, one per lane.
-template <class V>
-struct PointLanes {
-  V alpha, tau, kappa, rho, lambda;
-};
-
-PointLanes<double> lanes_of(const IsotropicPoint& p) { return {p.alpha, p.tau, p.kappa, p.rho, p.lambda}; }
-
-template <class V>
-struct ResidualLanes {
-  V f = 0.0, s = 0.0;
-  V size = 0.0;  // the sum of the magnitudes of f's terms, which bounds its rounding
-};
 
 // The same residual for the Newton iteration, with the moments of mp_moments that it needs written out
 // and five divisions instead of eleven: with nu M and A = 1 - nu M (the smaller of the two from its own
@@ -561,10 +569,7 @@ IsotropicErrors isotropic_errors(const IsotropicPoint& p) {
     e.e_icl = finite_or_refuse(state.e_icl, p, "e_ICL");
     e.e_idg = finite_or_refuse(state.e_idg, p, "e_IDG");
   }
-  // At kappa = inf every pretraining context has a fresh task and e_IDG = e_ICL exactly; the difference
-  // of the two evaluations would only show their rounding (and could turn g_task negative).
-  e.g_task = std::isinf(p.kappa) ? 0.0 : e.e_icl - e.e_idg;
-  return e;
+  return with_gap(e.e_icl, e.e_idg, std::isinf(p.kappa));
 }
 
 void isotropic_errors(std::span<const IsotropicPoint> points, std::span<IsotropicErrors> out) {
@@ -600,7 +605,7 @@ void isotropic_errors(std::span<const IsotropicPoint> points, std::span<Isotropi
     const PointLanes<Pack> p{gather(&IsotropicPoint::alpha), gather(&IsotropicPoint::tau),
                              gather(&IsotropicPoint::kappa), gather(&IsotropicPoint::rho),
                              gather(&IsotropicPoint::lambda)};
-    const Pack q = (1.0 + p.rho) / p.alpha;  // effective_noise
+    const Pack q = effective_noise(p);
     const NewtonLanes<Pack> root = ridge_newton_root<Pack>(p, q, regime);
     const RidgeState<Pack> state = ridge_state<Pack>(p, q, root.root, regime);
     for (int lane = 0; lane < n; ++lane) {
@@ -610,7 +615,7 @@ void isotropic_errors(std::span<const IsotropicPoint> points, std::span<Isotropi
         one_by_one(i);
         continue;
       }
-      out[i] = {e_icl, e_idg, regime == Regime::infinite ? 0.0 : e_icl - e_idg};
+      out[i] = with_gap(e_icl, e_idg, regime == Regime::infinite);
     }
   };
   for (std::size_t i = 0; i < points.size(); ++i) {
