@@ -106,6 +106,42 @@ INSTANTIATE_TEST_SUITE_P(AllArchitectures, EnsembleBits,
                            return name;
                          });
 
+TEST(Ensemble, TestContextsAreSharedAcrossThePretrainingAxesAndScoredAlike) {
+  // A member's fresh-task test contexts are addressed by the test's parameters and the seed, not by tau,
+  // kappa or C_train: members differing only in those are tested on the same contexts, which the
+  // ensemble draws once. Untrained (0 steps), members with one seed have the same weights, so their ICL
+  // errors on one test are equal exactly when their contexts are; the default test (C_train) differs
+  // with C_train. Inside the ensemble every member's errors must still be its errors alone, bit for bit.
+  EnsembleMember base = member(Architecture::softmax, 2.0, 11, 0);
+  base.training.epochs = 0;
+  EnsembleMember other_tau = base, finite_kappa = base, other_seed = base, other_ctrain = base;
+  other_tau.data.tau = 1.0;
+  finite_kappa.data.tau = 4.0;
+  finite_kappa.data.kappa = 1.0;
+  other_seed.training.seed = 5;
+  other_ctrain.data.ctrain = "power:1";
+  const std::vector<EnsembleMember> group = {base, other_tau, finite_kappa, other_seed, other_ctrain};
+  EnsembleTrainer ensemble(group, EnsembleOptions{});
+  ASSERT_EQ(ensemble.max_steps(), 0);
+  const auto icl = ensemble.icl_errors("power:1", 200);
+  const auto matched = ensemble.icl_errors("", 200);
+  const auto idg = ensemble.idg_errors(200);
+  EXPECT_EQ(icl[0], icl[1]);  // tau
+  EXPECT_EQ(icl[0], icl[2]);  // tau and kappa
+  EXPECT_EQ(icl[0], icl[4]);  // C_train (the test's own covariance is fixed)
+  EXPECT_NE(icl[0], icl[3]);  // another seed: other weights and contexts
+  EXPECT_EQ(matched[0], matched[1]);
+  EXPECT_NE(matched[0], matched[4]);  // the default test follows C_train
+  EXPECT_EQ(idg[0], matched[0]);      // kappa = inf: IDG is the matched ICL test
+  EXPECT_NE(idg[2], matched[2]);      // finite kappa: the member's own pool
+  for (std::size_t m = 0; m < group.size(); ++m) {
+    EnsembleTrainer alone({group[m]}, EnsembleOptions{});
+    EXPECT_EQ(alone.icl_errors("power:1", 200).front(), icl[m]) << "member " << m;
+    EXPECT_EQ(alone.idg_errors(200).front(), idg[m]) << "member " << m;
+    EXPECT_EQ(alone.icl_errors("", 200).front(), matched[m]) << "member " << m;
+  }
+}
+
 TEST(Ensemble, VariantsTrainInAnEnsembleToo) {
   EnsembleMember gelu = member(Architecture::softmax_mlp2, 2.0, 3, 40);
   gelu.architecture.gelu_mlp = true;

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
+#include <tuple>
 
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/covariances/task_draws.hpp"
@@ -82,15 +84,34 @@ struct EnsembleTrainer::State {
     std::vector<long> order;  // identity permutation of 0..n-1, restored after each draw
 
     StreamAddress address(std::uint64_t point) const { return StreamAddress{spec.training.seed, point, 0, 0}; }
-    ContextFamily family(const std::string& purpose) const {
+    // Contexts of this member's law, addressed by `canonical` + purpose.
+    ContextFamily family(const std::string& canonical, const std::string& purpose) const {
       ContextFamily f;
       f.ell = spec.data.context_length();
       f.rho = spec.data.rho;
       f.link = spec.data.link;
-      f.address = address(point_key(spec.data.canonical() + purpose));
+      f.address = address(point_key(canonical + purpose));
       return f;
     }
   };
+
+  // A member's test contexts. Members with the same non-empty key are given the same contexts, drawn once.
+  struct TestSet {
+    ContextFamily family;
+    std::string key;
+  };
+  // Fresh tasks ~ N(0, C) (`covariance`, its spec text): addressed by the test's own parameters (d, l, rho,
+  // link and the seed), not by the pretraining set's (tau, kappa, C_train), so members that differ only in
+  // those see the same test contexts: common random numbers across a figure's axis, drawn once per ensemble.
+  static TestSet fresh_test(const Member& m, const std::string& covariance) {
+    TestSet t{m.family(m.spec.data.test_canonical(), "|icl-test"), ""};
+    t.family.fresh_tasks = true;
+    t.family.fresh_factor =
+        covariance_factor(covariance.empty() ? *m.ctrain : task_covariance(covariance, m.spec.data.d, "ctest"));
+    t.key = m.spec.data.test_canonical() + "|seed=" + std::to_string(m.spec.training.seed) +
+            "|C=" + (covariance.empty() ? m.spec.data.ctrain : covariance);
+    return t;
+  }
 
   std::vector<Member> members;
   EnsembleOptions options;
@@ -108,6 +129,9 @@ struct EnsembleTrainer::State {
   torch::Tensor index_block, schedule_block;  // kIndexBlock steps of them, on the device
   long block_first = -1;                      // first step held by index_block
   torch::Tensor loss_sum;                     // per member: the sum of its minibatch losses (float64)
+  // Test errors already computed since the last training: (member, test key, contexts) -> error. A kappa =
+  // inf member's IDG test and its default ICL test are the same contexts, scored once.
+  std::map<std::tuple<long, std::string, long>, double> scored;
   long steps_done = 0;
   bool graph_used = false;
 
@@ -126,6 +150,8 @@ struct EnsembleTrainer::State {
   // (member, first, count) -> that member's contexts [first, first + count): tokens and targets.
   using Source = std::function<std::pair<torch::Tensor, torch::Tensor>(long, long, long)>;
   std::vector<double> score(const std::vector<long>& contexts, const Source& source);
+  // Each member's error on its test set (one per member), each distinct set sampled once per pass.
+  std::vector<double> score_tests(const std::vector<TestSet>& tests, long contexts);
   std::pair<torch::Tensor, torch::Tensor> sample(const ContextFamily& family, long first, long count) const;
 };
 
@@ -232,10 +258,10 @@ std::pair<torch::Tensor, torch::Tensor> EnsembleTrainer::State::sample(const Con
 }
 
 std::vector<double> EnsembleTrainer::State::score(const std::vector<long>& contexts, const Source& source) {
-  // Each member's contexts in chunks of `chunk` (the last padded with zero contexts of weight 0); the
-  // chunks' float64 sums are added in context order by index_add, so a member's result depends neither
-  // on the other members nor on how many contexts a pass holds (a multiple of chunk). A member whose
-  // contexts are used up contributes zero chunks, which add exactly 0.
+  // Each member's contexts in chunks of `chunk` (the last padded with zero contexts of weight 0, which the
+  // CPU kernels skip); the chunks' float64 sums are added in context order by index_add, so a member's
+  // result depends neither on the other members nor on how many contexts a pass holds (a multiple of
+  // chunk). A member with no contexts (left) contributes no chunk; its result is 0.
   torch::InferenceMode inference;
   const long chunk = options.chunk;
   const long count_members = static_cast<long>(members.size());
@@ -244,38 +270,80 @@ std::vector<double> EnsembleTrainer::State::score(const std::vector<long>& conte
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   torch::Tensor sums = torch::zeros({count_members}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   for (long first = 0; first < most; first += per_pass) {
-    const long member_chunks = ceil_div(std::min(per_pass, most - first), chunk), padded = member_chunks * chunk;
     std::vector<torch::Tensor> token_parts, target_parts;
-    std::vector<double> mask(static_cast<std::size_t>(count_members * padded), 0.0);
+    std::vector<std::int64_t> owner_of_chunk, real_contexts;
+    std::vector<double> mask;
     for (long m = 0; m < count_members; ++m) {
-      const long count = std::clamp(contexts[static_cast<std::size_t>(m)] - first, 0L, padded);
-      if (count > 0) {
-        auto [tokens, targets] = source(m, first, count);
-        token_parts.push_back(tokens);
-        target_parts.push_back(targets);
-        std::fill_n(mask.begin() + m * padded, count, 1.0);
-      }
+      const long count = std::clamp(contexts[static_cast<std::size_t>(m)] - first, 0L, per_pass);
+      if (count == 0) continue;
+      const long member_chunks = ceil_div(count, chunk), padded = member_chunks * chunk;
+      auto [tokens, targets] = source(m, first, count);
+      token_parts.push_back(tokens);
+      target_parts.push_back(targets);
       if (padded > count) {
         token_parts.push_back(torch::zeros({padded - count, length, width}, float_options));
         target_parts.push_back(torch::zeros({padded - count}, float_options));
       }
+      for (long c = 0; c < member_chunks; ++c) {
+        owner_of_chunk.push_back(m);
+        real_contexts.push_back(std::min(chunk, count - c * chunk));
+      }
+      mask.insert(mask.end(), static_cast<std::size_t>(count), 1.0);
+      mask.insert(mask.end(), static_cast<std::size_t>(padded - count), 0.0);
     }
-    const long total_chunks = count_members * member_chunks;
+    const long total_chunks = static_cast<long>(owner_of_chunk.size());
     const torch::Tensor tokens = torch::cat(token_parts).view({total_chunks, chunk, length, width});
     const torch::Tensor targets = torch::cat(target_parts).view({total_chunks, chunk});
-    const torch::Tensor chunk_owner =
-        torch::arange(count_members, torch::TensorOptions().dtype(torch::kInt64).device(device))
-            .repeat_interleave(member_chunks);
+    const torch::Tensor chunk_owner = torch::tensor(owner_of_chunk, torch::kInt64).to(device);
+    const torch::Tensor real = torch::tensor(real_contexts, torch::kInt64);  // read on the CPU only
     const torch::Tensor weights =
         torch::from_blob(mask.data(), {total_chunks, chunk}, torch::kFloat64).to(device, false, true);
-    const torch::Tensor squared = (model->forward(tokens, chunk_owner) - targets).to(torch::kFloat64).pow(2) * weights;
+    const torch::Tensor squared =
+        (model->forward(tokens, chunk_owner, real) - targets).to(torch::kFloat64).pow(2) * weights;
     sums.index_add_(0, chunk_owner, squared.sum(1));
   }
   const torch::Tensor host = sums.cpu();
-  std::vector<double> out(static_cast<std::size_t>(count_members));
+  std::vector<double> out(static_cast<std::size_t>(count_members), 0.0);
   for (long m = 0; m < count_members; ++m)
-    out[static_cast<std::size_t>(m)] =
-        host[m].item<double>() / static_cast<double>(contexts[static_cast<std::size_t>(m)]);
+    if (contexts[static_cast<std::size_t>(m)] > 0)
+      out[static_cast<std::size_t>(m)] =
+          host[m].item<double>() / static_cast<double>(contexts[static_cast<std::size_t>(m)]);
+  return out;
+}
+
+std::vector<double> EnsembleTrainer::State::score_tests(const std::vector<TestSet>& tests, long contexts) {
+  const std::size_t count_members = members.size();
+  std::vector<double> out(count_members);
+  std::vector<long> left(count_members, 0);  // contexts still to score per member
+  for (std::size_t m = 0; m < count_members; ++m) {
+    const auto known = scored.find({static_cast<long>(m), tests[m].key, contexts});
+    if (!tests[m].key.empty() && known != scored.end())
+      out[m] = known->second;
+    else
+      left[m] = contexts;
+  }
+  if (*std::max_element(left.begin(), left.end()) == 0) return out;
+  // The contexts of this pass by test key: every member with that key scores the same draw (the same
+  // numbers it would have drawn alone, as each context's draws are addressed by its index).
+  std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> drawn;
+  long drawn_first = -1;
+  const std::vector<double> fresh = score(left, [&](long m, long first, long count) {
+    const TestSet& test = tests[static_cast<std::size_t>(m)];
+    if (test.key.empty()) return sample(test.family, first, count);
+    if (first != drawn_first) {
+      drawn.clear();
+      drawn_first = first;
+    }
+    auto it = drawn.find(test.key);
+    if (it == drawn.end() || it->second.first.size(0) != count)
+      it = drawn.insert_or_assign(test.key, sample(test.family, first, count)).first;
+    return it->second;
+  });
+  for (std::size_t m = 0; m < count_members; ++m) {
+    if (left[m] == 0) continue;
+    out[m] = fresh[m];
+    if (!tests[m].key.empty()) scored[{static_cast<long>(m), tests[m].key, contexts}] = fresh[m];
+  }
   return out;
 }
 
@@ -431,6 +499,7 @@ void EnsembleTrainer::train(const std::function<void(long, const EpochLog&)>& on
   const long count = size();
   std::vector<long> steps_in_epoch(static_cast<std::size_t>(count), 0);
   s.loss_sum.zero_();
+  s.scored.clear();  // training changes every score
 
   auto all_active = [&] {
     for (const auto& m : s.members)
@@ -528,36 +597,27 @@ std::vector<double> EnsembleTrainer::icl_errors(const std::string& ctest, long c
   State& s = *state_;
   if (contexts < 1) throw InvalidArgument("test_contexts: must be >= 1");
   const TorchThreadScope threads(s.options.threads);
-  std::vector<ContextFamily> families;
-  for (const auto& m : s.members) {
-    const TaskCovariance c = ctest.empty() ? *m.ctrain : task_covariance(ctest, m.spec.data.d, "ctest");
-    // Common random numbers: every test covariance sees the same normals (tasks L_test z, covariates,
-    // noise), so differences between tests are not drowned in sampling noise (the Spearman protocol
-    // ranks tests whose errors differ by ~1%).
-    ContextFamily f = m.family("|icl-test");
-    f.fresh_tasks = true;
-    f.fresh_factor = covariance_factor(c);
-    families.push_back(std::move(f));
-  }
-  return s.score(std::vector<long>(s.members.size(), contexts), [&](long m, long first, long count) {
-    return s.sample(families[static_cast<std::size_t>(m)], first, count);
-  });
+  // Common random numbers: every test covariance sees the same normals (tasks L_test z, covariates,
+  // noise), so differences between tests are not drowned in sampling noise (the Spearman protocol
+  // ranks tests whose errors differ by ~1%).
+  std::vector<State::TestSet> tests;
+  for (const auto& m : s.members) tests.push_back(State::fresh_test(m, ctest));
+  return s.score_tests(tests, contexts);
 }
 
 std::vector<double> EnsembleTrainer::idg_errors(long contexts) {
   State& s = *state_;
   if (contexts < 1) throw InvalidArgument("test_contexts: must be >= 1");
   const TorchThreadScope threads(s.options.threads);
-  std::vector<ContextFamily> families;
+  std::vector<State::TestSet> tests;
   for (const auto& m : s.members) {
     if (!std::isfinite(m.spec.data.kappa)) {
-      ContextFamily f = m.family("|icl-test");  // IDG = ICL on the pretraining law: the same contexts
-      f.fresh_tasks = true;
-      f.fresh_factor = covariance_factor(*m.ctrain);
-      families.push_back(std::move(f));
+      tests.push_back(State::fresh_test(m, ""));  // IDG = ICL on the pretraining law: the same contexts
       continue;
     }
-    ContextFamily f = m.family("|idg-test");
+    // Tasks from the member's own pool: its contexts are its own (no key).
+    State::TestSet t{m.family(m.spec.data.canonical(), "|idg-test"), ""};
+    ContextFamily& f = t.family;
     f.tasks = m.pool;
     f.task_of.resize(static_cast<std::size_t>(contexts));
     for (long mu = 0; mu < contexts; ++mu) {
@@ -567,11 +627,9 @@ std::vector<double> EnsembleTrainer::idg_errors(long contexts) {
       f.task_of[static_cast<std::size_t>(mu)] =
           static_cast<long>(stream.below(static_cast<std::uint64_t>(m.pool.rows())));
     }
-    families.push_back(std::move(f));
+    tests.push_back(std::move(t));
   }
-  return s.score(std::vector<long>(s.members.size(), contexts), [&](long m, long first, long count) {
-    return s.sample(families[static_cast<std::size_t>(m)], first, count);
-  });
+  return s.score_tests(tests, contexts);
 }
 
 Vector EnsembleTrainer::predict(long member, const std::vector<Matrix>& tokens) {

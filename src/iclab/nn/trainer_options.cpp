@@ -47,6 +47,13 @@ std::string PretrainingData::canonical() const {
   return text + ctrain;
 }
 
+std::string PretrainingData::test_canonical() const {
+  char text[192];
+  std::snprintf(text, sizeof text, "nn-test:d=%ld;l=%ld;rho=%.17g;link=%s", d, context_length(), rho,
+                to_string(link).c_str());
+  return text;
+}
+
 void TrainingOptions::validate() const {
   auto need = [](bool ok, const char* message) {
     if (!ok) throw InvalidArgument(message);

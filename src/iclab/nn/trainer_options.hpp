@@ -38,6 +38,9 @@ struct PretrainingData {
   void validate() const;             // throws InvalidArgument naming the parameter
   nlohmann::json to_json() const;
   std::string canonical() const;  // the key of the dataset's random streams
+  // The key of its fresh-task test sets' streams: the test's own parameters (d, l, rho, link), not tau,
+  // kappa or C_train, so that a figure's points along those axes are tested on the same contexts.
+  std::string test_canonical() const;
 };
 
 struct TrainingOptions {
