@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -300,6 +302,46 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
 // Skipping the padding (Chunks::valid) changes no real row: with the padding's output gradients 0, as in
 // training (weight 0), every real output, input gradient and parameter gradient keeps its bits, and the
 // padding's outputs and input gradients are 0. Chunks of 4 contexts of 3 rows; 4, 1 and 2 of them real.
+// The softmax's exponential (chunk_kernels.inc, exp_lanes): its own polynomial instead of glibc's scalar
+// expf, so it must be accurate on its whole range and give the same bits on every instruction set, for
+// every position in a row (whole vectors and the partial last one).
+TEST(EnsembleKernels, SoftmaxExpIsAccurateAndTheSameOnEveryInstructionSet) {
+  namespace k = iclab::nn::kernels;
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.0137f) x.push_back(v);  // 12 774 points, every binade of the result
+  for (float v : {0.0f, -0.0f, -1e-30f, 1e-30f, -0.34657359f, 0.34657359f, -86.99f, 88.0f}) x.push_back(v);
+  const long n = static_cast<long>(x.size());
+  std::vector<float> expected = x;
+  k::softmax_exp(expected.data(), n, k::Isa::baseline);
+  // Error bound: the Taylor remainder is < 0.1 ulp, the eight rounded steps of Horner's rule on |r| <= ln2/2
+  // (each term smaller than the last) and the final product by 2^n add up to under 2 ulp (measured: 0.73).
+  double worst = 0.0;
+  for (long i = 0; i < n; ++i) {
+    const double exact = std::exp(static_cast<double>(x[static_cast<std::size_t>(i)]));
+    const double ulps = std::abs(expected[static_cast<std::size_t>(i)] - exact) / (exact * 0x1p-23);
+    worst = std::max(worst, ulps);
+  }
+  EXPECT_LT(worst, 2.0);
+  EXPECT_GT(worst, 0.0);  // the comparison is live: float results cannot all equal the double exponential
+  std::vector<float> special = {-87.5f, -1000.0f, -std::numeric_limits<float>::infinity(),
+                                std::numeric_limits<float>::quiet_NaN(), 0.0f};
+  k::softmax_exp(special.data(), 5, k::Isa::baseline);
+  EXPECT_EQ(special[0], 0.0f);
+  EXPECT_EQ(special[1], 0.0f);
+  EXPECT_EQ(special[2], 0.0f);
+  EXPECT_TRUE(std::isnan(special[3]));
+  EXPECT_EQ(special[4], 1.0f);
+  for (k::Isa isa : {k::Isa::avx2, k::Isa::avx512}) {
+    if (!k::available(isa)) continue;
+    for (long offset : {0L, 1L, 5L, 13L}) {  // the vector boundaries fall on other entries
+      std::vector<float> got(x.begin() + offset, x.end());
+      k::softmax_exp(got.data(), n - offset, isa);
+      EXPECT_EQ(std::memcmp(got.data(), expected.data() + offset, got.size() * sizeof(float)), 0)
+          << "instruction set " << static_cast<int>(isa) << ", offset " << offset;
+    }
+  }
+}
+
 TEST(EnsembleKernels, SkippingThePaddingChangesNoRealRow) {
   namespace k = iclab::nn::kernels;
   std::mt19937 bits(7);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -141,6 +142,8 @@ void attention_backward(const Attention& shape, const float* q, const float* k, 
                         long end, Isa isa) {
   ICLAB_DISPATCH(isa, attention_backward(shape, q, k, v, probabilities, dout, dq, dk, dv, begin, end));
 }
+
+void softmax_exp(float* x, long n, Isa isa) { ICLAB_DISPATCH(isa, softmax_exp(x, n)); }
 
 #undef ICLAB_DISPATCH
 

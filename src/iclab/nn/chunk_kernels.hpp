@@ -89,4 +89,8 @@ void attention_backward(const Attention& shape, const float* q, const float* k, 
                         const float* probabilities, const float* dout, float* dq, float* dk, float* dv, long begin,
                         long end, Isa isa = fastest_isa());
 
+// x[i] = e^x[i] as the softmax of attention_forward computes it (bits pinned across instruction sets, within
+// a few ulp of e^x; 0 below -87): for tests.
+void softmax_exp(float* x, long n, Isa isa = fastest_isa());
+
 }  // namespace iclab::nn::kernels
