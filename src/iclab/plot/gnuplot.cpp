@@ -607,7 +607,19 @@ std::string gnuplot_script(const Figure& figure, const std::string& stem_name) {
   }
   cmd << "unset multiplot\n";
   const double title_in = figure.title.empty() ? 0.0 : 0.3;
-  const double width_in = static_cast<double>(cols) * (figure.panel_width_in + key_in);
+  // Wide enough for the title: gnuplot does not wrap it and cuts what passes the canvas. Characters
+  // (UTF-8 lead bytes) at 0.66 em, a little over DejaVu Sans's advance in such titles (the wider of the two
+  // fonts Arial maps to; measured on the figures' titles, which 0.62 em still cut).
+  auto text_width_in = [](const std::string& text, double points) {
+    const auto chars = std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; });
+    return static_cast<double>(chars) * 0.66 * points / 72.0;
+  };
+  // Each panel's title too (the grid is uniform); it is centred on the plot area, which leaves the tick
+  // labels' margin (about half an inch) of the cell to its left, so the cell needs twice that beside it.
+  double panel_in = figure.panel_width_in + key_in;
+  for (const Panel& panel : figure.panels) panel_in = std::max(panel_in, text_width_in(panel.title, kFontPt + 1) + 1.0);
+  const double width_in =
+      std::max(static_cast<double>(cols) * panel_in, text_width_in(figure.title, kFontPt + 2) + 0.5);
   const double height_in = static_cast<double>(rows) * figure.panel_height_in + title_in;
 
   const double s = kPngDpi / 72.0;
