@@ -85,7 +85,9 @@ class EnsembleTrainer {
   // Per member, in member order. MSEs of the query prediction (no 1/2), summed in float64.
   std::vector<double> train_losses();
   // Fresh-task ICL error with tasks ~ N(0, C_test) (ctest: a covariance spec; "" : each member's
-  // pretraining law); common random numbers across tests (the same normals for every ctest).
+  // pretraining law); common random numbers across tests (the same normals for every ctest) and across
+  // members that differ only in tau, kappa or C_train (a test set is keyed by seed, d, l, rho, link and its
+  // covariance; the ensemble draws each distinct one once). Scores are kept until the next train().
   std::vector<double> icl_errors(const std::string& ctest, long contexts);
   // Tasks from each member's pretraining pool (kappa = inf: the ICL error on the pretraining law).
   std::vector<double> idg_errors(long contexts);
