@@ -106,7 +106,10 @@ nlohmann::json transformer_conventions() {
           {"sizes", "l = int(alpha d), n = int(tau d^2), one fixed training set"},
           {"loss", "mean squared error of the query prediction (no 1/2)"},
           {"epoch", "1 + floor(n / B) steps, each B indices drawn without replacement"},
-          {"randomness", "Philox streams keyed by (seed, data parameters, purpose, index)"}};
+          {"randomness", "Philox streams keyed by (seed, data parameters, purpose, index)"},
+          {"test_contexts",
+           "fresh-task tests keyed by (seed, d, l, rho, link) and the test covariance, the same contexts for every "
+           "tau, kappa and C_train; IDG at finite kappa: the member's own pool, keyed by its data parameters"}};
 }
 
 PretrainingData pretraining_data_from_json(const nlohmann::json& j) {
