@@ -607,12 +607,11 @@ std::string gnuplot_script(const Figure& figure, const std::string& stem_name) {
   }
   cmd << "unset multiplot\n";
   const double title_in = figure.title.empty() ? 0.0 : 0.3;
-  // Wide enough for the title: gnuplot does not wrap it and cuts what passes the canvas. Characters
-  // (UTF-8 lead bytes) at 0.66 em, a little over DejaVu Sans's advance in such titles (the wider of the two
-  // fonts Arial maps to; measured on the figures' titles, which 0.62 em still cut).
+  // Wide enough for the title: gnuplot does not wrap it and cuts what passes the canvas. Its shown
+  // characters at 0.66 em, a little over DejaVu Sans's advance in such titles (the wider of the two fonts
+  // Arial maps to; measured on the figures' titles, which 0.62 em still cut).
   auto text_width_in = [](const std::string& text, double points) {
-    const auto chars = std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; });
-    return static_cast<double>(chars) * 0.66 * points / 72.0;
+    return static_cast<double>(display_length(text)) * 0.66 * points / 72.0;
   };
   // Each panel's title too (the grid is uniform); it is centred on the plot area, which leaves the tick
   // labels' margin (about half an inch) of the cell to its left, so the cell needs twice that beside it.
