@@ -104,12 +104,12 @@ struct EnsembleTrainer::State {
   // link and the seed), not by the pretraining set's (tau, kappa, C_train), so members that differ only in
   // those see the same test contexts: common random numbers across a figure's axis, drawn once per ensemble.
   static TestSet fresh_test(const Member& m, const std::string& covariance) {
-    TestSet t{m.family(m.spec.data.test_canonical(), "|icl-test"), ""};
+    const std::string canonical = m.spec.data.test_canonical();
+    TestSet t{m.family(canonical, "|icl-test"), canonical + "|seed=" + std::to_string(m.spec.training.seed) +
+                                                    "|C=" + (covariance.empty() ? m.spec.data.ctrain : covariance)};
     t.family.fresh_tasks = true;
     t.family.fresh_factor =
         covariance_factor(covariance.empty() ? *m.ctrain : task_covariance(covariance, m.spec.data.d, "ctest"));
-    t.key = m.spec.data.test_canonical() + "|seed=" + std::to_string(m.spec.training.seed) +
-            "|C=" + (covariance.empty() ? m.spec.data.ctrain : covariance);
     return t;
   }
 
