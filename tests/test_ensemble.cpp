@@ -246,7 +246,9 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
   for (long rows : {7L, 176L}) {
     const k::Chunks layout{owner.data(), chunks, rows};
     const auto member_chunks = k::chunks_of_members(layout, members);
-    for (long in : {3L, 10L, 11L, 33L})
+    // Widths below, at and above a vector, and over one group of vectors (products read some operands in
+    // place, with a masked load for a row's last partial vector).
+    for (long in : {3L, 10L, 11L, 16L, 33L, 100L})
       for (long out : {1L, 10L, 17L, 100L})
         for (bool with_bias : {true, false}) {
           const std::string what = "dense " + std::to_string(rows) + " rows, " + std::to_string(in) + " -> " +
@@ -280,7 +282,7 @@ TEST(EnsembleKernels, EveryInstructionSetGivesTheBaselineBits) {
     }
   }
   const long contexts = 5;
-  for (long h : {4L, 10L, 33L})
+  for (long h : {4L, 10L, 16L, 33L, 100L})
     for (long tokens : {7L, 11L})
       for (int mode = 0; mode < 3; ++mode) {  // causal softmax, the query row only, linear
         const k::Attention shape{mode == 1 ? 1 : tokens, tokens, h, 0.3f, mode != 2};
