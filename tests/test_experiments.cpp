@@ -379,6 +379,26 @@ TEST_F(Runner, BadExperimentExitsTwoWithoutOutput) {
   EXPECT_FALSE(fs::exists(dir_ / "m.csv"));
 }
 
+// --snapshot-every (how much of a group's work a kill may lose) is a number of seconds >= 0: anything
+// else is one line, exit 2 and no output, for `run` and `reproduce` alike.
+TEST_F(Runner, SnapshotEveryIsSecondsAtLeastZero) {
+  write(dir_ / "t.toml",
+        "name = \"t\"\ncompute = [\"theory\"]\n[parameters]\nd = 4\nalpha = 1\ntau = 2\nkappa = 1\n"
+        "rho = 0\n");
+  const std::string out = " --out " + (dir_ / "out").string();
+  for (const char* value : {"-1", "nan", "inf", "-0.5"})
+    for (const std::string& command : {"run " + (dir_ / "t.toml").string(), std::string("reproduce lu2024-fig1")}) {
+      std::string err;
+      const std::string args = command + " --snapshot-every " + std::string(value) + out;
+      EXPECT_EQ(run_iclab(args, dir_, &err), 2) << args;
+      EXPECT_EQ(err.rfind("iclab: error: --snapshot-every: must be a number of seconds >= 0", 0), 0u) << args << err;
+      EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+      EXPECT_FALSE(fs::exists(dir_ / "out")) << args;
+    }
+  EXPECT_EQ(run_iclab("run " + (dir_ / "t.toml").string() + " --quiet --snapshot-every 0" + out, dir_), 0);
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "results.csv"));
+}
+
 // `iclab` without `iclab-nn` beside it (a build without libtorch, or the program copied alone): what
 // needs the neural-network module is refused at the one hand-over point, after the file was validated in
 // full and before any output, with one line and exit 2.

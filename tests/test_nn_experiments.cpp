@@ -3,20 +3,24 @@
 // into shards and merged, gives the byte-identical CSV; every Transformer preset's --quick writes its
 // CSVs and plots.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/io/text_file.hpp"
+#include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/presets.hpp"
 #include "iclab/nn/transformer_evaluator.hpp"
 #include "iclab/params/model_params.hpp"
@@ -190,6 +194,64 @@ TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
     ASSERT_EQ(run_iclab("run " + file + " --quiet --out " + sharded.string() + " --shard " + shard, dir), 0);
   ASSERT_EQ(run_iclab("merge " + sharded.string() + " --out " + (dir / "merged.csv").string(), dir), 0);
   EXPECT_EQ(slurp(dir / "merged.csv"), csv);
+  fs::remove_all(dir);
+}
+
+// A group killed inside its training resumes from its last snapshot (runner.hpp, results{S}.snapshot*),
+// not from the start, and ends with the rows of an uninterrupted run; a snapshot saved under another
+// key (another experiment, points or split) is ignored. One ensemble of 2 models, 4 000 steps (about a
+// second), saved every 0.05 s, SIGKILLed once a snapshot exists.
+TEST(TransformerExperimentCli, AKilledEnsembleResumesFromItsSnapshot) {
+  const fs::path dir = temp_dir("snapshot");
+  std::string toml = kTiny;
+  toml.replace(toml.find("steps = 12"), 10, "steps = 4000");
+  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
+  write(dir / "long.toml", toml);
+  const std::string file = (dir / "long.toml").string();
+  ASSERT_EQ(run_iclab("run " + file + " --quiet --snapshot-every 0 --out " + (dir / "full").string(), dir), 0);
+  const std::string csv = slurp(dir / "full" / "results.csv");
+  ASSERT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 2);
+
+  const fs::path out = dir / "killed", snapshot = out / "results.snapshot-0.pt";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(ICLAB_BINARY, ICLAB_BINARY, "run", file.c_str(), "--out", out.c_str(), "--quiet", "--snapshot-every",
+            "0.05", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  bool finished = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(snapshot) && std::chrono::steady_clock::now() < deadline) {
+    if ((finished = ::waitpid(pid, &status, WNOHANG) == pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!finished) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before its first snapshot: make the training longer";
+  ASSERT_FALSE(fs::exists(out / "results.csv"));
+
+  // A snapshot under another key is not this group's: trained from the start, the same rows.
+  const fs::path other = dir / "other";
+  fs::create_directories(other);
+  fs::copy_file(out / "experiment.toml", other / "experiment.toml");
+  nn::EnsembleTrainer::load(snapshot.string()).save((other / "results.snapshot-0.pt").string(), "another key");
+  std::string err;
+  ASSERT_EQ(run_iclab("run " + file + " --snapshot-every 0.05 --out " + other.string(), dir, &err), 0) << err;
+  EXPECT_EQ(err.find("resume at step"), std::string::npos) << err;
+  EXPECT_EQ(slurp(other / "results.csv"), csv);
+
+  // Its own snapshot: the same command continues from it.
+  ASSERT_EQ(run_iclab("run " + file + " --snapshot-every 0.05 --out " + out.string(), dir, &err), 0) << err;
+  EXPECT_NE(err.find("2 models resume at step "), std::string::npos) << err;
+  EXPECT_EQ(err.find("resume at step 0 "), std::string::npos) << err;
+  EXPECT_EQ(slurp(out / "results.csv"), csv);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out / "results.csv.meta.json"))["snapshots_resumed"], 1);
+  for (const fs::path& d : {out, other})
+    for (const auto& entry : fs::directory_iterator(d))
+      EXPECT_EQ(entry.path().filename().string().find("snapshot"), std::string::npos) << entry.path();
   fs::remove_all(dir);
 }
 

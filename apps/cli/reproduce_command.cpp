@@ -18,6 +18,7 @@ namespace {
 struct ReproduceOptions {
   std::string name, out, reference_data, scale, device;
   bool list = false, quick = false, plot_only = false;
+  double snapshot_every = RunOptions{}.snapshot_every;
 };
 
 // The experiment text with `device = "DEVICE"` first in its [parameters] table (a table added when it has
@@ -58,6 +59,7 @@ struct ReproducePlan {
 
 ReproducePlan plan_reproduce(const ReproduceOptions& o) {
   if (o.name.empty()) throw InvalidArgument("NAME: give a figure name (see `iclab reproduce --list`)");
+  (void)checked_snapshot_every(o.snapshot_every);
   ReproducePlan plan;
   const Preset& preset = *(plan.preset = &find_preset(o.name, all_presets()));
   // --scale: a figure folder figures/NAME/SCALE (preset_experiments); cpu by default.
@@ -111,6 +113,7 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
       options.experiment_text = source.toml;
       options.command_line = command_line;
       options.evaluator = make_evaluator;
+      options.snapshot_every = o.snapshot_every;
       const RunSummary s = run_experiment(experiment, options);
       std::fprintf(stderr, "iclab reproduce: %s: %zu points, %.1f s -> %s\n", source.name.c_str(), s.points_in_shard,
                    s.seconds, s.results_path.c_str());
@@ -138,6 +141,7 @@ Command add_reproduce_command(CLI::App& app) {
                   "cpu | cuda | cuda:N: run the simulations' fits (the tensor solver) and the Transformers there "
                   "(written into each experiment file as `device`)");
   cmd->add_flag("--plot-only", o->plot_only, "redraw the plot from existing results");
+  add_snapshot_option(cmd, o->snapshot_every);
   cmd->add_option("--reference-data", o->reference_data,
                   "directory with the authors' published numbers (e.g. ../shared/reference-data): overlaid as black "
                   "markers where a figure has them (lu2024-fig1, letey2025-fig6)");

@@ -1,4 +1,5 @@
 // `iclab run EXPERIMENT.toml` (crash-safe, resumable, shardable sweeps) and `iclab merge DIR...`.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/io/atomic_file.hpp"
+#include "iclab/io/table.hpp"
 #include "iclab/io/text_file.hpp"
 #include "iclab/params/model_params.hpp"
 #include "output.hpp"
@@ -19,10 +21,12 @@ namespace {
 struct RunCommandOptions {
   std::string experiment, out, shard = "0/1";
   bool quiet = false;
+  double snapshot_every = RunOptions{}.snapshot_every;
 };
 
 // The experiment file and its text; InvalidArgument when it cannot be read or is invalid.
 std::pair<Experiment, std::string> load_run_experiment(const RunCommandOptions& o) {
+  (void)checked_snapshot_every(o.snapshot_every);
   if (std::filesystem::is_directory(o.experiment))  // `iclab run DIR` said "name: missing"
     throw InvalidArgument("EXPERIMENT: '" + o.experiment + "' is a directory, not an experiment file (to rerun " +
                           "an output directory, give its experiment.toml: " +
@@ -41,6 +45,7 @@ void run_run(const RunCommandOptions& o, const std::string& command_line) {
   options.command_line = command_line;
   options.progress = !o.quiet;
   options.evaluator = make_evaluator;
+  options.snapshot_every = checked_snapshot_every(o.snapshot_every);
   const RunSummary s = run_experiment(experiment, options);
   if (!o.quiet)
     std::fprintf(stderr, "iclab run: %s: %zu of %zu points (%zu found finished), %zu rows, %.1f s -> %s\n",
@@ -79,6 +84,21 @@ void run_merge(const MergeOptions& o, const std::string&) {
 
 }  // namespace
 
+void add_snapshot_option(CLI::App* command, double& seconds) {
+  command
+      ->add_option("--snapshot-every", seconds,
+                   "SECONDS: save a long group's work (a Transformer ensemble's training) at most this often, so "
+                   "that a killed run resumes inside the group; 0: never")
+      ->capture_default_str();
+}
+
+double checked_snapshot_every(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0)
+    throw InvalidArgument("--snapshot-every: must be a number of seconds >= 0 (0: no snapshots), got " +
+                          format_number(seconds));
+  return seconds;
+}
+
 Command add_run_commands(CLI::App& app) {
   auto r = std::make_shared<RunCommandOptions>();
   CLI::App* run = app.add_subcommand("run", "Run an experiment file (TOML): crash-safe, resumable, shardable");
@@ -87,6 +107,7 @@ Command add_run_commands(CLI::App& app) {
   run->add_option("--shard", r->shard,
                   "I/N: run only the points with index % N == I (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/16");
   run->add_flag("--quiet", r->quiet, "no progress bar or summary on stderr");
+  add_snapshot_option(run, r->snapshot_every);
   auto m = std::make_shared<MergeOptions>();
   CLI::App* merge = app.add_subcommand("merge", "Combine the results of shards (same experiment) into one CSV");
   merge->add_option("DIR", m->dirs, "output directories of `iclab run` (their shards' results)")->required();

@@ -19,6 +19,18 @@
 
 namespace iclab {
 
+// Where a group's unfinished work may be kept between runs (runner.hpp, results{S}.snapshot*): an
+// evaluator whose groups run long (a Transformer ensemble trains for hours at the papers' scale) saves
+// its state there now and then, and a run killed inside the group resumes from it instead of from the
+// group's start. The runner removes a group's snapshots once its rows are journaled.
+struct GroupSnapshots {
+  std::string stem;          // path prefix of this group's snapshot files ("": keep none)
+  std::string key;           // the group's identity (experiment hash, points): a snapshot under another is ignored
+  double every_seconds = 0;  // the longest stretch of work a kill may lose (> 0)
+  // Told when the group's work resumes from a snapshot (what resumes, in words), e.g. for stderr.
+  std::function<void(const std::string&)> on_resume;
+};
+
 // What the runner needs of an experiment's evaluation. The core library implements it for the linear
 // model (PointEvaluator); other modules (iclab_nn's TransformerEvaluator) plug in through an
 // EvaluatorFactory, so the core never depends on them.
@@ -46,6 +58,9 @@ class Evaluator {
   // yet journaled), in the order given. Default: evaluate() per point.
   virtual std::vector<std::vector<std::vector<Cell>>> evaluate_group(const std::vector<const ExperimentPoint*>& points,
                                                                      const std::function<void()>& on_unit = {});
+  // Where the next evaluate_group may keep and find its snapshots (an empty stem: nowhere). Default:
+  // ignored (a linear-model point takes seconds; the journal is its snapshot).
+  virtual void use_snapshots(const GroupSnapshots& snapshots) { (void)snapshots; }
 };
 
 // Makes the evaluator of an experiment; throws InvalidArgument when it cannot be evaluated here.

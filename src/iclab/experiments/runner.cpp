@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -232,6 +233,8 @@ void check_same_experiment(const fs::path& dir, const Experiment& experiment) {
 
 RunSummary run_experiment(const Experiment& experiment, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  if (!std::isfinite(options.snapshot_every) || options.snapshot_every < 0)
+    throw InvalidArgument("snapshot_every: must be a number of seconds >= 0 (0: no snapshots)");
   const std::unique_ptr<Evaluator> evaluator_owner = make_evaluator(options.evaluator, experiment);
   Evaluator& evaluator = *evaluator_owner;
   // The shard holds whole groups (points evaluated together), chosen by group index: the grouping is
@@ -312,6 +315,7 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
     meta["points_total"] = summary.points_total;
     meta["points_in_shard"] = summary.points_in_shard;
     meta["points_resumed"] = summary.points_resumed;
+    meta["snapshots_resumed"] = summary.snapshots_resumed;
     meta["rows"] = summary.rows;
     meta["checksum"] = {{"algorithm", "fnv1a-64"}, {"value", checksum(csv)}};
     if (recreated) meta["recreated"] = "the results file had no .meta.json; recreated from it by a later run";
@@ -350,8 +354,17 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
   // A failure while computing (an impossible point the checks could not foresee, a full disk): a
   // directory this run created and that holds no finished point is removed again; otherwise the
   // finished points stay journaled, and the message says how to resume.
+  // A group's snapshots (results{S}.snapshot*, and a .tmp a kill left behind).
+  const std::string snapshot_stem = stem + ".snapshot";
+  auto remove_snapshots = [&] {
+    std::vector<fs::path> found;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().filename().string().rfind(snapshot_stem, 0) == 0) found.push_back(entry.path());
+    for (const fs::path& f : found) fs::remove(f, ec);
+  };
   auto on_failure = [&] {
     if (finished.empty() && finished_now == 0) {
+      remove_snapshots();
       for (const fs::path& f : {partial, journal_path, dir / (stem + ".lock")}) fs::remove(f, ec);
       bool others = false;
       for (const auto& entry : fs::directory_iterator(dir, ec))
@@ -373,6 +386,21 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
         if (!finished.count(p->index)) todo.push_back(p);
       if (todo.empty()) continue;
       if (options.checkpoint) options.checkpoint();
+      GroupSnapshots snapshots;
+      if (options.snapshot_every > 0) {
+        snapshots.stem = (dir / snapshot_stem).string();
+        snapshots.key = identity + " points";
+        for (const ExperimentPoint* p : todo) {
+          snapshots.key += ' ';
+          snapshots.key += std::to_string(p->index);
+        }
+        snapshots.every_seconds = options.snapshot_every;
+        snapshots.on_resume = [&](const std::string& what) {
+          ++summary.snapshots_resumed;
+          if (options.progress) std::fprintf(stderr, "\nrun %s: %s\n", experiment.name.c_str(), what.c_str());
+        };
+      }
+      evaluator.use_snapshots(snapshots);
       const auto rows = evaluator.evaluate_group(todo, [&] {
         progress.advance();
         if (options.checkpoint) options.checkpoint();
@@ -390,6 +418,7 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
       end += text.size();
       journal_file.append(journal_lines);
       finished_now += todo.size();
+      remove_snapshots();  // the group is journaled: its snapshots are spent
     }
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(e.what() + on_failure());

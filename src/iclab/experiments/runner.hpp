@@ -12,6 +12,13 @@
 //                              point's rows, 16 hex digits), appended after its group's rows (one write per
 //                              group). A resume trusts an entry only if its rows are present, all start with
 //                              its point index and match the checksum; reading stops at the first that is not
+//   results{S}.snapshot*       while a group runs, if its evaluator keeps snapshots (evaluate.hpp,
+//                              GroupSnapshots: a Transformer ensemble's training state, saved at most
+//                              RunOptions::snapshot_every seconds apart, atomically): a run killed inside
+//                              the group continues from the last one; removed once the group is journaled.
+//                              Each names the experiment hash and the group's points it belongs to, and a
+//                              snapshot of anything else is ignored. Results are the same either way (the
+//                              continuation is exact on the CPU).
 //   results{S}.csv             when the run is complete (the partial file renamed), with
 //   results{S}.csv.meta.json   version, conventions, timings, the experiment's identity and hash, the shard,
 //                              the row count and the file's checksum ("checksum": {"algorithm": "fnv1a-64",
@@ -60,6 +67,8 @@ struct RunOptions {
   // run (e.g. the Python module on Ctrl-C): the exception propagates, finished points stay journaled and
   // the same command resumes, exactly as after a kill.
   std::function<void()> checkpoint;
+  // Seconds of a group's work between snapshots (results{S}.snapshot*, above); 0: none.
+  double snapshot_every = 300;
 };
 
 struct RunSummary {
@@ -67,6 +76,7 @@ struct RunSummary {
   std::size_t points_total = 0;     // in the whole grid
   std::size_t points_in_shard = 0;  // this run's share
   std::size_t points_resumed = 0;   // found finished on disk
+  std::size_t snapshots_resumed = 0;  // groups' work continued from a snapshot (results{S}.snapshot*)
   std::size_t rows = 0;
   double seconds = 0.0;
 };

@@ -758,11 +758,12 @@ nlohmann::json EnsembleTrainer::engine_json() const {
   return j;
 }
 
-void EnsembleTrainer::save(const std::string& path) const {
+void EnsembleTrainer::save(const std::string& path, const std::string& key) const {
   const State& s = *state_;
   torch::serialize::OutputArchive archive;
   nlohmann::json meta;
   meta["format"] = kCheckpointFormat;
+  meta["key"] = key;
   meta["steps_done"] = s.steps_done;
   meta["engine"] = s.options.to_json();
   meta["members"] = nlohmann::json::array();
@@ -783,20 +784,40 @@ void EnsembleTrainer::save(const std::string& path) const {
   }
 }
 
-EnsembleTrainer EnsembleTrainer::load(const std::string& path, const std::string& device) {
-  if (!std::filesystem::is_regular_file(path)) throw InvalidArgument("checkpoint: '" + path + "' is not a file");
-  torch::serialize::InputArchive archive;
-  nlohmann::json meta;
+namespace {
+
+// A checkpoint's archive and its metadata; nullopt when `path` is not one (unreadable, another format).
+std::optional<nlohmann::json> read_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
+  if (!std::filesystem::is_regular_file(path)) return std::nullopt;
   try {
     archive.load_from(path);
     c10::IValue text;
     archive.read("meta", text);
-    meta = nlohmann::json::parse(text.toStringRef());
-    if (meta.value("format", "") != kCheckpointFormat) throw std::runtime_error("unknown format");
+    nlohmann::json meta = nlohmann::json::parse(text.toStringRef());
+    if (meta.value("format", "") != kCheckpointFormat) return std::nullopt;
+    return meta;
   } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> EnsembleTrainer::saved_key(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  const auto meta = read_checkpoint(path, archive);
+  if (!meta) return std::nullopt;
+  return meta->value("key", std::string());
+}
+
+EnsembleTrainer EnsembleTrainer::load(const std::string& path, const std::string& device) {
+  if (!std::filesystem::is_regular_file(path)) throw InvalidArgument("checkpoint: '" + path + "' is not a file");
+  torch::serialize::InputArchive archive;
+  const auto read = read_checkpoint(path, archive);
+  if (!read)
     throw InvalidArgument("checkpoint: '" + path + "' is not an iclab transformer checkpoint (" + kCheckpointFormat +
                           ")");
-  }
+  const nlohmann::json& meta = *read;
   EnsembleOptions options;
   options.device = device;
   options.threads = meta.at("engine").at("threads");

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,9 +95,12 @@ class EnsembleTrainer {
   // Member m's predictions for explicit contexts: tokens[c] is (l+1) x (d+1) (last label ignored).
   Vector predict(long m, const std::vector<Matrix>& tokens);
 
-  // Every member's parameters and optimizer state and the step count, written atomically.
-  void save(const std::string& path) const;
+  // Every member's parameters and optimizer state and the step count, written atomically; `key` (any
+  // text, e.g. the runner's group snapshot identity) is stored with them.
+  void save(const std::string& path, const std::string& key = "") const;
   static EnsembleTrainer load(const std::string& path, const std::string& device = "cpu");
+  // The key a checkpoint was saved with; nullopt when `path` is not a readable checkpoint.
+  static std::optional<std::string> saved_key(const std::string& path);
 
   nlohmann::json member_json(long m) const;  // data, architecture, training, conventions
   nlohmann::json engine_json() const;        // the ensemble: size, device, chunk, graph, threads

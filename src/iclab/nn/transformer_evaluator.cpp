@@ -1,13 +1,16 @@
 #include "iclab/nn/transformer_evaluator.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/experiments/column_names.hpp"
+#include "iclab/experiments/runner.hpp"
 #include "iclab/io/table.hpp"
 #include "iclab/nn/ensemble.hpp"
 #include "iclab/nn/tensor_solver.hpp"
@@ -178,10 +181,41 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
   const auto plan = EnsembleTrainer::plan(members, engine, EnsembleTrainer::available_bytes(engine.device) / 10 * 8);
   std::vector<TransformerScores> scores(members.size());
   std::vector<std::map<std::string, double>> icl_by_test(members.size());
-  for (const auto& part : plan) {
+  for (std::size_t index = 0; index < plan.size(); ++index) {
+    const auto& part = plan[index];
+    // The part's snapshot: its file and identity. The runner's key names the experiment and the points;
+    // the part and its members are the memory split's, which another machine may draw differently.
+    std::string snapshot_path, snapshot_key;
+    if (!snapshots_.stem.empty()) {
+      snapshot_path = snapshots_.stem + "-" + std::to_string(index) + ".pt";
+      snapshot_key =
+          snapshots_.key + "; part " + std::to_string(index) + " of " + std::to_string(plan.size()) + ", members";
+      for (std::size_t k : part) snapshot_key += " " + std::to_string(k);
+      snapshot_key += ", device " + engine.device;
+    }
+    std::optional<EnsembleTrainer> resumed;
+    if (!snapshot_path.empty() && EnsembleTrainer::saved_key(snapshot_path) == snapshot_key) {
+      resumed.emplace(EnsembleTrainer::load(snapshot_path, engine.device));
+      std::vector<std::size_t> indices;
+      for (const ExperimentPoint* p : points) indices.push_back(p->index);
+      if (snapshots_.on_resume)
+        snapshots_.on_resume("points " + describe_points(indices) + ": " + std::to_string(part.size()) +
+                             " models resume at step " + std::to_string(resumed->steps_done()) + " of " +
+                             std::to_string(resumed->max_steps()) + " from " + snapshot_path);
+    }
     std::vector<EnsembleMember> subset;
     for (std::size_t k : part) subset.push_back(members[k]);
-    EnsembleTrainer trainer(std::move(subset), engine);
+    EnsembleTrainer trainer = resumed ? std::move(*resumed) : EnsembleTrainer(std::move(subset), engine);
+    // Saved whenever every_seconds of training have passed since the last save, also when training ends
+    // (then a kill during the long tests repeats only them); the tests themselves are not saved.
+    auto last_save = std::chrono::steady_clock::now();
+    auto save_if_due = [&] {
+      if (snapshot_path.empty()) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (std::chrono::duration<double>(now - last_save).count() < snapshots_.every_seconds) return;
+      trainer.save(snapshot_path, snapshot_key);
+      last_save = std::chrono::steady_clock::now();
+    };
     std::function<void(long, const EpochLog&)> log;
     if (on_epoch_)
       log = [this, &part](long m, const EpochLog& entry) {
@@ -200,9 +234,13 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     for (std::size_t k : part)
       for (const std::string& t : setups[k].tests)
         if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
-    const auto part_scores =
-        train_and_score(trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
-                        [&](long done, long total) { emit_to(total > 0 ? training_units * done / total : 0); });
+    const auto part_scores = train_and_score(
+        trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
+        [&](long done, long total) {
+          emit_to(total > 0 ? training_units * done / total : 0);
+          if (done < total) save_if_due();
+        },
+        [&](EnsembleTrainer&) { save_if_due(); });
     for (std::size_t j = 0; j < part.size(); ++j) {
       scores[part[j]] = part_scores[j];
       for (std::size_t t = 0; t < tests.size(); ++t) icl_by_test[part[j]][tests[t]] = part_scores[j].icl_errors[t];

@@ -69,6 +69,12 @@ class TransformerEvaluator : public Evaluator {
   std::vector<std::vector<std::vector<Cell>>> evaluate_group(const std::vector<const ExperimentPoint*>& points,
                                                              const std::function<void()>& on_unit = {}) override;
 
+  // Keeps each ensemble's training state in snapshots (GroupSnapshots::stem + "-K.pt" for the group's
+  // K-th ensemble), every_seconds of training apart (the last one when training ends); an ensemble whose snapshot
+  // has the same key (experiment, points, members, device) continues from it, with the same numbers on
+  // the CPU as an uninterrupted run (EnsembleTrainer's checkpoints continue exactly).
+  void use_snapshots(const GroupSnapshots& snapshots) override { snapshots_ = snapshots; }
+
   // The options of repetition `repetition` at `point` (validated).
   TransformerSetup setup(const ExperimentPoint& point, long repetition) const;
   // Optional: called with every training log line (repetition, log), e.g. for a verbose front end.
@@ -81,6 +87,7 @@ class TransformerEvaluator : public Evaluator {
   std::vector<std::string> columns_;
   std::vector<std::string> variant_keys_;  // the architecture variants the experiment sets
   std::function<void(long, const EpochLog&)> on_epoch_;
+  GroupSnapshots snapshots_;
 };
 
 // The front ends' choice: a TransformerEvaluator for compute = ["transformer"], the repr evaluators
