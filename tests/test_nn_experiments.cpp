@@ -243,6 +243,15 @@ TEST(TransformerExperimentCli, AKilledEnsembleResumesFromItsSnapshot) {
   EXPECT_EQ(err.find("resume at step"), std::string::npos) << err;
   EXPECT_EQ(slurp(other / "results.csv"), csv);
 
+  // A snapshot that cannot be written (here a directory is in the way of its temporary file) is a
+  // warning, and the training goes on.
+  const fs::path blocked = dir / "blocked";
+  fs::create_directories(blocked / "results.snapshot-0.pt.tmp" / "in-the-way");
+  ASSERT_EQ(run_iclab("run " + file + " --quiet --snapshot-every 0.05 --out " + blocked.string(), dir, &err), 0) << err;
+  EXPECT_NE(err.find("warning: cannot write the checkpoint"), std::string::npos) << err;
+  EXPECT_NE(err.find("training goes on without snapshots"), std::string::npos) << err;
+  EXPECT_EQ(slurp(blocked / "results.csv"), csv);
+
   // Its own snapshot: the same command continues from it.
   ASSERT_EQ(run_iclab("run " + file + " --snapshot-every 0.05 --out " + out.string(), dir, &err), 0) << err;
   EXPECT_NE(err.find("2 models resume at step "), std::string::npos) << err;

@@ -29,6 +29,8 @@ struct GroupSnapshots {
   double every_seconds = 0;  // the longest stretch of work a kill may lose (> 0)
   // Told when the group's work resumes from a snapshot (what resumes, in words), e.g. for stderr.
   std::function<void(const std::string&)> on_resume;
+  // Told when a snapshot cannot be written (why): the work goes on without snapshots rather than fail.
+  std::function<void(const std::string&)> on_error;
 };
 
 // What the runner needs of an experiment's evaluation. The core library implements it for the linear

@@ -399,6 +399,9 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
           ++summary.snapshots_resumed;
           if (options.progress) std::fprintf(stderr, "\nrun %s: %s\n", experiment.name.c_str(), what.c_str());
         };
+        snapshots.on_error = [&](const std::string& why) {
+          std::fprintf(stderr, "\nrun %s: warning: %s\n", experiment.name.c_str(), why.c_str());
+        };
       }
       evaluator.use_snapshots(snapshots);
       const auto rows = evaluator.evaluate_group(todo, [&] {

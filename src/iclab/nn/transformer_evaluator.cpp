@@ -213,7 +213,12 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
       if (snapshot_path.empty()) return;
       const auto now = std::chrono::steady_clock::now();
       if (std::chrono::duration<double>(now - last_save).count() < snapshots_.every_seconds) return;
-      trainer.save(snapshot_path, snapshot_key);
+      try {
+        trainer.save(snapshot_path, snapshot_key);
+      } catch (const std::exception& e) {  // a full disk, say: hours of training are worth more
+        if (snapshots_.on_error) snapshots_.on_error(std::string(e.what()) + "; training goes on without snapshots");
+        snapshot_path.clear();
+      }
       last_save = std::chrono::steady_clock::now();
     };
     std::function<void(long, const EpochLog&)> log;
