@@ -144,6 +144,32 @@ TEST(Ensemble, TestContextsAreSharedAcrossThePretrainingAxesAndScoredAlike) {
   }
 }
 
+// Several tests at once (their normals drawn once per pass and shared) give each member the numbers of
+// one call per test, bit for bit, with a repeated test and the matched test (C_train's) scored once and
+// copied. Trained members (20 steps) with two seeds, 300 contexts (passes of 16-context chunks, ragged).
+TEST(Ensemble, ManyTestsAtOnceAreEachTestAlone) {
+  EnsembleMember a = member(Architecture::softmax, 2.0, 3, 20), b = a, c = a;
+  b.data.tau = 4.0;
+  c.training.seed = 8;
+  c.data.ctrain = "power:1";
+  const std::vector<EnsembleMember> group = {a, b, c};
+  const std::vector<std::string> tests = {"power:1", "iso", "lowrank:0.5", "power:1", "", "power:0.5"};
+  EnsembleTrainer together(group, EnsembleOptions{});
+  together.train();
+  const auto all = together.icl_errors(tests, 300);
+  ASSERT_EQ(all.size(), tests.size());
+  EnsembleTrainer separate(group, EnsembleOptions{});
+  separate.train();
+  for (std::size_t t = 0; t < tests.size(); ++t) {
+    const auto one = separate.icl_errors(tests[t], 300);
+    for (std::size_t m = 0; m < group.size(); ++m)
+      EXPECT_EQ(all[t][m], one[m]) << "test " << tests[t] << ", member " << m;
+  }
+  EXPECT_EQ(all[0], all[3]);
+  EXPECT_EQ(all[4][2], all[0][2]);  // member 2's matched test is power:1
+  EXPECT_NE(all[0][0], all[1][0]);  // and the tests are not all one
+}
+
 TEST(Ensemble, VariantsTrainInAnEnsembleToo) {
   EnsembleMember gelu = member(Architecture::softmax_mlp2, 2.0, 3, 40);
   gelu.architecture.gelu_mlp = true;

@@ -226,6 +226,31 @@ TEST(NnData, TokensFollowTheConventions) {
   EXPECT_EQ(std::vector<float>(batch.targets.begin() + 17, batch.targets.begin() + 1018), one.targets);
 }
 
+// The test sets of one address under several covariances share their normals (draw_fresh_contexts), and
+// each covariance's tokens from them (tokens_of) are bit for bit its own sample_token_batch: ragged ranges,
+// both links, threads 1 and 3.
+TEST(NnData, SharedDrawsGiveEachCovarianceItsOwnBatch) {
+  const long d = 7, ell = 5;
+  for (iclab::Link link : {iclab::Link::linear, iclab::Link::tanh})
+    for (const char* spec : {"iso", "power:1.3", "lowrank:0.4"}) {
+      iclab::nn::ContextFamily family;
+      family.fresh_tasks = true;
+      family.fresh_factor = iclab::covariance_factor(iclab::parse_covariance(spec, d, "ctest"));
+      family.ell = ell;
+      family.rho = 0.01;
+      family.link = link;
+      family.address = {5, 9, 0, 0};
+      const iclab::nn::ContextDraws draws = iclab::nn::draw_fresh_contexts(family, 17, 333, 3);
+      ASSERT_EQ(draws.size(), 333);
+      const auto expected = iclab::nn::sample_token_batch(family, 17, 333, 1);
+      for (int threads : {1, 3}) {
+        const auto got = iclab::nn::tokens_of(family, draws, threads);
+        EXPECT_EQ(got.values, expected.values) << spec;
+        EXPECT_EQ(got.targets, expected.targets) << spec;
+      }
+    }
+}
+
 TEST(NnModels, ZeroPredictorScoresOnePlusRho) {
   // The null baseline of spec C5 through the model: a zero readout predicts 0, scoring E y^2 = 1 + rho.
   auto model = make_model(Architecture::softmax_mlp2, 10);

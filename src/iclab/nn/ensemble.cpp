@@ -99,14 +99,16 @@ struct EnsembleTrainer::State {
   struct TestSet {
     ContextFamily family;
     std::string key;
+    std::string draws_key;  // fresh tasks: the sets with this key share their normals (draw_fresh_contexts)
   };
   // Fresh tasks ~ N(0, C) (`covariance`, its spec text): addressed by the test's own parameters (d, l, rho,
   // link and the seed), not by the pretraining set's (tau, kappa, C_train), so members that differ only in
   // those see the same test contexts: common random numbers across a figure's axis, drawn once per ensemble.
   static TestSet fresh_test(const Member& m, const std::string& covariance) {
     const std::string canonical = m.spec.data.test_canonical();
-    TestSet t{m.family(canonical, "|icl-test"), canonical + "|seed=" + std::to_string(m.spec.training.seed) +
-                                                    "|C=" + (covariance.empty() ? m.spec.data.ctrain : covariance)};
+    const std::string draws_key = canonical + "|seed=" + std::to_string(m.spec.training.seed);
+    TestSet t{m.family(canonical, "|icl-test"),
+              draws_key + "|C=" + (covariance.empty() ? m.spec.data.ctrain : covariance), draws_key};
     t.family.fresh_tasks = true;
     t.family.fresh_factor =
         covariance_factor(covariance.empty() ? *m.ctrain : task_covariance(covariance, m.spec.data.d, "ctest"));
@@ -147,11 +149,17 @@ struct EnsembleTrainer::State {
   void prepare_step(long step);
   void step_body();
   void adamw(bool all_active);
-  // (member, first, count) -> that member's contexts [first, first + count): tokens and targets.
-  using Source = std::function<std::pair<torch::Tensor, torch::Tensor>(long, long, long)>;
-  std::vector<double> score(const std::vector<long>& contexts, const Source& source);
-  // Each member's error on its test set (one per member), each distinct set sampled once per pass.
-  std::vector<double> score_tests(const std::vector<TestSet>& tests, long contexts);
+  // (set, member, first, count) -> that member's contexts [first, first + count) of set `set`: tokens and
+  // targets.
+  using Source = std::function<std::pair<torch::Tensor, torch::Tensor>(std::size_t, long, long, long)>;
+  // Every member's error on each of several sets of contexts (contexts[set][member] of them; 0: none),
+  // pass by pass, each pass scoring every set's share of it in set order: a source can then draw what the
+  // sets of a pass share once.
+  std::vector<std::vector<double>> score(const std::vector<std::vector<long>>& contexts, const Source& source);
+  // Each member's error on each of several tests (tests[t][member]), each distinct test set sampled once
+  // per pass, and the normals that sets of one draws key share drawn once per pass.
+  std::vector<std::vector<double>> score_tests(const std::vector<std::vector<TestSet>>& tests, long contexts);
+  std::pair<torch::Tensor, torch::Tensor> on_device(const TokenBatch& batch) const;
   std::pair<torch::Tensor, torch::Tensor> sample(const ContextFamily& family, long first, long count) const;
 };
 
@@ -250,100 +258,153 @@ void EnsembleTrainer::State::adamw(bool all_active) {
   }
 }
 
-std::pair<torch::Tensor, torch::Tensor> EnsembleTrainer::State::sample(const ContextFamily& family, long first,
-                                                                       long count) const {
-  const TokenBatch batch = sample_token_batch(family, first, count);
+std::pair<torch::Tensor, torch::Tensor> EnsembleTrainer::State::on_device(const TokenBatch& batch) const {
   return {to_device(batch.values, {batch.contexts, batch.tokens, batch.width}, device),
           to_device(batch.targets, {batch.contexts}, device)};
 }
 
-std::vector<double> EnsembleTrainer::State::score(const std::vector<long>& contexts, const Source& source) {
+std::pair<torch::Tensor, torch::Tensor> EnsembleTrainer::State::sample(const ContextFamily& family, long first,
+                                                                       long count) const {
+  return on_device(sample_token_batch(family, first, count));
+}
+
+std::vector<std::vector<double>> EnsembleTrainer::State::score(const std::vector<std::vector<long>>& contexts,
+                                                               const Source& source) {
   // Each member's contexts in chunks of `chunk` (the last padded with zero contexts of weight 0, which the
   // CPU kernels skip); the chunks' float64 sums are added in context order by index_add, so a member's
-  // result depends neither on the other members nor on how many contexts a pass holds (a multiple of
-  // chunk). A member with no contexts (left) contributes no chunk; its result is 0.
+  // result depends neither on the other members, nor on the other sets, nor on how many contexts a pass
+  // holds (a multiple of chunk). A member with no contexts (left) contributes no chunk; its result is 0.
   torch::InferenceMode inference;
   const long chunk = options.chunk;
   const long count_members = static_cast<long>(members.size());
-  const long most = *std::max_element(contexts.begin(), contexts.end());
+  long most = 0;
+  for (const auto& set : contexts) most = std::max(most, *std::max_element(set.begin(), set.end()));
   const long per_pass = std::max(chunk, kEvaluationContexts / count_members / chunk * chunk);
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  torch::Tensor sums = torch::zeros({count_members}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  std::vector<torch::Tensor> sums;
+  for (std::size_t t = 0; t < contexts.size(); ++t)
+    sums.push_back(torch::zeros({count_members}, torch::TensorOptions().dtype(torch::kFloat64).device(device)));
   for (long first = 0; first < most; first += per_pass) {
-    std::vector<torch::Tensor> token_parts, target_parts;
-    std::vector<std::int64_t> owner_of_chunk, real_contexts;
-    std::vector<double> mask;
-    for (long m = 0; m < count_members; ++m) {
-      const long count = std::clamp(contexts[static_cast<std::size_t>(m)] - first, 0L, per_pass);
-      if (count == 0) continue;
-      const long member_chunks = ceil_div(count, chunk), padded = member_chunks * chunk;
-      auto [tokens, targets] = source(m, first, count);
-      token_parts.push_back(tokens);
-      target_parts.push_back(targets);
-      if (padded > count) {
-        token_parts.push_back(torch::zeros({padded - count, length, width}, float_options));
-        target_parts.push_back(torch::zeros({padded - count}, float_options));
+    for (std::size_t t = 0; t < contexts.size(); ++t) {
+      std::vector<torch::Tensor> token_parts, target_parts;
+      std::vector<std::int64_t> owner_of_chunk, real_contexts;
+      std::vector<double> mask;
+      for (long m = 0; m < count_members; ++m) {
+        const long count = std::clamp(contexts[t][static_cast<std::size_t>(m)] - first, 0L, per_pass);
+        if (count == 0) continue;
+        const long member_chunks = ceil_div(count, chunk), padded = member_chunks * chunk;
+        auto [tokens, targets] = source(t, m, first, count);
+        token_parts.push_back(tokens);
+        target_parts.push_back(targets);
+        if (padded > count) {
+          token_parts.push_back(torch::zeros({padded - count, length, width}, float_options));
+          target_parts.push_back(torch::zeros({padded - count}, float_options));
+        }
+        for (long c = 0; c < member_chunks; ++c) {
+          owner_of_chunk.push_back(m);
+          real_contexts.push_back(std::min(chunk, count - c * chunk));
+        }
+        mask.insert(mask.end(), static_cast<std::size_t>(count), 1.0);
+        mask.insert(mask.end(), static_cast<std::size_t>(padded - count), 0.0);
       }
-      for (long c = 0; c < member_chunks; ++c) {
-        owner_of_chunk.push_back(m);
-        real_contexts.push_back(std::min(chunk, count - c * chunk));
-      }
-      mask.insert(mask.end(), static_cast<std::size_t>(count), 1.0);
-      mask.insert(mask.end(), static_cast<std::size_t>(padded - count), 0.0);
+      if (owner_of_chunk.empty()) continue;
+      const long total_chunks = static_cast<long>(owner_of_chunk.size());
+      const torch::Tensor tokens = torch::cat(token_parts).view({total_chunks, chunk, length, width});
+      const torch::Tensor targets = torch::cat(target_parts).view({total_chunks, chunk});
+      const torch::Tensor chunk_owner = torch::tensor(owner_of_chunk, torch::kInt64).to(device);
+      const torch::Tensor real = torch::tensor(real_contexts, torch::kInt64);  // read on the CPU only
+      const torch::Tensor weights =
+          torch::from_blob(mask.data(), {total_chunks, chunk}, torch::kFloat64).to(device, false, true);
+      const torch::Tensor squared =
+          (model->forward(tokens, chunk_owner, real) - targets).to(torch::kFloat64).pow(2) * weights;
+      sums[t].index_add_(0, chunk_owner, squared.sum(1));
     }
-    const long total_chunks = static_cast<long>(owner_of_chunk.size());
-    const torch::Tensor tokens = torch::cat(token_parts).view({total_chunks, chunk, length, width});
-    const torch::Tensor targets = torch::cat(target_parts).view({total_chunks, chunk});
-    const torch::Tensor chunk_owner = torch::tensor(owner_of_chunk, torch::kInt64).to(device);
-    const torch::Tensor real = torch::tensor(real_contexts, torch::kInt64);  // read on the CPU only
-    const torch::Tensor weights =
-        torch::from_blob(mask.data(), {total_chunks, chunk}, torch::kFloat64).to(device, false, true);
-    const torch::Tensor squared =
-        (model->forward(tokens, chunk_owner, real) - targets).to(torch::kFloat64).pow(2) * weights;
-    sums.index_add_(0, chunk_owner, squared.sum(1));
   }
-  const torch::Tensor host = sums.cpu();
-  std::vector<double> out(static_cast<std::size_t>(count_members), 0.0);
-  for (long m = 0; m < count_members; ++m)
-    if (contexts[static_cast<std::size_t>(m)] > 0)
-      out[static_cast<std::size_t>(m)] =
-          host[m].item<double>() / static_cast<double>(contexts[static_cast<std::size_t>(m)]);
+  std::vector<std::vector<double>> out;
+  for (std::size_t t = 0; t < contexts.size(); ++t) {
+    const torch::Tensor host = sums[t].cpu();
+    std::vector<double> errors(static_cast<std::size_t>(count_members), 0.0);
+    for (long m = 0; m < count_members; ++m)
+      if (const long n = contexts[t][static_cast<std::size_t>(m)]; n > 0)
+        errors[static_cast<std::size_t>(m)] = host[m].item<double>() / static_cast<double>(n);
+    out.push_back(std::move(errors));
+  }
   return out;
 }
 
-std::vector<double> EnsembleTrainer::State::score_tests(const std::vector<TestSet>& tests, long contexts) {
-  const std::size_t count_members = members.size();
-  std::vector<double> out(count_members);
-  std::vector<long> left(count_members, 0);  // contexts still to score per member
+std::vector<std::vector<double>> EnsembleTrainer::State::score_tests(const std::vector<std::vector<TestSet>>& tests,
+                                                                     long contexts) {
+  const std::size_t count_tests = tests.size(), count_members = members.size();
+  std::vector<std::vector<double>> out(count_tests, std::vector<double>(count_members));
+  std::vector<std::vector<long>> left(count_tests, std::vector<long>(count_members, 0));  // still to score
+  // A member's test whose key an earlier test of the call has is that test: scored once, copied.
+  std::vector<std::vector<std::size_t>> same_as(count_tests, std::vector<std::size_t>(count_members));
+  bool any = false;
   for (std::size_t m = 0; m < count_members; ++m) {
-    const auto known = scored.find({static_cast<long>(m), tests[m].key, contexts});
-    if (!tests[m].key.empty() && known != scored.end())
-      out[m] = known->second;
-    else
-      left[m] = contexts;
+    std::map<std::string, std::size_t> first_with;
+    for (std::size_t t = 0; t < count_tests; ++t) {
+      const std::string& key = tests[t][m].key;
+      same_as[t][m] = t;
+      if (!key.empty()) {
+        if (const auto known = scored.find({static_cast<long>(m), key, contexts}); known != scored.end()) {
+          out[t][m] = known->second;
+          continue;
+        }
+        if (const auto earlier = first_with.find(key); earlier != first_with.end()) {
+          same_as[t][m] = earlier->second;
+          continue;
+        }
+        first_with[key] = t;
+      }
+      left[t][m] = contexts;
+      any = true;
+    }
   }
-  if (*std::max_element(left.begin(), left.end()) == 0) return out;
+  if (!any) return out;
   // The contexts of this pass by test key: every member with that key scores the same draw (the same
-  // numbers it would have drawn alone, as each context's draws are addressed by its index).
+  // numbers it would have drawn alone, as each context's draws are addressed by its index). The normals
+  // of the fresh-task sets of a draws key (one seed's tests under every covariance) are drawn once per
+  // pass; the tokens of a set are kept while its test is scored.
   std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> drawn;
+  std::map<std::string, ContextDraws> shared;
   long drawn_first = -1;
-  const std::vector<double> fresh = score(left, [&](long m, long first, long count) {
-    const TestSet& test = tests[static_cast<std::size_t>(m)];
+  std::size_t drawn_test = count_tests;
+  const auto fresh = score(left, [&](std::size_t t, long m, long first, long count) {
+    const TestSet& test = tests[t][static_cast<std::size_t>(m)];
     if (test.key.empty()) return sample(test.family, first, count);
-    if (first != drawn_first) {
-      drawn.clear();
+    const bool new_pass = first != drawn_first;
+    if (new_pass) {
+      shared.clear();
       drawn_first = first;
     }
+    if (new_pass || t != drawn_test) {
+      drawn.clear();
+      drawn_test = t;
+    }
     auto it = drawn.find(test.key);
-    if (it == drawn.end() || it->second.first.size(0) != count)
-      it = drawn.insert_or_assign(test.key, sample(test.family, first, count)).first;
+    if (it == drawn.end() || it->second.first.size(0) != count) {
+      std::pair<torch::Tensor, torch::Tensor> tokens;
+      if (test.family.fresh_tasks && !test.draws_key.empty()) {
+        auto d = shared.find(test.draws_key);
+        if (d == shared.end() || d->second.size() != count)
+          d = shared.insert_or_assign(test.draws_key, draw_fresh_contexts(test.family, first, count)).first;
+        tokens = on_device(tokens_of(test.family, d->second, 1));
+      } else {
+        tokens = sample(test.family, first, count);
+      }
+      it = drawn.insert_or_assign(test.key, std::move(tokens)).first;
+    }
     return it->second;
   });
-  for (std::size_t m = 0; m < count_members; ++m) {
-    if (left[m] == 0) continue;
-    out[m] = fresh[m];
-    if (!tests[m].key.empty()) scored[{static_cast<long>(m), tests[m].key, contexts}] = fresh[m];
-  }
+  for (std::size_t t = 0; t < count_tests; ++t)
+    for (std::size_t m = 0; m < count_members; ++m) {
+      if (left[t][m] == 0) continue;
+      out[t][m] = fresh[t][m];
+      if (!tests[t][m].key.empty()) scored[{static_cast<long>(m), tests[t][m].key, contexts}] = fresh[t][m];
+    }
+  for (std::size_t t = 0; t < count_tests; ++t)
+    for (std::size_t m = 0; m < count_members; ++m)
+      if (same_as[t][m] != t) out[t][m] = out[same_as[t][m]][m];
   return out;
 }
 
@@ -586,22 +647,30 @@ std::vector<double> EnsembleTrainer::train_losses() {
   const TorchThreadScope threads(s.options.threads);
   std::vector<long> contexts;
   for (const auto& m : s.members) contexts.push_back(m.n);
-  return s.score(contexts, [&](long m, long first, long count) {
-    const auto& member = s.members[static_cast<std::size_t>(m)];
-    return std::make_pair(s.train_tokens.narrow(0, member.first_row + first, count),
-                          s.train_targets.narrow(0, member.first_row + first, count));
-  });
+  return s
+      .score({contexts},
+             [&](std::size_t, long m, long first, long count) {
+               const auto& member = s.members[static_cast<std::size_t>(m)];
+               return std::make_pair(s.train_tokens.narrow(0, member.first_row + first, count),
+                                     s.train_targets.narrow(0, member.first_row + first, count));
+             })
+      .front();
 }
 
 std::vector<double> EnsembleTrainer::icl_errors(const std::string& ctest, long contexts) {
+  return icl_errors(std::vector<std::string>{ctest}, contexts).front();
+}
+
+std::vector<std::vector<double>> EnsembleTrainer::icl_errors(const std::vector<std::string>& ctests, long contexts) {
   State& s = *state_;
   if (contexts < 1) throw InvalidArgument("test_contexts: must be >= 1");
   const TorchThreadScope threads(s.options.threads);
   // Common random numbers: every test covariance sees the same normals (tasks L_test z, covariates,
   // noise), so differences between tests are not drowned in sampling noise (the Spearman protocol
   // ranks tests whose errors differ by ~1%).
-  std::vector<State::TestSet> tests;
-  for (const auto& m : s.members) tests.push_back(State::fresh_test(m, ctest));
+  std::vector<std::vector<State::TestSet>> tests(ctests.size());
+  for (std::size_t t = 0; t < ctests.size(); ++t)
+    for (const auto& m : s.members) tests[t].push_back(State::fresh_test(m, ctests[t]));
   return s.score_tests(tests, contexts);
 }
 
@@ -616,7 +685,7 @@ std::vector<double> EnsembleTrainer::idg_errors(long contexts) {
       continue;
     }
     // Tasks from the member's own pool: its contexts are its own (no key).
-    State::TestSet t{m.family(m.spec.data.canonical(), "|idg-test"), ""};
+    State::TestSet t{m.family(m.spec.data.canonical(), "|idg-test"), "", ""};
     ContextFamily& f = t.family;
     f.tasks = m.pool;
     f.task_of.resize(static_cast<std::size_t>(contexts));
@@ -629,7 +698,7 @@ std::vector<double> EnsembleTrainer::idg_errors(long contexts) {
     }
     tests.push_back(std::move(t));
   }
-  return s.score_tests(tests, contexts);
+  return s.score_tests({tests}, contexts).front();
 }
 
 Vector EnsembleTrainer::predict(long member, const std::vector<Matrix>& tokens) {

@@ -90,6 +90,9 @@ class EnsembleTrainer {
   // members that differ only in tau, kappa or C_train (a test set is keyed by seed, d, l, rho, link and its
   // covariance; the ensemble draws each distinct one once). Scores are kept until the next train().
   std::vector<double> icl_errors(const std::string& ctest, long contexts);
+  // The same for several tests at once (one vector per test, in order): the same numbers as one call per
+  // test, with each context's normals drawn once for all the test covariances (they share them).
+  std::vector<std::vector<double>> icl_errors(const std::vector<std::string>& ctests, long contexts);
   // Tasks from each member's pretraining pool (kappa = inf: the ICL error on the pretraining law).
   std::vector<double> idg_errors(long contexts);
   // Member m's predictions for explicit contexts: tokens[c] is (l+1) x (d+1) (last label ignored).

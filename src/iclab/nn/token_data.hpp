@@ -9,6 +9,7 @@
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/linalg/dense.hpp"
 #include "iclab/random/streams.hpp"
+#include "iclab/sampling/context_sampler.hpp"
 #include "iclab/sampling/link.hpp"
 
 namespace iclab::nn {
@@ -42,5 +43,20 @@ struct ContextFamily {
 // because callers run under a TorchThreadScope of 1 thread (fastest for the small models' ops), and a
 // single-threaded sampler then dominated scoring: 40 members x 17 tests x 50 000 contexts is 3e10 normals.
 TokenBatch sample_token_batch(const ContextFamily& family, long first_unit, long count, int threads = 0);
+
+// The task-free part of `count` contexts of a fresh-task family from first_unit on: each context's z
+// (task_pool stream), its covariates and its noise's normals. They depend on the family's address, l and
+// d only, so the test sets of one address under several covariances (common random numbers) share them,
+// and the normals, most of a test set's cost, are drawn once instead of once per covariance.
+struct ContextDraws {
+  long first_unit = 0;
+  std::vector<Vector> z;            // per context, d
+  std::vector<TokenContext> draws;  // per context: x, and the noise's normals in y (draw_context)
+  long size() const { return static_cast<long>(draws.size()); }
+};
+ContextDraws draw_fresh_contexts(const ContextFamily& family, long first_unit, long count, int threads = 0);
+// The tokens of `family` (fresh tasks, at the address `draws` were drawn from) for those draws: bit for
+// bit sample_token_batch(family, draws.first_unit, draws.size()).
+TokenBatch tokens_of(const ContextFamily& family, const ContextDraws& draws, int threads = 0);
 
 }  // namespace iclab::nn

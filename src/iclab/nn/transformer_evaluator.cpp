@@ -64,11 +64,11 @@ std::vector<TransformerScores> train_and_score(EnsembleTrainer& trainer, const s
     scores[m].train_loss = train_losses[m];
     scores[m].idg_error = idg[m];
   }
-  for (const std::string& test : tests) {
-    // The default test of a kappa = inf member is its IDG test (the same contexts).
-    const auto icl = trainer.icl_errors(test, test_contexts);
-    for (std::size_t m = 0; m < scores.size(); ++m) scores[m].icl_errors.push_back(icl[m]);
-  }
+  // All tests at once: their normals are drawn once (common random numbers). The default test of a
+  // kappa = inf member is its IDG test (the same contexts), scored above.
+  const auto icl = trainer.icl_errors(tests, test_contexts);
+  for (std::size_t t = 0; t < tests.size(); ++t)
+    for (std::size_t m = 0; m < scores.size(); ++m) scores[m].icl_errors.push_back(icl[t][m]);
   return scores;
 }
 

@@ -81,15 +81,26 @@ FeatureBatch sample_features(const Matrix& tasks, const std::vector<long>& task_
 
 TokenContext sample_tokens(const Eigen::Ref<const Vector>& task, long ell, double rho, RandomStream& covariates,
                            RandomStream& noise, Link link) {
-  const long d = static_cast<long>(task.size());
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  const double noise_sd = std::sqrt(rho);
-  TokenContext context{Matrix(ell + 1, d), Vector(ell + 1)};
-  for (long i = 0; i <= ell; ++i) {
-    for (long j = 0; j < d; ++j) context.x(i, j) = scale * covariates.normal();
-    context.y(i) = apply_link(link, context.x.row(i).dot(task)) + noise_sd * noise.normal();
-  }
+  TokenContext context = draw_context(static_cast<long>(task.size()), ell, covariates, noise);
+  label_context(context, task, rho, link, context.y);
   return context;
+}
+
+TokenContext draw_context(long d, long ell, RandomStream& covariates, RandomStream& noise) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  TokenContext context{Matrix(ell + 1, d), Vector(ell + 1)};
+  // The two streams are separate, so drawing all of x before the noise gives each the same numbers.
+  for (long i = 0; i <= ell; ++i)
+    for (long j = 0; j < d; ++j) context.x(i, j) = scale * covariates.normal();
+  for (long i = 0; i <= ell; ++i) context.y(i) = noise.normal();
+  return context;
+}
+
+void label_context(const TokenContext& draws, const Eigen::Ref<const Vector>& task, double rho, Link link, Vector& y) {
+  const double noise_sd = std::sqrt(rho);
+  const long tokens = static_cast<long>(draws.y.size());
+  y.resize(tokens);
+  for (long i = 0; i < tokens; ++i) y(i) = apply_link(link, draws.x.row(i).dot(task)) + noise_sd * draws.y(i);
 }
 
 void features_from_tokens(const TokenContext& context, Eigen::Ref<Vector> x_query, Eigen::Ref<Vector> z,

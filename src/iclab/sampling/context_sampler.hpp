@@ -39,8 +39,14 @@ FeatureBatch sample_features(const Matrix& tasks, const std::vector<long>& task_
 
 // Direct construction, same law as sample_features (not the same numbers).
 // y_i = link(x_i . task) + N(0, rho) (the link is linear in the papers' model).
+// It is draw_context, then label_context: the two halves let several tasks share one context's draws.
 TokenContext sample_tokens(const Eigen::Ref<const Vector>& task, long ell, double rho, RandomStream& covariates,
                            RandomStream& noise, Link link = Link::linear);
+// The task-free draws of sample_tokens: x (d columns) and, held in y, the noise's standard normals.
+TokenContext draw_context(long d, long ell, RandomStream& covariates, RandomStream& noise);
+// sample_tokens's labels of those draws for `task`: y(i) = link(x_i . task) + sqrt(rho) draws.y(i).
+// `y` may be draws.y itself.
+void label_context(const TokenContext& draws, const Eigen::Ref<const Vector>& task, double rho, Link link, Vector& y);
 void features_from_tokens(const TokenContext& context, Eigen::Ref<Vector> x_query, Eigen::Ref<Vector> z,
                           double& y_query);
 FeatureBatch sample_features_direct(const Matrix& tasks, const std::vector<long>& task_of, long ell, double rho,
