@@ -351,9 +351,6 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
                        static_cast<long>(points.size() - finished.size()) * evaluator.work_units());
   if (!options.progress) progress.finish();
   std::size_t finished_now = 0;
-  // A failure while computing (an impossible point the checks could not foresee, a full disk): a
-  // directory this run created and that holds no finished point is removed again; otherwise the
-  // finished points stay journaled, and the message says how to resume.
   // A group's snapshots (results{S}.snapshot*, and a .tmp a kill left behind).
   const std::string snapshot_stem = stem + ".snapshot";
   auto remove_snapshots = [&] {
@@ -362,6 +359,9 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
       if (entry.path().filename().string().rfind(snapshot_stem, 0) == 0) found.push_back(entry.path());
     for (const fs::path& f : found) fs::remove(f, ec);
   };
+  // A failure while computing (an impossible point the checks could not foresee, a full disk): a
+  // directory this run created and that holds no finished point is removed again; otherwise the
+  // finished points stay journaled, and the message says how to resume.
   auto on_failure = [&] {
     if (finished.empty() && finished_now == 0) {
       remove_snapshots();

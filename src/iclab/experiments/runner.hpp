@@ -13,9 +13,10 @@
 //                              group). A resume trusts an entry only if its rows are present, all start with
 //                              its point index and match the checksum; reading stops at the first that is not
 //   results{S}.snapshot*       while a group runs, if its evaluator keeps snapshots (evaluate.hpp,
-//                              GroupSnapshots: a Transformer ensemble's training state, saved at most
-//                              RunOptions::snapshot_every seconds apart, atomically): a run killed inside
-//                              the group continues from the last one; removed once the group is journaled.
+//                              GroupSnapshots: a Transformer ensemble's training state, saved atomically
+//                              whenever RunOptions::snapshot_every seconds have passed since the last): a
+//                              run killed inside the group continues from the last one; removed once the
+//                              group is journaled.
 //                              Each names the experiment hash and the group's points it belongs to, and a
 //                              snapshot of anything else is ignored. Results are the same either way (the
 //                              continuation is exact on the CPU).

@@ -195,7 +195,13 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     }
     std::optional<EnsembleTrainer> resumed;
     if (!snapshot_path.empty() && EnsembleTrainer::saved_key(snapshot_path) == snapshot_key) {
-      resumed.emplace(EnsembleTrainer::load(snapshot_path, engine.device));
+      try {
+        resumed.emplace(EnsembleTrainer::load(snapshot_path, engine.device));
+      } catch (const std::exception& e) {  // readable but unusable: lose the snapshot, not the run
+        if (snapshots_.on_error) snapshots_.on_error(std::string(e.what()) + "; the ensemble trains from its start");
+      }
+    }
+    if (resumed) {
       std::vector<std::size_t> indices;
       for (const ExperimentPoint* p : points) indices.push_back(p->index);
       if (snapshots_.on_resume)
