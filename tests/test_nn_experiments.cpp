@@ -2,6 +2,7 @@
 // no output); a tiny transformer sweep runs through `iclab run`, and a run killed and resumed, or split
 // into shards and merged, gives the byte-identical CSV; every Transformer preset's --quick writes its
 // CSVs and plots.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <thread>
 
+#include "iclab/cancel.hpp"
 #include "iclab/experiments/experiment.hpp"
 #include "iclab/experiments/runner.hpp"
 #include "iclab/io/text_file.hpp"
@@ -261,6 +263,87 @@ TEST(TransformerExperimentCli, AKilledEnsembleResumesFromItsSnapshot) {
   for (const fs::path& d : {out, other})
     for (const auto& entry : fs::directory_iterator(d))
       EXPECT_EQ(entry.path().filename().string().find("snapshot"), std::string::npos) << entry.path();
+  fs::remove_all(dir);
+}
+
+// A stop asked for inside a training (RunOptions::checkpoint throws Cancelled: what SIGTERM and SIGINT do
+// in the CLI) saves the ensemble's snapshot at once, whatever --snapshot-every, and the same run resumes
+// from it to the rows of an uninterrupted run. In process, so the stop comes at a fixed unit of work.
+TEST(TransformerExperimentRunner, AStopSavesTheTrainingSoFar) {
+  const fs::path dir = temp_dir("stop");
+  std::string toml = kTiny;
+  toml.replace(toml.find("steps = 12"), 10, "steps = 400");
+  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
+  const Experiment experiment = parse_experiment(toml, "stop.toml");
+  auto options_for = [&](const fs::path& out) {
+    RunOptions options;
+    options.out_dir = out.string();
+    options.experiment_text = toml;
+    options.progress = false;
+    options.evaluator = nn::make_evaluator_with_nn;
+    options.snapshot_every = 1e9;  // no snapshot but the one the stop asks for
+    return options;
+  };
+  run_experiment(experiment, options_for(dir / "full"));
+  const std::string csv = slurp(dir / "full" / "results.csv");
+  RunOptions stopped = options_for(dir / "stopped");
+  long units = 0;
+  stopped.checkpoint = [&units] {
+    if (++units == 60) throw Cancelled();  // 2 models x 90 training units: a third of the way
+  };
+  EXPECT_THROW(run_experiment(experiment, stopped), Cancelled);
+  const fs::path snapshot = dir / "stopped" / "results.snapshot-0.pt";
+  ASSERT_TRUE(fs::exists(snapshot));
+  const long step = nn::EnsembleTrainer::load(snapshot.string()).steps_done();
+  EXPECT_GT(step, 0);
+  EXPECT_LT(step, 400);
+  const RunSummary resumed = run_experiment(experiment, options_for(dir / "stopped"));
+  EXPECT_EQ(resumed.snapshots_resumed, 1u);
+  EXPECT_EQ(slurp(dir / "stopped" / "results.csv"), csv);
+  EXPECT_FALSE(fs::exists(snapshot));
+  fs::remove_all(dir);
+}
+
+// SIGTERM (a time limit) to `iclab run`: exit 128 + 15 with one line saying how to resume, and no results
+// file; the rerun completes to the uninterrupted rows.
+TEST(TransformerExperimentCli, SigtermStopsWithAResumableDirectory) {
+  const fs::path dir = temp_dir("sigterm");
+  std::string toml = kTiny;
+  toml.replace(toml.find("steps = 12"), 10, "steps = 8000");
+  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
+  write(dir / "long.toml", toml);
+  const std::string file = (dir / "long.toml").string();
+  const fs::path out = dir / "out";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int err = ::open((dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    ::execl(ICLAB_BINARY, ICLAB_BINARY, "run", file.c_str(), "--out", out.c_str(), "--quiet",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // The partial file is made inside the run, after the handlers are installed.
+  int status = 0;
+  bool finished = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(out / "results.partial.csv") && std::chrono::steady_clock::now() < deadline) {
+    if ((finished = ::waitpid(pid, &status, WNOHANG) == pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_FALSE(finished) << "the run ended before it began";
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  const std::string err = slurp(dir / "stderr.txt");
+  EXPECT_EQ(err.rfind("iclab: stopped by SIGTERM; finished points and snapshots are kept: rerun the same command", 0),
+            0u)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(out / "results.csv"));
+  ASSERT_EQ(run_iclab("run " + file + " --quiet --out " + out.string(), dir), 0);
+  ASSERT_EQ(run_iclab("run " + file + " --quiet --snapshot-every 0 --out " + (dir / "full").string(), dir), 0);
+  EXPECT_EQ(slurp(out / "results.csv"), slurp(dir / "full" / "results.csv"));
   fs::remove_all(dir);
 }
 

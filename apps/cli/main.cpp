@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "iclab/cancel.hpp"
 #include "iclab/error.hpp"
 #include "iclab/linalg/dense.hpp"
 #include "iclab/version.hpp"
@@ -24,6 +26,7 @@
 #include "iclab/nn/torch_errors.hpp"
 #endif
 #include "nn_handover.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -180,6 +183,13 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : app.get_subcommands()) {
     try {
       commands.at(sub).run(join_command_line(argc, argv));
+    } catch (const iclab::Cancelled&) {  // SIGTERM or SIGINT (stop_signals.hpp): what is done stays
+      const int signal = iclab::cli::stop_signal();
+      std::fprintf(stderr,
+                   "iclab: stopped by %s; finished points and snapshots are kept: rerun the same command "
+                   "to resume\n",
+                   signal == SIGINT ? "SIGINT" : "SIGTERM");
+      return 128 + signal;
     } catch (const iclab::InvalidArgument& e) {
       std::fprintf(stderr, "iclab: error: %s\n", first_line(e.what()).c_str());
       return 2;

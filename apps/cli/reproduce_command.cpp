@@ -11,6 +11,7 @@
 #include "iclab/experiments/schema.hpp"
 #include "iclab/reproduce/presets.hpp"
 #include "preset_registry.hpp"
+#include "stop_signals.hpp"
 
 namespace iclab::cli {
 namespace {
@@ -107,6 +108,7 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
   const bool quick = scale == "quick";
   if (!o.plot_only) {
     for (const auto& [experiment, source] : plan.experiments) (void)make_evaluator(experiment);
+    catch_stop_signals();
     for (const auto& [experiment, source] : plan.experiments) {
       RunOptions options;
       options.out_dir = dir + "/" + source.name;
@@ -114,6 +116,7 @@ void run_reproduce(const ReproduceOptions& o, const std::string& command_line) {
       options.command_line = command_line;
       options.evaluator = make_evaluator;
       options.snapshot_every = o.snapshot_every;
+      options.checkpoint = throw_if_stop_requested;
       const RunSummary s = run_experiment(experiment, options);
       std::fprintf(stderr, "iclab reproduce: %s: %zu points, %.1f s -> %s\n", source.name.c_str(), s.points_in_shard,
                    s.seconds, s.results_path.c_str());

@@ -14,6 +14,7 @@
 #include "iclab/params/model_params.hpp"
 #include "output.hpp"
 #include "preset_registry.hpp"
+#include "stop_signals.hpp"
 
 namespace iclab::cli {
 namespace {
@@ -46,6 +47,8 @@ void run_run(const RunCommandOptions& o, const std::string& command_line) {
   options.progress = !o.quiet;
   options.evaluator = make_evaluator;
   options.snapshot_every = checked_snapshot_every(o.snapshot_every);
+  catch_stop_signals();
+  options.checkpoint = throw_if_stop_requested;
   const RunSummary s = run_experiment(experiment, options);
   if (!o.quiet)
     std::fprintf(stderr, "iclab run: %s: %zu of %zu points (%zu found finished), %zu rows, %.1f s -> %s\n",

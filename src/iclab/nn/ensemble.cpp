@@ -829,6 +829,8 @@ nlohmann::json EnsembleTrainer::engine_json() const {
 
 void EnsembleTrainer::save(const std::string& path, const std::string& key) const {
   const State& s = *state_;
+  // Whatever stream the last step ran on (a graph's side stream, left by an exception) is done first.
+  if (s.device.is_cuda()) torch::cuda::synchronize(s.device.index());
   torch::serialize::OutputArchive archive;
   nlohmann::json meta;
   meta["format"] = kCheckpointFormat;

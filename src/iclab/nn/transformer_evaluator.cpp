@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "iclab/cancel.hpp"
 #include "iclab/covariances/covariance_spec.hpp"
 #include "iclab/experiments/column_names.hpp"
 #include "iclab/experiments/runner.hpp"
@@ -215,10 +216,8 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     // Saved whenever every_seconds of training have passed since the last save, also when training ends
     // (then a kill during the long tests repeats only them); the tests themselves are not saved.
     auto last_save = std::chrono::steady_clock::now();
-    auto save_if_due = [&] {
+    auto save = [&] {
       if (snapshot_path.empty()) return;
-      const auto now = std::chrono::steady_clock::now();
-      if (std::chrono::duration<double>(now - last_save).count() < snapshots_.every_seconds) return;
       try {
         trainer.save(snapshot_path, snapshot_key);
       } catch (const std::exception& e) {  // a full disk, say: hours of training are worth more
@@ -226,6 +225,11 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
         snapshot_path.clear();
       }
       last_save = std::chrono::steady_clock::now();
+    };
+    auto save_if_due = [&] {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() >=
+          snapshots_.every_seconds)
+        save();
     };
     std::function<void(long, const EpochLog&)> log;
     if (on_epoch_)
@@ -245,13 +249,21 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     for (std::size_t k : part)
       for (const std::string& t : setups[k].tests)
         if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
-    const auto part_scores = train_and_score(
-        trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
-        [&](long done, long total) {
-          emit_to(total > 0 ? training_units * done / total : 0);
-          if (done < total) save_if_due();
-        },
-        [&](EnsembleTrainer&) { save_if_due(); });
+    std::vector<TransformerScores> part_scores;
+    try {
+      part_scores = train_and_score(
+          trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
+          [&](long done, long total) {
+            emit_to(total > 0 ? training_units * done / total : 0);
+            if (done < total) save_if_due();
+          },
+          [&](EnsembleTrainer&) { save_if_due(); });
+    } catch (const Cancelled&) {
+      // A stop asked for between two steps (the runner's checkpoint, e.g. on SIGTERM): the training so
+      // far is kept, whatever the time since the last snapshot.
+      if (trainer.steps_done() > 0) save();
+      throw;
+    }
     for (std::size_t j = 0; j < part.size(); ++j) {
       scores[part[j]] = part_scores[j];
       for (std::size_t t = 0; t < tests.size(); ++t) icl_by_test[part[j]][tests[t]] = part_scores[j].icl_errors[t];
