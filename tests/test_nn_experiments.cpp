@@ -286,21 +286,30 @@ TEST(TransformerExperimentRunner, AStopSavesTheTrainingSoFar) {
   };
   run_experiment(experiment, options_for(dir / "full"));
   const std::string csv = slurp(dir / "full" / "results.csv");
-  RunOptions stopped = options_for(dir / "stopped");
-  long units = 0;
-  stopped.checkpoint = [&units] {
-    if (++units == 60) throw Cancelled();  // 2 models x 90 training units: a third of the way
-  };
-  EXPECT_THROW(run_experiment(experiment, stopped), Cancelled);
-  const fs::path snapshot = dir / "stopped" / "results.snapshot-0.pt";
-  ASSERT_TRUE(fs::exists(snapshot));
-  const long step = nn::EnsembleTrainer::load(snapshot.string()).steps_done();
-  EXPECT_GT(step, 0);
-  EXPECT_LT(step, 400);
-  const RunSummary resumed = run_experiment(experiment, options_for(dir / "stopped"));
-  EXPECT_EQ(resumed.snapshots_resumed, 1u);
-  EXPECT_EQ(slurp(dir / "stopped" / "results.csv"), csv);
-  EXPECT_FALSE(fs::exists(snapshot));
+  // Stopped a third of the way through the training (the checkpoint before the group, then 2 models x 90
+  // training units), and after the tests (among the last 20 units, emitted when they end): then the
+  // snapshot holds the whole training.
+  for (const long stop_at : {60L, 200L}) {
+    const fs::path out = dir / ("stopped-" + std::to_string(stop_at));
+    RunOptions stopped = options_for(out);
+    long units = 0;
+    stopped.checkpoint = [&units, stop_at] {
+      if (++units == stop_at) throw Cancelled();
+    };
+    EXPECT_THROW(run_experiment(experiment, stopped), Cancelled);
+    const fs::path snapshot = out / "results.snapshot-0.pt";
+    ASSERT_TRUE(fs::exists(snapshot)) << stop_at;
+    const long step = nn::EnsembleTrainer::load(snapshot.string()).steps_done();
+    EXPECT_GT(step, 0);
+    if (stop_at == 200)
+      EXPECT_EQ(step, 400);
+    else
+      EXPECT_LT(step, 400);
+    const RunSummary resumed = run_experiment(experiment, options_for(out));
+    EXPECT_EQ(resumed.snapshots_resumed, 1u) << stop_at;
+    EXPECT_EQ(slurp(out / "results.csv"), csv) << stop_at;
+    EXPECT_FALSE(fs::exists(snapshot));
+  }
   fs::remove_all(dir);
 }
 

@@ -249,26 +249,25 @@ std::vector<std::vector<std::vector<Cell>>> TransformerEvaluator::evaluate_group
     for (std::size_t k : part)
       for (const std::string& t : setups[k].tests)
         if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
-    std::vector<TransformerScores> part_scores;
     try {
-      part_scores = train_and_score(
+      const auto part_scores = train_and_score(
           trainer, tests, setups[part.front()].test_contexts, setups[part.front()].train_loss_every, log,
           [&](long done, long total) {
             emit_to(total > 0 ? training_units * done / total : 0);
             if (done < total) save_if_due();
           },
           [&](EnsembleTrainer&) { save_if_due(); });
+      for (std::size_t j = 0; j < part.size(); ++j) {
+        scores[part[j]] = part_scores[j];
+        for (std::size_t t = 0; t < tests.size(); ++t) icl_by_test[part[j]][tests[t]] = part_scores[j].icl_errors[t];
+      }
+      emit_to(part_units);
     } catch (const Cancelled&) {
-      // A stop asked for between two steps (the runner's checkpoint, e.g. on SIGTERM): the training so
-      // far is kept, whatever the time since the last snapshot.
+      // A stop asked for between two steps or after the tests (the runner's checkpoint, e.g. on SIGTERM):
+      // the training so far is kept, whatever the time since the last snapshot.
       if (trainer.steps_done() > 0) save();
       throw;
     }
-    for (std::size_t j = 0; j < part.size(); ++j) {
-      scores[part[j]] = part_scores[j];
-      for (std::size_t t = 0; t < tests.size(); ++t) icl_by_test[part[j]][tests[t]] = part_scores[j].icl_errors[t];
-    }
-    emit_to(part_units);
   }
 
   std::vector<std::vector<std::vector<Cell>>> out;
