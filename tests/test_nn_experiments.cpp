@@ -57,6 +57,14 @@ ctest = ["iso", "power:1"]
 tau = [1, 2]
 )";
 
+// kTiny's first point (2 models) trained for `steps` steps: one ensemble long enough to stop inside.
+std::string one_long_ensemble(long steps) {
+  std::string toml = kTiny;
+  toml.replace(toml.find("steps = 12"), 10, "steps = " + std::to_string(steps));
+  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
+  return toml;
+}
+
 void expect_error(const std::string& toml, const std::string& starts_with, const std::string& contains = "") {
   try {
     parse_experiment(toml, "exp.toml");
@@ -205,10 +213,7 @@ TEST(TransformerExperimentCli, RunsResumesAndMergesByteIdentically) {
 // second), saved every 0.05 s, SIGKILLed once a snapshot exists.
 TEST(TransformerExperimentCli, AKilledEnsembleResumesFromItsSnapshot) {
   const fs::path dir = temp_dir("snapshot");
-  std::string toml = kTiny;
-  toml.replace(toml.find("steps = 12"), 10, "steps = 4000");
-  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
-  write(dir / "long.toml", toml);
+  write(dir / "long.toml", one_long_ensemble(4000));
   const std::string file = (dir / "long.toml").string();
   ASSERT_EQ(run_iclab("run " + file + " --quiet --snapshot-every 0 --out " + (dir / "full").string(), dir), 0);
   const std::string csv = slurp(dir / "full" / "results.csv");
@@ -271,9 +276,7 @@ TEST(TransformerExperimentCli, AKilledEnsembleResumesFromItsSnapshot) {
 // from it to the rows of an uninterrupted run. In process, so the stop comes at a fixed unit of work.
 TEST(TransformerExperimentRunner, AStopSavesTheTrainingSoFar) {
   const fs::path dir = temp_dir("stop");
-  std::string toml = kTiny;
-  toml.replace(toml.find("steps = 12"), 10, "steps = 400");
-  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
+  const std::string toml = one_long_ensemble(400);
   const Experiment experiment = parse_experiment(toml, "stop.toml");
   auto options_for = [&](const fs::path& out) {
     RunOptions options;
@@ -317,10 +320,7 @@ TEST(TransformerExperimentRunner, AStopSavesTheTrainingSoFar) {
 // file; the rerun completes to the uninterrupted rows.
 TEST(TransformerExperimentCli, SigtermStopsWithAResumableDirectory) {
   const fs::path dir = temp_dir("sigterm");
-  std::string toml = kTiny;
-  toml.replace(toml.find("steps = 12"), 10, "steps = 8000");
-  toml.replace(toml.find("tau = [1, 2]"), 12, "tau = [2]");
-  write(dir / "long.toml", toml);
+  write(dir / "long.toml", one_long_ensemble(8000));
   const std::string file = (dir / "long.toml").string();
   const fs::path out = dir / "out";
   const pid_t pid = ::fork();
